@@ -5,10 +5,11 @@ from trigc.errors import (
     UnsupportedOpError,
 )
 from trigc.fixed import FixedType, Overflow, Rounding
+from trigc.api import emulate, load
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "BudgetError", "ConfigError", "FixedType", "IRError", "ModelError", "Overflow",
+    "BudgetError", "ConfigError", "emulate", "load", "FixedType", "IRError", "ModelError", "Overflow",
     "PrecisionError", "Rounding", "TrigcError", "UnsupportedOpError", "__version__",
 ]

@@ -390,3 +390,34 @@ def constant_type(values: np.ndarray, max_width: int = 32) -> tuple[FixedType, n
             f"Constant needs {t.width} bits to be exact (more than {max_width})"
         )
     return t, raw.astype(np.int64)
+
+
+def assign_ratio(num, den, dst: FixedType) -> np.ndarray:
+    """Assign the exact rationals ``num / den`` (integers, ``den > 0``, already
+    scaled to ``dst``'s grid) to ``dst``: round with ``dst.rounding``, then overflow."""
+    num = _as_int_array(num)
+    den = np.asarray(den)
+    floor = num // den
+    rem = num - floor * den  # in [0, den)
+    twice = 2 * rem
+    qb = twice >= den
+    rest = (rem != 0) & (twice != den)
+    neg = num < 0
+    r = dst.rounding
+    if r is Rounding.TRN:
+        inc = np.zeros(np.shape(floor), dtype=bool)
+    elif r is Rounding.RND:
+        inc = qb
+    elif r is Rounding.RND_ZERO:
+        inc = qb & (neg | rest)
+    elif r is Rounding.RND_MIN_INF:
+        inc = qb & rest
+    elif r is Rounding.RND_INF:
+        inc = qb & (~neg | rest)
+    elif r is Rounding.RND_CONV:
+        inc = qb & (((floor & 1) != 0) | rest)
+    else:  # TRN_ZERO
+        inc = neg & (rem != 0)
+    q = floor + inc.astype(np.int64)
+    out = _apply_overflow(q, floor, dst)
+    return out.astype(dst.raw_dtype) if dst.raw_dtype is not object else out.astype(object)

@@ -1,0 +1,75 @@
+"""The bit-exact emulator: an interpreter over the final IR (``KERNELS[op]``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from trigc.emulator.kernels import KERNELS, Exact, Value
+from trigc.errors import IRError, ModelError
+from trigc.fixed import FixedType, assign_ratio, quantize, requantize, to_float
+from trigc.ir.graph import Graph, Tensor
+
+
+def assign(result: Exact, t: FixedType) -> np.ndarray:
+    """Assign an op's exact result to type ``t`` (rounding, then overflow)."""
+    raw, frac, den = result
+    if den is None or (np.ndim(den) == 0 and int(den) == 1):
+        if frac == t.frac_bits and raw.size and raw.dtype != object \
+                and int(raw.min()) >= t.min_raw and int(raw.max()) <= t.max_raw:
+            return raw
+        return requantize(raw, frac, t)
+    shift = t.frac_bits - frac
+    den = np.asarray(den, dtype=np.int64 if raw.dtype != object else object)
+    if shift >= 0:
+        return assign_ratio(raw << shift if raw.dtype == object or shift < 62 else
+                            raw.astype(object) << shift, den, t)
+    return assign_ratio(raw, den << (-shift), t)
+
+
+def constant_values(graph: Graph) -> dict[int, Value]:
+    return {id(t): Value(t.raw, t.type.frac_bits)
+            for t in graph.tensors.values() if t.is_constant}
+
+
+def _quantize_input(t: Tensor, x) -> Value:
+    arr = np.asarray(x, dtype=np.float64)
+    if arr.shape[1:] != t.shape:
+        if arr.shape == t.shape:
+            arr = arr[None]
+        else:
+            raise ModelError(
+                f"Input {t.name!r} expects shape (N, {', '.join(map(str, t.shape))}), "
+                f"got {arr.shape}")
+    return Value(quantize(arr, t.type), t.type.frac_bits)
+
+
+def run(graph: Graph, inputs, trace: bool = False):
+    """Run the graph on float inputs; returns the environment of raw values."""
+    if len(inputs) != len(graph.inputs):
+        raise ModelError(f"Model has {len(graph.inputs)} inputs, got {len(inputs)}")
+    env: dict[int, Value] = constant_values(graph)
+    for t, x in zip(graph.inputs, inputs):
+        if t.type is None:
+            raise IRError(f"Input {t.name!r} has no type; run the compiler pipeline first")
+        env[id(t)] = _quantize_input(t, x)
+    for node in graph.nodes:
+        args = [env[id(t)] for t in node.inputs]
+        out = node.output
+        env[id(out)] = Value(assign(KERNELS[node.op](node, args), out.type), out.type.frac_bits)
+    return env
+
+
+def emulate(graph: Graph, *inputs, raw: bool = False):
+    """Bit-exact inference. ``inputs`` are float arrays shaped (N, *input_shape).
+
+    Returns float64 outputs (one array, or a list for several outputs); with
+    ``raw=True``, the raw integers of each output's FixedType instead."""
+    env = run(graph, inputs)
+    outs = []
+    for t in graph.outputs:
+        v = env[id(t)]
+        outs.append(v.raw if raw else to_float(v.raw, t.type))
+    return outs[0] if len(outs) == 1 else outs
+
+
+__all__ = ["KERNELS", "assign", "emulate", "run"]

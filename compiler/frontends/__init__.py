@@ -1,0 +1,1 @@
+"""Frontends: everything ends in (Q)ONNX, then the common import."""

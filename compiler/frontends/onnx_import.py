@@ -1,0 +1,467 @@
+"""Import ONNX / QONNX models into the trigc IR, faithfully (no lowering here).
+
+The importer only translates: each ONNX node becomes one IR node (or none, for
+Identity/Dropout), names are kept, ONNX layout (channels-first) is kept. The
+pass pipeline does every rewrite. Shapes come from ONNX shape inference run
+through qonnx (which knows the Quant/Trunc/BipolarQuant custom ops).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+from trigc.errors import ModelError, UnsupportedOpError
+from trigc.ir.graph import Graph, Tensor
+from trigc.ir import ops as O
+from trigc.ir.ops import Op
+
+log = logging.getLogger(__name__)
+
+MIN_OPSET, MAX_OPSET = 9, 21
+
+SUPPORTED = (
+    "Quant, BipolarQuant, Trunc, Gemm, MatMul, Add, Sub, Mul, Div (by a constant), Conv, "
+    "BatchNormalization, Relu, LeakyRelu, Clip, Sigmoid, Tanh, Softmax, MaxPool, AveragePool, "
+    "GlobalAveragePool, GlobalMaxPool, Flatten, Reshape, Transpose, Concat, Identity, "
+    "Constant, Dropout"
+)
+
+
+def layer_name(onnx_name: str) -> str:
+    """The user's layer name inside an exporter's node name ("/fc1/Gemm" -> "fc1")."""
+    parts = [p for p in re.split(r"[/:]", onnx_name) if p]
+    if len(parts) > 1:
+        return "/".join(parts[:-1])
+    return onnx_name
+
+
+def _read_model(model) -> onnx.ModelProto:
+    if isinstance(model, onnx.ModelProto):
+        return model
+    if isinstance(model, (str, Path)):
+        path = Path(model)
+        if not path.is_file():
+            raise ModelError(f"Model file {str(path)!r} does not exist")
+        try:
+            return onnx.load(str(path))
+        except Exception as exc:  # onnx raises DecodeError and friends
+            raise ModelError(f"{str(path)!r} is not a readable ONNX file: {exc}") from None
+    raise ModelError(
+        f"Expected an ONNX ModelProto or a path to a .onnx file, got {type(model).__name__}"
+    )
+
+
+def _infer_shapes(model: onnx.ModelProto) -> onnx.ModelProto:
+    from qonnx.core.modelwrapper import ModelWrapper
+    from qonnx.transformation.infer_shapes import InferShapes
+
+    try:
+        return ModelWrapper(model).transform(InferShapes()).model
+    except Exception as exc:  # shape inference failures come in many types
+        raise ModelError(f"ONNX shape inference failed on this model: {exc}") from None
+
+
+def _attr(node: onnx.NodeProto, name: str, default=None):
+    for a in node.attribute:
+        if a.name == name:
+            return onnx.helper.get_attribute_value(a)
+    return default
+
+
+def _dims(vi) -> list:
+    shape = vi.type.tensor_type.shape
+    return [d.dim_value if d.HasField("dim_value") else (d.dim_param or None) for d in shape.dim]
+
+
+class _Importer:
+    def __init__(self, model: onnx.ModelProto, name: str) -> None:
+        self.model = model
+        self.graph = Graph(name)
+        self.onnx_graph = model.graph
+        self.shapes: dict[str, list] = {}
+        self.opset = next(
+            (o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 13
+        )
+
+    # ---- tensors ----------------------------------------------------------
+    def run(self) -> Graph:
+        g = self.onnx_graph
+        if not (MIN_OPSET <= self.opset <= MAX_OPSET):
+            raise ModelError(
+                f"ONNX opset {self.opset} is not supported (use {MIN_OPSET}-{MAX_OPSET}); "
+                "re-export the model with a supported opset_version"
+            )
+        for vi in (*g.input, *g.value_info, *g.output):
+            self.shapes[vi.name] = _dims(vi)
+        initializers = {init.name: init for init in g.initializer}
+        for init in g.initializer:
+            self.graph.add_tensor(init.name, (), value=numpy_helper.to_array(init).astype(np.float64))
+        for vi in g.input:
+            if vi.name in initializers:
+                continue
+            self.graph.inputs.append(self._activation(vi.name, is_input=True))
+        for node in g.node:
+            self._node(node)
+        for vi in g.output:
+            if vi.name not in self.graph.tensors:
+                raise ModelError(f"Graph output {vi.name!r} is not produced by any node")
+            self.graph.outputs.append(self.graph.tensors[vi.name])
+        if not self.graph.inputs:
+            raise ModelError("The model has no non-constant input")
+        return self.graph
+
+    def _activation(self, name: str, is_input: bool = False, source: str = "") -> Tensor:
+        dims = self.shapes.get(name)
+        if dims is None:
+            raise ModelError(
+                f"Tensor {name!r} has no inferred shape; the model may have dynamic shapes. "
+                "Export it with fixed input shapes (only the batch axis may be dynamic)"
+            )
+        if not dims:
+            raise ModelError(f"Tensor {name!r} is a scalar; trigc needs a leading batch axis")
+        per_sample = dims[1:]
+        if any(not isinstance(d, int) or d <= 0 for d in per_sample):
+            raise ModelError(
+                f"Tensor {name!r} has dynamic shape {dims}; only the first (batch) axis may be "
+                "dynamic. Export the model with fixed input shapes"
+            )
+        if is_input and isinstance(dims[0], int) and dims[0] not in (0, 1):
+            log.info("input %s has batch size %s in the model; trigc treats axis 0 as batch",
+                     name, dims[0])
+        return self.graph.add_tensor(name, per_sample, source=source)
+
+    def _input(self, name: str, node: onnx.NodeProto) -> Tensor:
+        if name not in self.graph.tensors:
+            raise ModelError(
+                f"Node {node.name!r} ({node.op_type}) reads {name!r}, which nothing produces"
+            )
+        return self.graph.tensors[name]
+
+    def _output(self, name: str, inputs: list[Tensor], source: str) -> Tensor:
+        # Values computed only from constants keep their full shape; the
+        # constant-folding pass evaluates them.
+        if all(t.is_constant or t.name in self._const_derived for t in inputs):
+            self._const_derived.add(name)
+            t = self.graph.add_tensor(name, tuple(self.shapes.get(name) or ()), source=source)
+            return t
+        return self._activation(name, source=source)
+
+    _const_derived: set
+
+    # ---- nodes ------------------------------------------------------------
+    def _node(self, node: onnx.NodeProto) -> None:
+        if not hasattr(self, "_const_derived"):
+            self._const_derived = set()
+        op_type = node.op_type
+        name = node.name or f"{op_type}_{len(self.graph.nodes)}"
+        source = layer_name(name)
+        ins = [self._input(n, node) if n else None for n in node.input]
+        handler = getattr(self, f"_op_{op_type}", None)
+        if handler is None:
+            raise UnsupportedOpError(
+                f"Node {name!r}: ONNX op {op_type!r} is not supported by trigc. "
+                f"Supported ops: {SUPPORTED}. Replace the layer or fold it before export"
+            )
+        handler(node, name, source, ins)
+
+    def _emit(self, op: Op, node, name, source, ins, attrs=None, out_index=0) -> None:
+        ins = [t for t in ins if t is not None]
+        out = self._output(node.output[out_index], ins, source)
+        self.graph.add_node(op, ins, [out], attrs, name=_c_name(name), source=source)
+
+    def _alias(self, node, ins) -> None:
+        """Identity-like node: its output is its input."""
+        src = ins[0]
+        out_name = node.output[0]
+        self.graph.tensors[out_name] = src
+        if src.name in self._const_derived:
+            self._const_derived.add(out_name)
+
+    def _constant_input(self, t: Tensor | None, node, what: str) -> np.ndarray | None:
+        if t is None:
+            return None
+        if not t.is_constant:
+            raise UnsupportedOpError(
+                f"Node {node.name!r} ({node.op_type}): {what} must be a constant, but it is "
+                f"computed at run time ({t.name!r}). Make it an initializer"
+            )
+        return t.value
+
+    # QONNX
+    def _op_Quant(self, node, name, source, ins):
+        if len(ins) != 4:
+            raise ModelError(f"Node {name!r}: Quant needs 4 inputs, got {len(ins)}")
+        for t, what in zip(ins[1:], ("scale", "zero point", "bit width")):
+            self._constant_input(t, node, what)
+        attrs = O.QuantAttrs(
+            signed=bool(_attr(node, "signed", 1)),
+            narrow=bool(_attr(node, "narrow", 0)),
+            rounding_mode=_decode(_attr(node, "rounding_mode", "ROUND")).upper(),
+        )
+        self._emit(Op.QUANT, node, name, source, ins, attrs)
+
+    def _op_BipolarQuant(self, node, name, source, ins):
+        self._constant_input(ins[1], node, "scale")
+        self._emit(Op.BIPOLAR_QUANT, node, name, source, ins)
+
+    def _op_Trunc(self, node, name, source, ins):
+        if len(ins) != 5:
+            raise UnsupportedOpError(
+                f"Node {name!r}: only the 5-input Trunc (QONNX v1) is supported, got "
+                f"{len(ins)} inputs. Re-export with the v1 Trunc op"
+            )
+        for t, what in zip(ins[1:], ("scale", "zero point", "input bit width",
+                                     "output bit width")):
+            self._constant_input(t, node, what)
+        mode = _decode(_attr(node, "rounding_mode", "FLOOR")).upper()
+        self._emit(Op.TRUNC, node, name, source, ins, O.TruncAttrs(mode))
+
+    # linear algebra
+    def _op_Gemm(self, node, name, source, ins):
+        if _attr(node, "transA", 0):
+            raise UnsupportedOpError(f"Node {name!r} (Gemm): transA=1 is not supported")
+        a, b = ins[0], ins[1]
+        if _attr(node, "transB", 0):
+            b = self._insert(Op.TRANSPOSE, [b], f"{name}_transB", source,
+                             O.TransposeAttrs((1, 0)), shape=tuple(reversed(b.shape)))
+        alpha, beta = float(_attr(node, "alpha", 1.0)), float(_attr(node, "beta", 1.0))
+        if alpha != 1.0:
+            b = self._insert(Op.MUL, [b, self.graph.add_constant(f"{name}_alpha", alpha)],
+                             f"{name}_alpha", source, shape=b.shape)
+        c = ins[2] if len(ins) > 2 else None
+        if c is None:
+            self._emit(Op.MATMUL, node, name, source, [a, b])
+            return
+        mm_name = self.graph.unique_name(f"{node.output[0]}_matmul")
+        self.shapes[mm_name] = self.shapes.get(node.output[0])
+        mm = self._output(mm_name, [a, b], source)
+        self.graph.add_node(Op.MATMUL, [a, b], [mm], name=_c_name(name), source=source)
+        if beta != 1.0:
+            c = self._insert(Op.MUL, [c, self.graph.add_constant(f"{name}_beta", beta)],
+                             f"{name}_beta", source, shape=c.shape)
+        out = self._output(node.output[0], [mm, c], source)
+        self.graph.add_node(Op.ADD, [mm, c], [out], name=_c_name(f"{name}_bias"), source=source)
+
+    def _insert(self, op, ins, name, source, attrs=None, shape=()):
+        out_name = self.graph.unique_name(name)
+        if all(t.is_constant or t.name in self._const_derived for t in ins):
+            self._const_derived.add(out_name)
+        out = self.graph.add_tensor(out_name, shape, source=source)
+        self.graph.add_node(op, ins, [out], attrs, name=_c_name(name), source=source)
+        return out
+
+    def _op_MatMul(self, node, name, source, ins):
+        self._emit(Op.MATMUL, node, name, source, ins)
+
+    # elementwise
+    def _op_Add(self, node, name, source, ins):
+        self._emit(Op.ADD, node, name, source, ins)
+
+    def _op_Sub(self, node, name, source, ins):
+        self._emit(Op.SUB, node, name, source, ins)
+
+    def _op_Mul(self, node, name, source, ins):
+        self._emit(Op.MUL, node, name, source, ins)
+
+    def _op_Div(self, node, name, source, ins):
+        self._constant_input(ins[1], node, "divisor")
+        self._emit(Op.DIV, node, name, source, ins)
+
+    # convolution and normalisation
+    def _op_Conv(self, node, name, source, ins):
+        w = ins[1]
+        k = tuple(int(d) for d in (_attr(node, "kernel_shape") or w.shape[2:]))
+        nd = len(k)
+        if nd not in (1, 2):
+            raise UnsupportedOpError(f"Node {name!r} (Conv): only 1D and 2D convolutions")
+        if any(d != 1 for d in (_attr(node, "dilations") or [1] * nd)):
+            raise UnsupportedOpError(
+                f"Node {name!r} (Conv): dilation other than 1 is not supported")
+        strides = tuple(_attr(node, "strides") or [1] * nd)
+        pads = self._pads(node, name, k, strides, ins[0])
+        attrs = O.ConvAttrs(k, strides, pads, int(_attr(node, "group", 1)))
+        self._emit(Op.CONV, node, name, source, ins, attrs)
+
+    def _pads(self, node, name, kernel, strides, x) -> tuple[int, ...]:
+        nd = len(kernel)
+        auto = _decode(_attr(node, "auto_pad", "NOTSET"))
+        if auto in ("NOTSET", ""):
+            return tuple(int(p) for p in (_attr(node, "pads") or [0] * (2 * nd)))
+        if auto == "VALID":
+            return (0,) * (2 * nd)
+        spatial = x.shape[1:]
+        begin, end = [], []
+        for size, k, s in zip(spatial, kernel, strides):
+            out = -(-size // s)
+            total = max((out - 1) * s + k - size, 0)
+            small, large = total // 2, total - total // 2
+            begin.append(small if auto == "SAME_UPPER" else large)
+            end.append(large if auto == "SAME_UPPER" else small)
+        return tuple(begin + end)
+
+    def _op_BatchNormalization(self, node, name, source, ins):
+        for t, what in zip(ins[1:5], ("scale", "bias", "mean", "variance")):
+            self._constant_input(t, node, what)
+        if _attr(node, "training_mode", 0):
+            raise UnsupportedOpError(f"Node {name!r}: BatchNormalization in training mode")
+        attrs = O.BatchNormAttrs(float(_attr(node, "epsilon", 1e-5)))
+        self._emit(Op.BATCHNORM, node, name, source, ins[:5], attrs)
+
+    # activations
+    def _op_Relu(self, node, name, source, ins):
+        self._emit(Op.RELU, node, name, source, ins)
+
+    def _op_LeakyRelu(self, node, name, source, ins):
+        self._emit(Op.LEAKY_RELU, node, name, source, ins,
+                   O.LeakyReluAttrs(float(_attr(node, "alpha", 0.01))))
+
+    def _op_Clip(self, node, name, source, ins):
+        if self.opset < 11:
+            low, high = _attr(node, "min"), _attr(node, "max")
+        else:
+            low_t = ins[1] if len(ins) > 1 else None
+            high_t = ins[2] if len(ins) > 2 else None
+            low = self._constant_input(low_t, node, "min")
+            high = self._constant_input(high_t, node, "max")
+        attrs = O.ClipAttrs(None if low is None else float(np.asarray(low)),
+                            None if high is None else float(np.asarray(high)))
+        self._emit(Op.CLIP, node, name, source, ins[:1], attrs)
+
+    def _op_Sigmoid(self, node, name, source, ins):
+        self._emit(Op.SIGMOID, node, name, source, ins, O.LutAttrs("sigmoid"))
+
+    def _op_Tanh(self, node, name, source, ins):
+        self._emit(Op.TANH, node, name, source, ins, O.LutAttrs("tanh"))
+
+    def _op_Softmax(self, node, name, source, ins):
+        rank = len(self.shapes.get(node.input[0]) or [])
+        axis = int(_attr(node, "axis", -1 if self.opset >= 13 else 1))
+        axis = axis + rank if axis < 0 else axis
+        if axis != rank - 1:
+            raise UnsupportedOpError(
+                f"Node {name!r} (Softmax): only softmax over the last axis is supported")
+        self._emit(Op.SOFTMAX, node, name, source, ins, O.SoftmaxAttrs(axis=-1))
+
+    # pooling
+    def _pool(self, node, name, source, ins, op):
+        if _attr(node, "ceil_mode", 0):
+            raise UnsupportedOpError(f"Node {name!r} ({node.op_type}): ceil_mode=1")
+        k = tuple(int(d) for d in _attr(node, "kernel_shape"))
+        if any(d != 1 for d in (_attr(node, "dilations") or [1] * len(k))):
+            raise UnsupportedOpError(f"Node {name!r} ({node.op_type}): dilation other than 1")
+        strides = tuple(_attr(node, "strides") or [1] * len(k))
+        pads = self._pads(node, name, k, strides, ins[0])
+        attrs = O.PoolAttrs(k, strides, pads, bool(_attr(node, "count_include_pad", 0)))
+        self._emit(op, node, name, source, ins[:1], attrs)
+
+    def _op_MaxPool(self, node, name, source, ins):
+        if len(node.output) > 1 and node.output[1]:
+            raise UnsupportedOpError(f"Node {name!r} (MaxPool): the indices output")
+        self._pool(node, name, source, ins, Op.MAXPOOL)
+
+    def _op_AveragePool(self, node, name, source, ins):
+        self._pool(node, name, source, ins, Op.AVGPOOL)
+
+    def _op_GlobalAveragePool(self, node, name, source, ins):
+        self._emit(Op.GLOBAL_AVGPOOL, node, name, source, ins, O.GlobalPoolAttrs())
+
+    def _op_GlobalMaxPool(self, node, name, source, ins):
+        self._emit(Op.GLOBAL_MAXPOOL, node, name, source, ins, O.GlobalPoolAttrs())
+
+    # layout
+    def _op_Flatten(self, node, name, source, ins):
+        if int(_attr(node, "axis", 1)) != 1:
+            raise UnsupportedOpError(f"Node {name!r} (Flatten): only axis=1 is supported")
+        shape = (int(np.prod(ins[0].shape)),)
+        self._emit(Op.RESHAPE, node, name, source, ins[:1], O.ReshapeAttrs(shape))
+
+    def _op_Reshape(self, node, name, source, ins):
+        self._constant_input(ins[1], node, "target shape")
+        if ins[0].is_constant or ins[0].name in self._const_derived:
+            target = tuple(int(d) for d in ins[1].value)
+            self._emit(Op.RESHAPE, node, name, source, ins[:1], O.ReshapeAttrs(target))
+            return
+        dims = self.shapes.get(node.output[0])
+        if not dims:
+            raise ModelError(f"Node {name!r} (Reshape): output shape could not be inferred")
+        self._emit(Op.RESHAPE, node, name, source, ins[:1],
+                   O.ReshapeAttrs(tuple(int(d) for d in dims[1:])))
+
+    def _op_Transpose(self, node, name, source, ins):
+        x = ins[0]
+        perm = _attr(node, "perm")
+        if x.is_constant or x.name in self._const_derived:
+            perm = tuple(perm) if perm is not None else tuple(reversed(range(len(x.shape))))
+            self._emit(Op.TRANSPOSE, node, name, source, ins, O.TransposeAttrs(perm))
+            return
+        if perm is None or perm[0] != 0:
+            raise UnsupportedOpError(
+                f"Node {name!r} (Transpose): permutations that move the batch axis are not "
+                "supported")
+        self._emit(Op.TRANSPOSE, node, name, source, ins,
+                   O.TransposeAttrs(tuple(int(p) - 1 for p in perm[1:])))
+
+    def _op_Concat(self, node, name, source, ins):
+        axis = int(_attr(node, "axis"))
+        if all(t.is_constant or t.name in self._const_derived for t in ins):
+            self._emit(Op.CONCAT, node, name, source, ins, O.ConcatAttrs(axis))
+            return
+        rank = len(ins[0].shape) + 1
+        axis = axis + rank if axis < 0 else axis
+        if axis == 0:
+            raise UnsupportedOpError(f"Node {name!r} (Concat): concatenation along the batch")
+        self._emit(Op.CONCAT, node, name, source, ins, O.ConcatAttrs(axis - 1))
+
+    def _op_Identity(self, node, name, source, ins):
+        self._alias(node, ins)
+
+    def _op_Dropout(self, node, name, source, ins):
+        if len(node.output) > 1 and node.output[1]:
+            raise UnsupportedOpError(f"Node {name!r} (Dropout): the mask output")
+        self._alias(node, ins)
+
+    def _op_Constant(self, node, name, source, ins):
+        for a in node.attribute:
+            if a.name == "value":
+                value = numpy_helper.to_array(a.t)
+            elif a.name in ("value_float", "value_int"):
+                value = np.asarray(onnx.helper.get_attribute_value(a))
+            elif a.name in ("value_floats", "value_ints"):
+                value = np.asarray(list(onnx.helper.get_attribute_value(a)))
+            else:
+                raise UnsupportedOpError(f"Node {name!r} (Constant): attribute {a.name!r}")
+            self.graph.add_tensor(node.output[0], (), value=value.astype(np.float64),
+                                  source=source)
+            return
+        raise ModelError(f"Node {name!r} (Constant) has no value")
+
+
+def _decode(v):
+    return v.decode() if isinstance(v, bytes) else v
+
+
+def _c_name(name: str) -> str:
+    """A C identifier from an exporter's node name ("/fc1/Gemm" -> "fc1_Gemm")."""
+    s = re.sub(r"[^0-9A-Za-z_]", "_", name).strip("_")
+    s = re.sub(r"_+", "_", s)
+    if not s or s[0].isdigit():
+        s = f"n_{s}"
+    return s
+
+
+def import_onnx(model, name: str | None = None) -> Graph:
+    """Translate an ONNX/QONNX model (path or ModelProto) into an un-lowered IR graph."""
+    proto = _read_model(model)
+    if name is None:
+        name = Path(model).stem if isinstance(model, (str, Path)) else (
+            proto.graph.name or "model")
+    proto = _infer_shapes(proto)
+    graph = _Importer(proto, _c_name(name)).run()
+    graph.prune_tensors()
+    return graph

@@ -1,0 +1,209 @@
+"""Graph, Node and Tensor: the one IR every pass, the emulator and the backends read."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from trigc.errors import IRError
+from trigc.fixed import FixedType, quantize, to_float
+from trigc.ir.ops import ATTRS_FOR, Op
+
+
+@dataclass(eq=False)
+class Tensor:
+    """A value in the graph.
+
+    Activations have a per-sample ``shape`` (no batch axis). Constants have
+    ``value`` (float64, exact real values) and their full shape. ``bounds`` are
+    per-element raw-integer intervals (at ``type.frac_bits``) set by precision
+    inference."""
+
+    name: str
+    shape: tuple[int, ...]
+    type: FixedType | None = None
+    value: np.ndarray | None = None
+    producer: Node | None = None
+    users: list[Node] = field(default_factory=list)
+    source: str = ""
+    bounds: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def is_constant(self) -> bool:
+        return self.value is not None
+
+    @property
+    def raw(self) -> np.ndarray:
+        """Raw integers of a typed constant."""
+        if self.value is None or self.type is None:
+            raise IRError(f"Tensor {self.name!r} is not a typed constant")
+        return quantize(self.value, self.type)
+
+    def replace_all_uses_with(self, other: Tensor, graph: Graph) -> None:
+        """Point every user (and graph output) of this tensor at ``other``."""
+        for node in list(self.users):
+            node.inputs = [other if t is self else t for t in node.inputs]
+            if node not in other.users:
+                other.users.append(node)
+        self.users = []
+        graph.outputs = [other if t is self else t for t in graph.outputs]
+
+    def __repr__(self) -> str:
+        kind = "const " if self.is_constant else ""
+        return f"<{kind}Tensor {self.name} {self.shape} {self.type}>"
+
+
+@dataclass(eq=False)
+class Node:
+    """One operation. ``source`` is the user's layer name it came from."""
+
+    op: Op
+    inputs: list[Tensor]
+    outputs: list[Tensor]
+    attrs: Any
+    name: str
+    source: str = ""
+
+    @property
+    def output(self) -> Tensor:
+        return self.outputs[0]
+
+    def where(self) -> str:
+        """How error messages name this node: the user's layer, then our node."""
+        if self.source and self.source != self.name:
+            return f"layer {self.source!r} (node {self.name!r}, {self.op.value})"
+        return f"layer {self.name!r} ({self.op.value})"
+
+    def __repr__(self) -> str:
+        return f"<Node {self.name} {self.op.value}>"
+
+
+class Graph:
+    """A DAG of nodes kept in topological order."""
+
+    def __init__(self, name: str = "model") -> None:
+        self.name = name
+        self.inputs: list[Tensor] = []
+        self.outputs: list[Tensor] = []
+        self.nodes: list[Node] = []
+        self.tensors: dict[str, Tensor] = {}
+        self._ids = itertools.count()
+
+    # ---- building ---------------------------------------------------------
+    def unique_name(self, base: str) -> str:
+        name = base
+        while name in self.tensors or any(n.name == name for n in self.nodes):
+            name = f"{base}_{next(self._ids)}"
+        return name
+
+    def add_tensor(self, name: str, shape, type: FixedType | None = None,
+                   value: np.ndarray | None = None, source: str = "") -> Tensor:
+        if name in self.tensors:
+            raise IRError(f"Tensor name {name!r} is already used")
+        if value is not None:
+            value = np.asarray(value, dtype=np.float64)
+            shape = value.shape
+        tensor = Tensor(name, tuple(int(d) for d in shape), type, value, source=source)
+        self.tensors[name] = tensor
+        return tensor
+
+    def add_constant(self, base: str, value, type: FixedType | None = None,
+                     source: str = "") -> Tensor:
+        return self.add_tensor(self.unique_name(base), (), type, np.asarray(value), source)
+
+    def add_node(self, op: Op, inputs: list[Tensor], outputs: list[Tensor], attrs=None,
+                 name: str = "", source: str = "", index: int | None = None) -> Node:
+        attrs = ATTRS_FOR[op]() if attrs is None else attrs
+        if not isinstance(attrs, ATTRS_FOR[op]):
+            raise IRError(f"{op.value} needs {ATTRS_FOR[op].__name__}, got {type(attrs).__name__}")
+        node = Node(op, list(inputs), list(outputs), attrs,
+                    self.unique_name(name or op.value.lower()), source)
+        for t in inputs:
+            t.users.append(node)
+        for t in outputs:
+            if t.producer is not None:
+                raise IRError(f"Tensor {t.name!r} already has producer {t.producer.name!r}")
+            t.producer = node
+        if index is None:
+            self.nodes.append(node)
+        else:
+            self.nodes.insert(index, node)
+        return node
+
+    def insert_after(self, tensor: Tensor, op: Op, attrs=None, extra_inputs=(),
+                     out_type: FixedType | None = None, name: str = "",
+                     source: str = "") -> Node:
+        """Insert ``op(tensor, *extra_inputs)`` between ``tensor`` and all its users."""
+        out = self.add_tensor(self.unique_name(f"{tensor.name}_{op.value.lower()}"),
+                              tensor.shape, out_type, source=source or tensor.source)
+        old_users = list(tensor.users)
+        producer_pos = self.nodes.index(tensor.producer) + 1 if tensor.producer else 0
+        node = self.add_node(op, [tensor, *extra_inputs], [out], attrs, name,
+                             source or tensor.source, index=producer_pos)
+        for user in old_users:
+            user.inputs = [out if t is tensor else t for t in user.inputs]
+            tensor.users.remove(user)
+            out.users.append(user)
+        self.outputs = [out if t is tensor else t for t in self.outputs]
+        if tensor in self.inputs:
+            pass  # graph inputs stay; their users now read ``out``
+        return node
+
+    def remove_node(self, node: Node) -> None:
+        """Drop a node whose outputs have no users (or were rewired)."""
+        for t in node.inputs:
+            if node in t.users:
+                t.users.remove(node)
+        for t in node.outputs:
+            t.producer = None
+            if not t.users and t not in self.outputs and t not in self.inputs:
+                self.tensors.pop(t.name, None)
+        self.nodes.remove(node)
+
+    def bypass(self, node: Node, keep: Tensor | None = None) -> None:
+        """Remove a one-output node, rewiring its users to ``keep`` (default input 0)."""
+        keep = node.inputs[0] if keep is None else keep
+        out = node.output
+        out.replace_all_uses_with(keep, self)
+        if out.type is not None and keep.type is None and not keep.is_constant:
+            keep.type = out.type
+        self.remove_node(node)
+
+    def prune_tensors(self) -> None:
+        """Forget constants and tensors no node or graph port refers to."""
+        live = {id(t) for n in self.nodes for t in (*n.inputs, *n.outputs)}
+        live |= {id(t) for t in (*self.inputs, *self.outputs)}
+        self.tensors = {k: t for k, t in self.tensors.items() if id(t) in live and k == t.name}
+
+    # ---- queries ------------------------------------------------------------
+    def node_by_name(self, name: str) -> Node:
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        raise KeyError(name)
+
+    def find(self, op: Op) -> list[Node]:
+        return [n for n in self.nodes if n.op is op]
+
+    def constant_value(self, tensor: Tensor) -> np.ndarray:
+        if not tensor.is_constant:
+            raise IRError(f"Tensor {tensor.name!r} is not constant")
+        return tensor.value
+
+    def __call__(self, *inputs, raw: bool = False):
+        """Run the bit-exact emulator (see :func:`trigc.emulator.emulate`)."""
+        from trigc.emulator import emulate
+
+        return emulate(self, *inputs, raw=raw)
+
+    def __str__(self) -> str:
+        from trigc.ir.printer import format_graph
+
+        return format_graph(self)
+
+
+def constant_to_float(tensor: Tensor) -> np.ndarray:
+    return tensor.value if tensor.type is None else to_float(tensor.raw, tensor.type)

@@ -1,0 +1,177 @@
+"""Turn QONNX Quant / BipolarQuant / Trunc on activations into fixed-point ops.
+
+* zero point 0 and one power-of-two scale: a Cast to the exact ap_fixed type
+  (ROUND -> AP_RND_CONV, FLOOR -> AP_TRN, clip -> AP_SAT, or AP_SAT_SYM when
+  signed and narrow);
+* anything else (per-channel or non-power-of-two scales, zero points): an exact
+  Div by the scale straight into the integer type, then the scale multiplied
+  back as an explicit constant: the integer computation is kept, nothing is
+  approximated.
+
+A Cast right after a graph input becomes the input's type, so the emulator's
+float -> fixed conversion at the input is the Quant itself.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from trigc.errors import UnsupportedOpError
+from trigc.fixed import FixedType, Overflow, Rounding
+from trigc.ir.graph import Graph, Node, Tensor
+from trigc.ir.ops import CastAttrs, ClipAttrs, Op
+from trigc.passes.float_eval import int_range
+
+ROUNDING = {
+    "ROUND": Rounding.RND_CONV,
+    "HALF_EVEN": Rounding.RND_CONV,
+    "FLOOR": Rounding.TRN,
+    "DOWN": Rounding.TRN_ZERO,
+    "HALF_UP": Rounding.RND_INF,
+    "HALF_DOWN": Rounding.RND_ZERO,
+}
+
+
+def rounding_for(node: Node, mode: str) -> Rounding:
+    if mode not in ROUNDING:
+        raise UnsupportedOpError(
+            f"{node.where()}: rounding mode {mode!r} has no ap_fixed equivalent; "
+            f"use one of {sorted(ROUNDING)} when training"
+        )
+    return ROUNDING[mode]
+
+
+def po2_exponent(scale: np.ndarray) -> int | None:
+    """k when every element of ``scale`` equals 2**k, else None."""
+    flat = np.unique(np.asarray(scale, dtype=np.float64).ravel())
+    if flat.size != 1 or flat[0] <= 0:
+        return None
+    mant, exp = np.frexp(flat[0])
+    return int(exp) - 1 if mant == 0.5 else None
+
+
+def _const(graph: Graph, node: Node, name: str, value) -> Tensor:
+    return graph.add_constant(f"{node.name}_{name}", np.asarray(value, dtype=np.float64),
+                              source=node.source)
+
+
+def _chain(graph: Graph, node: Node, x: Tensor, steps) -> Tensor:
+    """Build op(x, const?) steps; returns the last output tensor."""
+    cur = x
+    for i, (op, attrs, extra, out_type) in enumerate(steps):
+        out = graph.add_tensor(graph.unique_name(f"{node.output.name}_{i}"), x.shape,
+                               out_type, source=node.source)
+        graph.add_node(op, [cur, *extra], [out], attrs, f"{node.name}_{op.value.lower()}",
+                       node.source, index=graph.nodes.index(node))
+        cur = out
+    return cur
+
+
+def _replace(graph: Graph, node: Node, result: Tensor) -> None:
+    """Swap the lowered chain in for ``node``; the chain's result keeps the name."""
+    out = node.output
+    users = list(out.users)
+    graph.remove_node(node)
+    for u in users:
+        u.inputs = [result if t is out else t for t in u.inputs]
+        result.users.append(u)
+    out.users = []
+    graph.outputs = [result if t is out else t for t in graph.outputs]
+    graph.tensors.pop(out.name, None)
+    _rename(graph, result, out.name)
+
+
+def _rename(graph: Graph, t: Tensor, name: str) -> None:
+    graph.tensors.pop(t.name, None)
+    t.name = name
+    graph.tensors[name] = t
+
+
+def _lower_quant(graph: Graph, node: Node) -> None:
+    x, scale_t, zp_t, bits_t = node.inputs
+    a = node.attrs
+    scale, zp = scale_t.value, zp_t.value
+    bits = int(np.asarray(bits_t.value))
+    if float(np.asarray(bits_t.value)) != bits or bits < 1:
+        raise UnsupportedOpError(f"{node.where()}: bit width {bits_t.value} is not an integer")
+    if np.any(scale <= 0):
+        raise UnsupportedOpError(f"{node.where()}: scales must be positive")
+    if bits == 1 and a.signed:
+        if np.any(zp != 0):
+            raise UnsupportedOpError(f"{node.where()}: 1-bit Quant with a zero point")
+        steps = [(Op.SIGN, None, [], None), (Op.MUL, None, [_const(graph, node, "scale", scale)],
+                                             None)]
+        _replace(graph, node, _chain(graph, node, x, steps))
+        return
+    rounding = rounding_for(node, a.rounding_mode)
+    overflow = Overflow.SAT_SYM if (a.signed and a.narrow) else Overflow.SAT
+    k = po2_exponent(scale)
+    zero_zp = not np.any(zp != 0)
+    if k is not None and zero_zp:
+        t = FixedType(a.signed, bits, bits + k, rounding, overflow)
+        steps = [(Op.CAST, CastAttrs(), [], t)]
+        if not a.signed and a.narrow:
+            hi = (int_range(False, True, bits)[1]) * 2.0**k
+            steps.append((Op.CLIP, ClipAttrs(None, hi), [], None))
+        _replace(graph, node, _chain(graph, node, x, steps))
+        return
+    # general case: exact rational rescale around an integer quantizer
+    int_type = FixedType(a.signed, bits, bits, rounding, overflow)
+    steps = []
+    if not zero_zp:
+        steps.append((Op.ADD, None, [_const(graph, node, "zp_offset", zp * scale)], None))
+    steps.append((Op.DIV, None, [_const(graph, node, "scale_div", scale)], int_type))
+    if not a.signed and a.narrow:
+        steps.append((Op.CLIP, ClipAttrs(None, float(int_range(False, True, bits)[1])), [],
+                      None))
+    if not zero_zp:
+        steps.append((Op.SUB, None, [_const(graph, node, "zp", zp)], None))
+    steps.append((Op.MUL, None, [_const(graph, node, "scale", scale)], None))
+    _replace(graph, node, _chain(graph, node, x, steps))
+
+
+def _lower_trunc(graph: Graph, node: Node) -> None:
+    x, scale_t, zp_t, in_bits_t, out_bits_t = node.inputs
+    k = po2_exponent(scale_t.value)
+    if k is None or np.any(zp_t.value != 0):
+        raise UnsupportedOpError(
+            f"{node.where()}: Trunc needs a power-of-two scale and zero point 0")
+    drop = int(np.asarray(in_bits_t.value)) - int(np.asarray(out_bits_t.value))
+    rounding = rounding_for(node, node.attrs.rounding_mode)
+    steps = [
+        (Op.CAST, CastAttrs(-k, Rounding.RND_CONV), [], None),
+        (Op.MUL, None, [_const(graph, node, "trunc", 2.0**-drop)], None),
+        (Op.CAST, CastAttrs(-k, rounding), [], None),
+    ]
+    _replace(graph, node, _chain(graph, node, x, steps))
+
+
+def _lower_bipolar(graph: Graph, node: Node) -> None:
+    x, scale_t = node.inputs
+    steps = [(Op.SIGN, None, [], None),
+             (Op.MUL, None, [_const(graph, node, "scale", scale_t.value)], None)]
+    _replace(graph, node, _chain(graph, node, x, steps))
+
+
+def absorb_quant(graph: Graph) -> bool:
+    changed = False
+    for node in list(graph.nodes):
+        if node.op is Op.QUANT:
+            _lower_quant(graph, node)
+        elif node.op is Op.TRUNC:
+            _lower_trunc(graph, node)
+        elif node.op is Op.BIPOLAR_QUANT:
+            _lower_bipolar(graph, node)
+        else:
+            continue
+        changed = True
+    for x in graph.inputs:
+        if x.type is None and len(x.users) == 1 and x not in graph.outputs:
+            cast = x.users[0]
+            if cast.op is Op.CAST and cast.output.type is not None:
+                x.type = cast.output.type
+                cast.output.replace_all_uses_with(x, graph)
+                graph.remove_node(cast)
+                changed = True
+    graph.prune_tensors()
+    return changed

@@ -1,0 +1,134 @@
+"""Layout normalisation: spatial ops run channels-last (H, W, C), the layout the
+HLS kernels stream. Each channels-first Conv/Pool is wrapped in a pair of
+Transposes; ``cancel_transposes`` then sinks Transposes through layout-agnostic
+ops and removes inverse pairs, so only the model's own boundaries keep one."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from trigc.ir.graph import Graph, Node, Tensor
+from trigc.ir.ops import ConvAttrs, GlobalPoolAttrs, Op, PoolAttrs, TransposeAttrs
+
+SPATIAL = (Op.CONV, Op.MAXPOOL, Op.AVGPOOL, Op.GLOBAL_AVGPOOL, Op.GLOBAL_MAXPOOL)
+UNARY = (Op.CAST, Op.RELU, Op.LEAKY_RELU, Op.CLIP, Op.SIGN, Op.SIGMOID, Op.TANH)
+BINARY = (Op.ADD, Op.SUB, Op.MUL, Op.DIV)
+
+
+def _to_last(rank: int) -> tuple[int, ...]:
+    return (*range(1, rank), 0)
+
+
+def _to_first(rank: int) -> tuple[int, ...]:
+    return (rank - 1, *range(0, rank - 1))
+
+
+def _transpose_tensor(graph: Graph, x: Tensor, perm, before: Node, source: str) -> Tensor:
+    out = graph.add_tensor(graph.unique_name(f"{x.name}_t"),
+                           tuple(x.shape[p] for p in perm), source=source)
+    graph.add_node(Op.TRANSPOSE, [x], [out], TransposeAttrs(tuple(perm)),
+                   f"{before.name}_in_t", source, index=graph.nodes.index(before))
+    return out
+
+
+def to_channels_last(graph: Graph) -> bool:
+    changed = False
+    for node in list(graph.nodes):
+        if node.op not in SPATIAL or node.attrs.channels_last:
+            continue
+        x, y = node.inputs[0], node.output
+        rank = len(x.shape)
+        xt = _transpose_tensor(graph, x, _to_last(rank), node, node.source)
+        x.users.remove(node)
+        node.inputs[0] = xt
+        xt.users.append(node)
+        if node.op is Op.CONV:
+            w = node.inputs[1]  # (C_out, C_in/g, *k) -> (*k, C_in/g, C_out)
+            k = w.value.ndim - 2
+            w.value = np.ascontiguousarray(np.transpose(w.value, (*range(2, 2 + k), 1, 0)))
+            w.shape = w.value.shape
+        node.attrs = dataclasses.replace(node.attrs, channels_last=True)
+        # y becomes the channels-last result; a transpose restores the old layout
+        y_rank = len(y.shape)
+        old_shape = y.shape
+        y.shape = tuple(old_shape[p] for p in _to_last(y_rank)) if y_rank == rank else y.shape
+        if y_rank == rank:
+            graph.insert_after(y, Op.TRANSPOSE, TransposeAttrs(_to_first(rank)),
+                               name=f"{node.name}_out_t", source=node.source)
+            t_node = y.users[0]
+            t_node.output.shape = old_shape
+        changed = True
+    return changed | cancel_transposes(graph)
+
+
+def _compose(p1, p2) -> tuple[int, ...]:
+    """perm of transpose(transpose(x, p1), p2)."""
+    return tuple(p1[i] for i in p2)
+
+
+def cancel_transposes(graph: Graph) -> bool:
+    changed = False
+    progress = True
+    while progress:
+        progress = False
+        for node in list(graph.nodes):
+            if node.op is not Op.TRANSPOSE or node not in graph.nodes:
+                continue
+            out = node.output
+            if len(out.users) != 1 or out in graph.outputs:
+                continue
+            user = out.users[0]
+            if user.op is Op.TRANSPOSE:
+                perm = _compose(node.attrs.perm, user.attrs.perm)
+                x = node.inputs[0]
+                user.inputs = [x]
+                x.users.remove(node)
+                x.users.append(user)
+                graph.nodes.remove(node)
+                graph.tensors.pop(out.name, None)
+                if perm == tuple(range(len(perm))):
+                    graph.bypass(user)
+                else:
+                    user.attrs = TransposeAttrs(perm)
+                progress = changed = True
+            elif user.op in UNARY or (user.op in BINARY and _const_operand(user)):
+                _sink(graph, node, user)
+                progress = changed = True
+    return changed
+
+
+def _const_operand(node: Node) -> bool:
+    return node.inputs[1].is_constant and not node.inputs[0].is_constant
+
+
+def _sink(graph: Graph, t: Node, user: Node) -> None:
+    """user(transpose(x)) -> transpose(user'(x))."""
+    x, mid, y = t.inputs[0], t.output, user.output
+    perm = t.attrs.perm
+    inverse = tuple(int(i) for i in np.argsort(perm))
+    if user.op in BINARY:
+        c = user.inputs[1]
+        rank = len(mid.shape)
+        val = c.value.reshape((1,) * (rank - c.value.ndim) + c.value.shape) \
+            if c.value.ndim <= rank else c.value.reshape(c.value.shape[-rank:])
+        new_c = graph.add_constant(f"{c.name}_t", np.transpose(val, inverse), source=c.source)
+        c.users.remove(user)
+        user.inputs[1] = new_c
+        new_c.users.append(user)
+    # rewire: user reads x, produces mid'; transpose reads mid', produces y
+    user.inputs[0] = x
+    x.users.remove(t)
+    x.users.append(user)
+    mid.users = [t]
+    user.outputs = [mid]
+    mid.producer = user
+    mid.shape = x.shape
+    mid.type = y.type
+    t.outputs = [y]
+    y.producer = t
+    t.inputs = [mid]
+    i, j = graph.nodes.index(t), graph.nodes.index(user)
+    graph.nodes[i], graph.nodes[j] = graph.nodes[j], graph.nodes[i]
+    graph.prune_tensors()

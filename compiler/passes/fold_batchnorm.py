@@ -1,0 +1,98 @@
+"""Fold BatchNormalization into the preceding Dense/Conv (MatMul+bias or Conv), or
+lower it to a per-channel Mul and Add when there is nothing to fold into."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from trigc.ir.graph import Graph, Node
+from trigc.ir.ops import Op
+
+
+def _scale_shift(graph: Graph, bn: Node) -> tuple[np.ndarray, np.ndarray]:
+    gamma, beta, mean, var = (t.value for t in bn.inputs[1:5])
+    scale = gamma / np.sqrt(var + bn.attrs.epsilon)
+    # Round to float32 like the framework's own parameters: the folded constants
+    # are then exact dyadic numbers of at most 24 significant bits.
+    scale = scale.astype(np.float32).astype(np.float64)
+    shift = (beta - mean * scale).astype(np.float32).astype(np.float64)
+    return scale, shift
+
+
+def _foldable_producer(graph: Graph, bn: Node) -> Node | None:
+    x = bn.inputs[0]
+    prod = x.producer
+    if prod is None or len(x.users) != 1 or x in graph.outputs:
+        return None
+    if prod.op is Op.CONV and prod.inputs[1].is_constant:
+        return prod
+    if prod.op is Op.ADD and prod.inputs[1].is_constant:
+        mm = prod.inputs[0].producer
+        if mm is not None and mm.op is Op.MATMUL and prod.inputs[0].users == [prod] \
+                and mm.inputs[1].is_constant:
+            return prod
+    if prod.op is Op.MATMUL and prod.inputs[1].is_constant:
+        return prod
+    return None
+
+
+def fold_batchnorm(graph: Graph) -> bool:
+    changed = False
+    for bn in graph.find(Op.BATCHNORM):
+        scale, shift = _scale_shift(graph, bn)
+        prod = _foldable_producer(graph, bn)
+        if prod is not None and prod.op is Op.CONV:
+            w = prod.inputs[1]
+            w.value = w.value * scale.reshape((-1,) + (1,) * (w.value.ndim - 1))
+            if len(prod.inputs) > 2:
+                b = prod.inputs[2]
+                b.value = b.value * scale + shift
+            else:
+                b = graph.add_constant(f"{prod.name}_bias", shift, source=prod.source)
+                prod.inputs.append(b)
+                b.users.append(prod)
+            graph.bypass(bn)
+        elif prod is not None:
+            mm = prod if prod.op is Op.MATMUL else prod.inputs[0].producer
+            w = mm.inputs[1]
+            w.value = w.value * scale
+            if prod.op is Op.ADD:
+                prod.inputs[1].value = prod.inputs[1].value * scale + shift
+                graph.bypass(bn)
+            else:
+                bn.op = Op.ADD
+                _to_add(graph, bn, shift)
+        else:
+            _to_mul_add(graph, bn, scale, shift)
+        changed = True
+    return changed
+
+
+def _to_add(graph: Graph, bn: Node, shift: np.ndarray) -> None:
+    from trigc.ir.ops import NoAttrs
+
+    for t in bn.inputs[1:]:
+        t.users.remove(bn)
+    c = graph.add_constant(f"{bn.name}_shift", shift, source=bn.source)
+    bn.inputs = [bn.inputs[0], c]
+    c.users.append(bn)
+    bn.attrs = NoAttrs()
+    graph.prune_tensors()
+
+
+def _to_mul_add(graph: Graph, bn: Node, scale: np.ndarray, shift: np.ndarray) -> None:
+    from trigc.ir.ops import NoAttrs
+
+    x = bn.inputs[0]
+    # per-sample channel axis is 0 in ONNX layout
+    bshape = (-1,) + (1,) * (len(x.shape) - 1)
+    for t in bn.inputs[1:]:
+        t.users.remove(bn)
+    s = graph.add_constant(f"{bn.name}_scale", scale.reshape(bshape), source=bn.source)
+    graph.insert_after(x, Op.MUL, extra_inputs=[s], name=f"{bn.name}_scale", source=bn.source)
+    c = graph.add_constant(f"{bn.name}_shift", shift.reshape(bshape), source=bn.source)
+    # insert_after rewired bn's input 0 to the Mul output
+    bn.op, bn.attrs = Op.ADD, NoAttrs()
+    bn.inputs = [bn.inputs[0], c]
+    c.users.append(bn)
+    graph.prune_tensors()

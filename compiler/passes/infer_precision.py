@@ -1,0 +1,330 @@
+"""Exact precision inference.
+
+Walks the graph once in order and keeps, for every tensor, per-element bounds
+(raw integers at the tensor's grid). Each op's exact-result bounds come from the
+emulator's own kernels run on the bounds (linear ops split weights into their
+positive and negative parts), so the inferred type is the narrowest one that
+can never overflow, with no integer bit unused for the actual weights.
+
+Types already set (by Quant absorption, the input, or Cast fusion) are part of
+the model's semantics and are kept. User overrides (``graph.precision_overrides``,
+keyed by tensor, node or layer name) replace the inferred type; an override that
+can overflow is reported in ``graph.precision_report`` with the layer and bits.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from trigc.emulator import assign
+from trigc.emulator.kernels import KERNELS, Exact, Value
+from trigc.errors import PrecisionError
+from trigc.fixed import FixedType, Overflow, Rounding, constant_type, quantize, requantize
+from trigc.ir.graph import Graph, Node, Tensor
+from trigc.ir.ops import LutAttrs, Op
+
+log = logging.getLogger(__name__)
+
+# Extra fractional bits kept by default after an inexact division (average
+# pooling over a window whose size is not a power of two, Div by a constant)
+# when no Quant follows to say what the model wants.
+DIVISION_EXTRA_BITS = 8
+CONSTANT_MAX_WIDTH = 48
+DEFAULT_LUT_TYPES = {
+    "sigmoid": FixedType(False, 16, 0, Rounding.RND_CONV, Overflow.SAT),
+    "tanh": FixedType(True, 16, 1, Rounding.RND_CONV, Overflow.SAT),
+}
+SOFTMAX_EXP_TYPE = FixedType(False, 18, 1, Rounding.RND_CONV, Overflow.SAT)
+SOFTMAX_INV_TYPE = FixedType(False, 18, 1, Rounding.RND_CONV, Overflow.SAT)
+SOFTMAX_OUT_TYPE = FixedType(False, 17, 1, Rounding.RND_CONV, Overflow.SAT)
+LUT_FUNCTIONS = {
+    "sigmoid": lambda x: 1.0 / (1.0 + np.exp(-x)),
+    "tanh": np.tanh,
+    "exp": np.exp,
+    "inv": lambda x: 1.0 / x,
+}
+
+
+class OverflowReport(NamedTuple):
+    layer: str
+    op: str
+    tensor: str
+    type: FixedType
+    needed_bits: int
+
+    def __str__(self) -> str:
+        return (f"layer {self.layer!r} ({self.op}): override {self.type} of {self.tensor!r} "
+                f"can overflow; it needs {self.needed_bits} more integer bit(s)")
+
+
+class Bounds(NamedTuple):
+    lo: np.ndarray
+    hi: np.ndarray
+
+
+def _type_constant(t: Tensor) -> None:
+    if t.type is not None:
+        return
+    try:
+        t.type, _ = constant_type(t.value, max_width=CONSTANT_MAX_WIDTH)
+    except PrecisionError:
+        peak = float(np.max(np.abs(t.value)))
+        integer = max(math.frexp(peak)[1], 0) + 1 if peak else 1
+        t.type = FixedType(True, CONSTANT_MAX_WIDTH, integer, Rounding.RND_CONV, Overflow.SAT)
+        approx = quantize(t.value, t.type) * t.type.lsb
+        err = float(np.max(np.abs(approx - t.value)))
+        log.warning("constant %s (layer %s) is not exactly representable in %d bits; "
+                    "rounded to %s (max error %.3g)", t.name, t.source, CONSTANT_MAX_WIDTH,
+                    t.type, err)
+        t.value = approx
+
+
+def _bounds_of_type(t: Tensor) -> Bounds:
+    dt = t.type.raw_dtype
+    return Bounds(np.full(t.shape, t.type.min_raw, dtype=dt), np.full(t.shape, t.type.max_raw,
+                                                                         dtype=dt))
+
+
+def _val(raw, frac) -> Value:
+    return Value(np.asarray(raw)[None] if np.ndim(raw) else np.asarray(raw), frac)
+
+
+def _const_value(t: Tensor) -> Value:
+    return Value(t.raw, t.type.frac_bits)
+
+
+def _extremes(node: Node, bounds: dict, frac_of) -> tuple[Exact, Exact]:
+    """Exact-result bounds (lo, hi) of ``node``, each an ``Exact`` with batch axis 1."""
+    kernel = KERNELS[node.op]
+    ins = node.inputs
+
+    def act(t, which):
+        b = bounds[id(t)]
+        return Value((b.lo if which == 0 else b.hi)[None], frac_of(t))
+
+    def run(args):
+        return kernel(node, args)
+
+    if node.op in (Op.DENSE, Op.CONV):
+        w = _const_value(ins[1])
+        w_pos = Value(np.maximum(w.raw, 0), w.frac)
+        w_neg = Value(np.minimum(w.raw, 0), w.frac)
+        rest = [_const_value(t) for t in ins[2:]]
+        hi = _add(run([act(ins[0], 1), w_pos, *rest]), run([act(ins[0], 0), w_neg]))
+        lo = _add(run([act(ins[0], 0), w_pos, *rest]), run([act(ins[0], 1), w_neg]))
+        return lo, hi
+    args_lo, args_hi = [], []
+    for t in ins:
+        if t.is_constant:
+            args_lo.append(_const_value(t))
+            args_hi.append(_const_value(t))
+        else:
+            args_lo.append(act(t, 0))
+            args_hi.append(act(t, 1))
+    if node.op is Op.SUB:
+        return run([args_lo[0], args_hi[1]]), run([args_hi[0], args_lo[1]])
+    if node.op in (Op.MUL, Op.DIV):
+        return _envelope([run([a, b]) for a in (args_lo[0], args_hi[0])
+                          for b in (args_lo[1], args_hi[1])])
+    if node.op is Op.LEAKY_RELU:
+        zero = Value(np.zeros_like(args_lo[0].raw), args_lo[0].frac)
+        return _envelope([run([args_lo[0]]), run([args_hi[0]]), run([zero])])
+    if node.op is Op.SOFTMAX:
+        a = node.attrs
+        frac = a.exp_lut.table_type.frac_bits + a.inv_lut.table_type.frac_bits
+        top = int(a.exp_lut.table.max()) * int(a.inv_lut.table.max())
+        shape = args_lo[0].raw.shape
+        return Exact(np.zeros(shape, dtype=np.int64), frac), Exact(np.full(shape, top), frac)
+    return run(args_lo), run(args_hi)
+
+
+def _add(a: Exact, b: Exact) -> Exact:
+    frac = max(a.frac, b.frac)
+    return Exact((a.raw << (frac - a.frac)) + (b.raw << (frac - b.frac)), frac)
+
+
+def _envelope(results: list[Exact]) -> tuple[Exact, Exact]:
+    """Element-wise min and max over exact results (equal den, aligned grid)."""
+    frac = max(r.frac for r in results)
+    raws = [r.raw << (frac - r.frac) for r in results]
+    lo = raws[0]
+    hi = raws[0]
+    for r in raws[1:]:
+        lo, hi = np.minimum(lo, r), np.maximum(hi, r)
+    den = results[0].den
+    return Exact(lo, frac, den), Exact(hi, frac, den)
+
+
+def _is_one(den) -> bool:
+    return den is None or (np.ndim(den) == 0 and int(den) == 1)
+
+
+def _exact_type(node: Node, lo: Exact, hi: Exact) -> FixedType:
+    """Narrowest type holding the exact result (or a documented default for divisions)."""
+    frac = lo.frac
+    lo_raw, hi_raw = lo.raw, hi.raw
+    if not _is_one(lo.den):
+        den = np.asarray(lo.den)
+        dmax = int(den.max())
+        if np.all(den == den.flat[0]) and dmax & (dmax - 1) == 0:
+            k = dmax.bit_length() - 1
+            return FixedType.for_raw_range(int(lo_raw.min()), int(hi_raw.max()), frac + k)
+        extra = dmax.bit_length() + DIVISION_EXTRA_BITS
+        t = FixedType.for_raw_range(int(lo_raw.min()) << extra, int(hi_raw.max()) << extra,
+                                    frac + extra)
+        log.info("%s: division by %s is inexact; result kept to %d fractional bits (%s)",
+                 node.where(), dmax, frac + extra, t)
+        return t.with_modes(rounding=Rounding.RND_CONV)
+    return FixedType.for_raw_range(int(lo_raw.min()), int(hi_raw.max()), frac)
+
+
+def _override_for(graph: Graph, node: Node, t: Tensor) -> FixedType | None:
+    o = getattr(graph, "precision_overrides", None) or {}
+    for key in (t.name, node.name, node.source):
+        if key in o:
+            return o[key]
+    return None
+
+
+def _build_lut(node: Node, x: Tensor, xb: Bounds, out_type: FixedType,
+               function: str, table_size: int, low=None, high=None) -> LutAttrs:
+    """A table over the input's raw range, clipped to where the function still
+    changes at the output precision; one entry per input value when it fits."""
+    fx = x.type.frac_bits if x.type is not None else 0
+    lo = int(np.min(xb.lo)) if low is None else low
+    hi = int(np.max(xb.hi)) if high is None else high
+    if function in ("sigmoid", "tanh", "exp"):
+        reach = (out_type.frac_bits + 2) * math.log(2) + 1.0
+        lo = max(lo, math.floor(-reach * 2.0**fx))
+        if function != "exp":
+            hi = min(hi, math.ceil(reach * 2.0**fx))
+    lo, hi = min(lo, hi), max(lo, hi)
+    count = hi - lo + 1
+    shift = max(0, math.ceil(math.log2(count / table_size))) if count > table_size else 0
+    entries = -(-count // (1 << shift))
+    idx = np.arange(entries, dtype=np.float64)
+    centre = lo + idx * (1 << shift) + ((1 << shift) - 1) / 2.0
+    centre = np.minimum(centre, hi)
+    values = LUT_FUNCTIONS[function](np.ldexp(centre, -fx))
+    table = quantize(values, out_type)
+    return LutAttrs(function, table_size, lo, shift, table, out_type, exact=shift == 0)
+
+
+def _lut_node(graph: Graph, node: Node, bounds: dict) -> None:
+    x = node.inputs[0]
+    out = node.output
+    out_type = out.type or _override_for(graph, node, out) or DEFAULT_LUT_TYPES[
+        node.attrs.function]
+    node.attrs = _build_lut(node, x, bounds[id(x)], out_type, node.attrs.function,
+                            node.attrs.table_size)
+    out.type = out_type
+
+
+def _softmax_node(graph: Graph, node: Node, bounds: dict) -> None:
+    x = node.inputs[0]
+    a = node.attrs
+    xb = bounds[id(x)]
+    spread = int(np.max(xb.hi)) - int(np.min(xb.lo))
+    exp_lut = _build_lut(node, x, xb, SOFTMAX_EXP_TYPE, "exp", a.table_size,
+                         low=-spread, high=0)
+    n = x.shape[-1]
+    sum_lo = int(exp_lut.table.max())  # the maximum element contributes exp(0)
+    sum_type = FixedType.for_raw_range(0, int(exp_lut.table.max()) * n,
+                                       SOFTMAX_EXP_TYPE.frac_bits)
+    sum_hi = int(exp_lut.table.max()) * n
+    fake = Tensor("sum", (1,), type=sum_type)
+    inv_lut = _build_lut(node, fake, Bounds(np.array([sum_lo]), np.array([sum_hi])),
+                         SOFTMAX_INV_TYPE, "inv", a.table_size)
+    node.attrs = dataclasses.replace(a, exp_lut=exp_lut, inv_lut=inv_lut, sum_type=sum_type,
+                                     diff_type=FixedType.for_raw_range(-spread, 0, fx_of(x)))
+    out = node.output
+    if out.type is None:
+        out.type = _override_for(graph, node, out) or SOFTMAX_OUT_TYPE
+
+
+def fx_of(t: Tensor) -> int:
+    return t.type.frac_bits
+
+
+ACCUM_OPS = (Op.DENSE, Op.CONV, Op.AVGPOOL, Op.GLOBAL_AVGPOOL)
+
+
+def infer_precision(graph: Graph) -> bool:
+    graph.precision_report = []
+    overrides = getattr(graph, "precision_overrides", None) or {}
+    bounds: dict[int, Bounds] = {}
+    for t in graph.inputs:
+        if t.name in overrides:
+            t.type = overrides[t.name]
+        elif t.type is None and "input" in overrides:
+            t.type = overrides["input"]
+        if t.type is None:
+            raise PrecisionError(
+                f"Model input {t.name!r} has no fixed-point type: it does not feed a Quant "
+                "node. Quantize it in the model, or give its type, e.g. "
+                f"precision={{'{t.name}': 'fixed<16,6>'}} (or {{'input': ...}})"
+            )
+        bounds[id(t)] = _bounds_of_type(t)
+    for t in graph.tensors.values():
+        if t.is_constant:
+            _type_constant(t)
+    for node in graph.nodes:
+        _visit(graph, node, bounds)
+    for report in graph.precision_report:
+        log.warning("%s", report)
+    return True
+
+
+def _visit(graph: Graph, node: Node, bounds: dict) -> None:
+    out = node.output
+    if node.op in (Op.SIGMOID, Op.TANH):
+        _lut_node(graph, node, bounds)
+    elif node.op is Op.SOFTMAX:
+        _softmax_node(graph, node, bounds)
+    lo, hi = _extremes(node, bounds, fx_of)
+    exact = _exact_type(node, lo, hi)
+    if node.op in ACCUM_OPS:
+        total = FixedType.for_raw_range(int(lo.raw.min()), int(hi.raw.max()), lo.frac)
+        node.attrs = dataclasses.replace(node.attrs, accum_type=total)
+    override = _override_for(graph, node, out)
+    if override is not None:
+        out.type = override
+        short = _short_bits(override, lo, hi)
+        if short:
+            graph.precision_report.append(
+                OverflowReport(node.source or node.name, node.op.value, out.name, override,
+                               short))
+    elif out.type is None and node.op is Op.CAST:
+        out.type = _cast_type(node, lo, hi)
+    elif out.type is None:
+        out.type = exact
+    t = out.type
+    blo, bhi = assign(Exact(lo.raw, lo.frac, lo.den), t)[0], assign(
+        Exact(hi.raw, hi.frac, hi.den), t)[0]
+    if t.overflow in (Overflow.WRAP, Overflow.WRAP_SM) and _short_bits(t, lo, hi):
+        blo, bhi = _bounds_of_type(out)
+    bounds[id(out)] = Bounds(np.minimum(blo, bhi), np.maximum(blo, bhi))
+
+
+def _short_bits(t: FixedType, lo: Exact, hi: Exact) -> int:
+    if not _is_one(lo.den):
+        den = int(np.asarray(lo.den).min())
+        lo_v = int(lo.raw.min()) // den
+        hi_v = -(-int(hi.raw.max()) // den)
+        return t.overflow_bits(lo_v, hi_v, lo.frac)
+    return t.overflow_bits(int(lo.raw.min()), int(hi.raw.max()), lo.frac)
+
+
+def _cast_type(node: Node, lo: Exact, hi: Exact) -> FixedType:
+    """A Cast that only fixes the grid and rounding: integer bits from the bounds."""
+    frac = lo.frac if node.attrs.frac_bits is None else node.attrs.frac_bits
+    probe = FixedType(True, 1000, 1000 - frac, node.attrs.rounding)
+    lo_q = requantize(np.asarray(lo.raw, dtype=object), lo.frac, probe, wrap=False)
+    hi_q = requantize(np.asarray(hi.raw, dtype=object), hi.frac, probe, wrap=False)
+    t = FixedType.for_raw_range(int(lo_q.min()), int(hi_q.max()), frac)
+    return t.with_modes(rounding=node.attrs.rounding)

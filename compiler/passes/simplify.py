@@ -1,0 +1,69 @@
+"""Small clean-up passes: Div by constants, Cast fusion, dead-node elimination."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from trigc.ir.graph import Graph
+from trigc.ir.ops import Op
+from trigc.passes.absorb_quant import po2_exponent
+
+
+def lower_div(graph: Graph) -> bool:
+    """x / 2**k becomes an exact Mul by 2**-k; other constant divisors stay Div (an
+    exact rational divide that rounds once into its output type)."""
+    changed = False
+    for node in graph.find(Op.DIV):
+        c = node.inputs[1]
+        values = np.unique(c.value)
+        if values.size == 1 and po2_exponent(values) is not None:
+            recip = graph.add_constant(f"{c.name}_recip", 1.0 / c.value, source=c.source)
+            c.users.remove(node)
+            node.inputs[1] = recip
+            recip.users.append(node)
+            node.op = Op.MUL
+            changed = True
+    if changed:
+        graph.prune_tensors()
+    return changed
+
+
+def fuse_cast(graph: Graph) -> bool:
+    """op -> Cast becomes op with the Cast's type as its output type.
+
+    Every final op computes its exact result and then assigns it to its output
+    type, so assigning straight into the Cast's type is the same computation with
+    one rounding instead of two (for inexact ops such as Div or LUTs, better)."""
+    changed = False
+    for cast in graph.find(Op.CAST):
+        x = cast.inputs[0]
+        prod = x.producer
+        if (prod is None or x.type is not None or len(x.users) != 1 or x in graph.outputs
+                or cast.output.type is None or prod.op in (Op.CAST, Op.RESHAPE, Op.TRANSPOSE,
+                                                           Op.CONCAT)):
+            continue
+        out = cast.output
+        graph.remove_node(cast)
+        prod.outputs = [out]
+        out.producer = prod
+        graph.tensors.pop(x.name, None)
+        changed = True
+    return changed
+
+
+def eliminate_dead(graph: Graph) -> bool:
+    """Drop nodes none of whose outputs reach a graph output."""
+    live = {id(t) for t in graph.outputs}
+    keep = []
+    for node in reversed(graph.nodes):
+        if any(id(t) in live for t in node.outputs):
+            keep.append(node)
+            live |= {id(t) for t in node.inputs}
+    dead = [n for n in graph.nodes if n not in keep]
+    for node in dead:
+        for t in node.inputs:
+            if node in t.users:
+                t.users.remove(node)
+        graph.nodes.remove(node)
+    graph.prune_tensors()
+    return bool(dead)

@@ -194,42 +194,41 @@ def _bits_needed(arr: np.ndarray) -> int:
     return max(lo.bit_length(), hi.bit_length()) + 1
 
 
-def _round_shift(raw: np.ndarray, shift, rounding: Rounding) -> tuple[np.ndarray, np.ndarray]:
-    """Drop ``shift`` (>0, scalar or per-element) fractional bits with ap_fixed rounding.
+def _round_shift(raw: np.ndarray, shift, rounding: Rounding) -> np.ndarray:
+    """Drop ``shift`` (>0, scalar or per element) fractional bits with ap_fixed rounding.
 
-    Returns the rounded integers and the floor (truncated) integers."""
-    one = raw.dtype.type(1) if raw.dtype != object else 1
-    floor = raw >> shift
+    Each mode is one add before an arithmetic shift: ``half - 1`` plus a 0/1 term
+    that decides ties (e.g. the kept LSB for round-half-to-even)."""
+    one = 1 if raw.dtype == object else np.int64(1)
     if rounding is Rounding.TRN:
-        return floor, floor
-    rem = raw - (floor << shift)  # in [0, 2**shift)
+        return raw >> shift
     half = one << (shift - 1)
-    qb = rem >= half  # the bit just below the new LSB
-    rest = (rem != 0) & (rem != half)  # any bit below that one
-    neg = raw < 0
     if rounding is Rounding.RND:
-        inc = qb
-    elif rounding is Rounding.RND_ZERO:
-        inc = qb & (neg | rest)
-    elif rounding is Rounding.RND_MIN_INF:
-        inc = qb & rest
-    elif rounding is Rounding.RND_INF:
-        inc = qb & (~neg | rest)
-    elif rounding is Rounding.RND_CONV:
-        inc = qb & (((floor & one) != 0) | rest)
-    else:  # TRN_ZERO
-        inc = neg & (rem != 0)
-    return floor + inc.astype(raw.dtype if raw.dtype != object else np.int64), floor
+        return (raw + half) >> shift
+    neg = (raw < 0).astype(raw.dtype)
+    if rounding is Rounding.RND_MIN_INF:
+        return (raw + (half - 1)) >> shift
+    if rounding is Rounding.RND_CONV:
+        return (raw + (half - 1) + ((raw >> shift) & one)) >> shift
+    if rounding is Rounding.RND_ZERO:
+        return (raw + (half - 1) + neg) >> shift
+    if rounding is Rounding.RND_INF:
+        return (raw + half - neg) >> shift
+    # TRN_ZERO: ceiling for negative values
+    return (raw + neg * ((one << shift) - 1)) >> shift
 
 
-def _apply_overflow(q: np.ndarray, floor: np.ndarray, dst: FixedType) -> np.ndarray:
+def _apply_overflow(q: np.ndarray, floor: np.ndarray | None, dst: FixedType) -> np.ndarray:
     lo, hi = dst.min_raw, dst.max_raw
     mode = dst.overflow
+    if mode is Overflow.SAT_SYM and dst.signed and dst.width > 1:
+        lo = -hi  # ap_fixed also maps the most negative value itself to -max
+    if q.size and q.dtype != object and lo <= int(q.min()) and int(q.max()) <= hi:
+        return q
     if mode is Overflow.SAT:
         return np.minimum(np.maximum(q, lo), hi)
     if mode is Overflow.SAT_SYM:
-        sym_lo = -hi if dst.signed else lo
-        return np.minimum(np.maximum(q, sym_lo), hi)
+        return np.minimum(np.maximum(q, lo), hi)
     if mode is Overflow.SAT_ZERO:
         return np.where((q < lo) | (q > hi), 0, q)
     mask = (1 << dst.width) - 1
@@ -267,13 +266,14 @@ def requantize(raw, src_frac, dst: FixedType, *, wrap: bool = True) -> np.ndarra
         or bits + max(max_left, 0) + 1 > INT64_SAFE_BITS
         or max_right >= INT64_SAFE_BITS
     )
-    work = arr.astype(object) if use_object else arr.astype(np.int64)
+    work = arr.astype(object) if use_object else arr.astype(np.int64, copy=False)
     if shift.ndim == 0:
         sh = int(shift)
         if sh > 0:
-            q, floor = _round_shift(work, sh, dst.rounding)
+            q = _round_shift(work, sh, dst.rounding)
+            floor = work >> sh if dst.overflow is Overflow.WRAP_SM else None
         else:
-            q = floor = work << (-sh)
+            q = floor = work << (-sh) if sh else work
     else:
         shift = np.broadcast_to(shift, work.shape)
         left = np.maximum(-shift, 0)
@@ -283,14 +283,16 @@ def requantize(raw, src_frac, dst: FixedType, *, wrap: bool = True) -> np.ndarra
         else:
             left, right = left.astype(object), right.astype(object)
         shifted = work << left
-        q, floor = _round_shift(shifted, np.maximum(right, 1), dst.rounding)
+        right1 = np.maximum(right, 1)
         keep = right == 0
-        q = np.where(keep, shifted, q)
-        floor = np.where(keep, shifted, floor)
+        q = np.where(keep, shifted, _round_shift(shifted, right1, dst.rounding))
+        floor = np.where(keep, shifted, shifted >> right1)
     if not wrap:
         return q
     out = _apply_overflow(q, floor, dst)
-    return out.astype(dst.raw_dtype) if dst.raw_dtype is not object else out.astype(object)
+    if dst.raw_dtype is object:
+        return out.astype(object)
+    return out.astype(np.int64, copy=False)
 
 
 def quantize(values, dst: FixedType) -> np.ndarray:
@@ -394,30 +396,17 @@ def constant_type(values: np.ndarray, max_width: int = 32) -> tuple[FixedType, n
 
 def assign_ratio(num, den, dst: FixedType) -> np.ndarray:
     """Assign the exact rationals ``num / den`` (integers, ``den > 0``, already
-    scaled to ``dst``'s grid) to ``dst``: round with ``dst.rounding``, then overflow."""
+    scaled to ``dst``'s grid) to ``dst``: round with ``dst.rounding``, then overflow.
+
+    The quotient is written as floor plus two more fraction bits: the first bit
+    of the remainder and a sticky bit for the rest. Assigning that value with
+    ``requantize`` is exactly what an ``ap_fixed`` assignment of it does, which is
+    how the C++ kernels implement the division."""
     num = _as_int_array(num)
     den = np.asarray(den)
     floor = num // den
     rem = num - floor * den  # in [0, den)
-    twice = 2 * rem
-    qb = twice >= den
-    rest = (rem != 0) & (twice != den)
-    neg = num < 0
-    r = dst.rounding
-    if r is Rounding.TRN:
-        inc = np.zeros(np.shape(floor), dtype=bool)
-    elif r is Rounding.RND:
-        inc = qb
-    elif r is Rounding.RND_ZERO:
-        inc = qb & (neg | rest)
-    elif r is Rounding.RND_MIN_INF:
-        inc = qb & rest
-    elif r is Rounding.RND_INF:
-        inc = qb & (~neg | rest)
-    elif r is Rounding.RND_CONV:
-        inc = qb & (((floor & 1) != 0) | rest)
-    else:  # TRN_ZERO
-        inc = neg & (rem != 0)
-    q = floor + inc.astype(np.int64)
-    out = _apply_overflow(q, floor, dst)
-    return out.astype(dst.raw_dtype) if dst.raw_dtype is not object else out.astype(object)
+    qb = 2 * rem >= den
+    sticky = (2 * rem) != np.where(qb, den, 0)
+    extended = floor * 4 + qb.astype(np.int64) * 2 + sticky.astype(np.int64)
+    return requantize(extended, dst.frac_bits + 2, dst)

@@ -18,5 +18,13 @@ $(STAMP): pyproject.toml
 test: setup
 	TF_USE_LEGACY_KERAS=1 $(PY) -m pytest -n 2 -q $(PYTEST_ARGS)
 
+DEMO_DIR := build/demo
+
+demo: setup
+	$(PY) models/demo/make_model.py $(DEMO_DIR)/jet_mlp_demo.onnx
+	$(VENV)/bin/trigc inspect $(DEMO_DIR)/jet_mlp_demo.onnx
+	$(VENV)/bin/trigc compile $(DEMO_DIR)/jet_mlp_demo.onnx -o $(DEMO_DIR)/jet_mlp_demo_prj
+	$(VENV)/bin/trigc csim $(DEMO_DIR)/jet_mlp_demo_prj
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -6,10 +6,11 @@ from trigc.errors import (
 )
 from trigc.fixed import FixedType, Overflow, Rounding
 from trigc.api import emulate, load
+from trigc.project import Project, compile
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "BudgetError", "ConfigError", "emulate", "load", "FixedType", "IRError", "ModelError", "Overflow",
+    "BudgetError", "ConfigError", "Project", "compile", "emulate", "load", "FixedType", "IRError", "ModelError", "Overflow",
     "PrecisionError", "Rounding", "TrigcError", "UnsupportedOpError", "__version__",
 ]

@@ -38,6 +38,66 @@ def cmd_inspect(args) -> int:
     return 0
 
 
+def cmd_compile(args) -> int:
+    from trigc.project import compile as compile_model
+
+    config = None
+    if args.config:
+        from trigc.project import _read_config
+
+        config = _read_config(args.config)
+    precision = {}
+    for item in args.type or []:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--type takes NAME=TYPE (e.g. input=fixed<16,6>), got {item!r}")
+        precision[key] = value
+    tb = None
+    if args.tb_inputs:
+        import numpy as np
+
+        tb = np.load(args.tb_inputs)
+    project = compile_model(args.model, args.output, part=args.part, clock_ns=args.clock_ns,
+                            reuse=args.reuse, config=config, precision=precision,
+                            tb_inputs=tb)
+    print(f"wrote {project.path} ({len(project.graph.nodes)} layers, II={project.meta['ii']})")
+    for report in project.meta["precision_report"]:
+        print(f"warning: {report}")
+    return 0
+
+
+def cmd_csim(args) -> int:
+    import numpy as np
+
+    from trigc.project import Project
+
+    project = Project(args.project)
+    if args.inputs:
+        x = np.load(args.inputs)
+        inputs = [x[: args.n] if args.n else x]
+    else:
+        inputs = [x[: args.n] if args.n else x for x in project.tb_inputs()]
+    result = project.compare(*inputs)
+    print(result)
+    return 0 if result.ok else 1
+
+
+def cmd_build(args) -> int:
+    import shutil
+    import subprocess
+
+    from trigc.project import Project
+
+    project = Project(args.project)
+    tool = shutil.which("vitis_hls")
+    if tool is None:
+        print("trigc: vitis_hls is not on PATH; run `vitis_hls -f build_prj.tcl` on a machine "
+              "with Vitis HLS, in " + str(project.path), file=sys.stderr)
+        return 2
+    steps = f"csim={int(args.csim)} synth=1 cosim={int(args.cosim)} export={int(args.export)}"
+    return subprocess.run([tool, "-f", "build_prj.tcl", steps], cwd=project.path).returncode
+
+
 def build_parser() -> argparse.ArgumentParser:
     from trigc import __version__
 
@@ -52,6 +112,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--type", action="append", metavar="NAME=TYPE",
                    help="override a tensor/layer type, e.g. input=fixed<16,6>")
     p.set_defaults(func=cmd_inspect)
+
+    p = sub.add_parser("compile", help="write a Vitis HLS project for a model")
+    p.add_argument("model", help="ONNX / QONNX file")
+    p.add_argument("-o", "--output", required=True, help="project directory to write")
+    p.add_argument("--part", help="FPGA part (default xcvu9p-flga2104-2L-e)")
+    p.add_argument("--clock-ns", type=float, help="clock period in ns (default 5)")
+    p.add_argument("--reuse", type=int, help="reuse factor of every Dense/Conv (default 1)")
+    p.add_argument("--config", help="JSON: precision, reuse (per layer), part, clock_ns")
+    p.add_argument("--type", action="append", metavar="NAME=TYPE",
+                   help="override a tensor/layer type, e.g. input=fixed<16,6>")
+    p.add_argument("--tb-inputs", help=".npy file of testbench inputs (N, *input_shape)")
+    p.set_defaults(func=cmd_compile)
+
+    p = sub.add_parser("csim", help="C-simulate a project with g++ and compare every bit")
+    p.add_argument("project", help="project directory written by `trigc compile`")
+    p.add_argument("--inputs", help=".npy file of inputs (default: the project's tb_data)")
+    p.add_argument("-n", type=int, default=0, help="use only the first N events")
+    p.set_defaults(func=cmd_csim)
+
+    p = sub.add_parser("build", help="run Vitis HLS on a project (needs vitis_hls)")
+    p.add_argument("project")
+    p.add_argument("--csim", action="store_true", help="also run Vitis csim")
+    p.add_argument("--cosim", action="store_true", help="also run C/RTL co-simulation")
+    p.add_argument("--export", action="store_true", help="also export the IP catalog")
+    p.set_defaults(func=cmd_build)
     return parser
 
 
@@ -62,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s: %(message)s")
     try:
         return args.func(args)
+    except BrokenPipeError:
+        return 0
     except TrigcError as exc:
         print(f"trigc: error: {exc}", file=sys.stderr)
         return 2

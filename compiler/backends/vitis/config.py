@@ -1,0 +1,358 @@
+"""Per-op glue for the Vitis HLS backend: ``config_for(node, names, settings) -> dict``.
+
+Each function is pure: it reads the node and returns the config struct to render
+(typedefs, constants, arrays) and the kernel call for the top function. The C++
+kernels in ``hls_templates/kernels/`` implement the semantics."""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from trigc.errors import UnsupportedOpError
+from trigc.fixed import FixedType, constant_type, to_cpp, to_float
+from trigc.ir.graph import Graph, Node, Tensor
+from trigc.ir.ops import LutAttrs, Op
+
+
+class Names(NamedTuple):
+    """C++ names of every tensor: its array and its type."""
+
+    array: dict[str, str]
+    ctype: dict[str, str]
+
+
+def literal(value: float) -> str:
+    """A C++ double literal that parses back to exactly ``value``."""
+    text = repr(float(value))
+    return text if ("." in text or "e" in text or "inf" in text) else text + ".0"
+
+
+def fixed_literals(raw: np.ndarray, t: FixedType) -> list[str]:
+    return [literal(v) for v in to_float(np.asarray(raw).ravel(), t)]
+
+
+def _struct(name: str, consts=(), typedefs=(), arrays=(), functions=(), children=()) -> dict:
+    return {"name": name, "consts": list(consts), "typedefs": list(typedefs),
+            "arrays": list(arrays), "functions": list(functions), "children": list(children)}
+
+
+def _array(ctype: str, name: str, values: list[str], c_elem: str = "") -> dict:
+    return {"ctype": ctype, "name": name, "size": len(values), "values": values}
+
+
+def _size(t: Tensor) -> int:
+    return int(np.prod(t.shape)) if t.shape else 1
+
+
+def _flat_constant(node: Node, c: Tensor, out: Tensor) -> np.ndarray:
+    """A constant operand broadcast to the (per-sample) output shape, flattened."""
+    try:
+        return np.broadcast_to(c.raw, out.shape).ravel()
+    except ValueError:
+        raise UnsupportedOpError(
+            f"{node.where()}: constant of shape {c.shape} does not broadcast to {out.shape}"
+        ) from None
+
+
+def dense_struct(name: str, w_raw: np.ndarray, w_type: FixedType, b_raw: np.ndarray | None,
+                 b_type: FixedType | None, accum: FixedType, reuse: int, where: str) -> dict:
+    """Dense config: only nonzero weights are listed (zero skipping at compile time)."""
+    n_in, n_out = w_raw.shape
+    rows, cols = np.nonzero(w_raw)
+    values = w_raw[rows, cols]
+    if rows.size == 0:  # all weights pruned: keep one zero product so arrays are non-empty
+        rows, cols, values = np.zeros(1, int), np.zeros(1, int), np.zeros(1, np.int64)
+    n_nonzero = int(rows.size)
+    if not 1 <= reuse <= n_nonzero:
+        raise UnsupportedOpError(
+            f"{where}: reuse factor {reuse} is invalid for a layer with {n_nonzero} nonzero "
+            f"multiplications; use a reuse factor between 1 and {n_nonzero}")
+    if b_raw is None:
+        b_type, b_raw = FixedType(False, 1, 1), np.zeros(n_out, np.int64)
+    return _struct(
+        name,
+        consts=[("n_in", n_in), ("n_out", n_out), ("n_nonzero", n_nonzero), ("reuse", reuse),
+                ("n_mult", math.ceil(n_nonzero / reuse))],
+        typedefs=[("accum_t", to_cpp(accum)), ("weight_t", to_cpp(w_type)),
+                  ("bias_t", to_cpp(b_type))],
+        arrays=[_array("weight_t", "weights", fixed_literals(values, w_type)),
+                _array("unsigned", "rows", [str(int(r)) for r in rows]),
+                _array("unsigned", "cols", [str(int(c)) for c in cols]),
+                _array("bias_t", "bias", fixed_literals(b_raw, b_type))])
+
+
+def _bias(node: Node):
+    if len(node.inputs) > 2:
+        b = node.inputs[2]
+        return b.raw.ravel(), b.type
+    return None, None
+
+
+def config_dense(node: Node, names: Names, reuse: int) -> dict:
+    w = node.inputs[1]
+    b_raw, b_type = _bias(node)
+    rows_per_call = _size(node.inputs[0]) // node.attrs.n_in
+    if rows_per_call != 1:
+        raise UnsupportedOpError(
+            f"{node.where()}: Dense on a {node.inputs[0].shape} tensor (applied per row) is not "
+            "supported by the HLS backend; flatten the input first")
+    s = dense_struct(f"config_{node.name}", w.raw, w.type, b_raw, b_type,
+                     node.attrs.accum_type, reuse, node.where())
+    return {"struct": s, "kernel": "dense", "template": ["in", "out", "config"]}
+
+
+def config_conv(node: Node, names: Names, reuse: int) -> dict:
+    a = node.attrs
+    x, w, y = node.inputs[0], node.inputs[1], node.output
+    nd = len(a.kernel_shape)
+    in_sp, out_sp = x.shape[:-1], y.shape[:-1]
+    if nd == 1:
+        in_h, in_w, out_h, out_w = 1, in_sp[0], 1, out_sp[0]
+        k_h, k_w, s_h, s_w, p_t, p_l = 1, a.kernel_shape[0], 1, a.strides[0], 0, a.pads[0]
+    else:
+        in_h, in_w = in_sp
+        out_h, out_w = out_sp
+        k_h, k_w = a.kernel_shape
+        s_h, s_w = a.strides
+        p_t, p_l = a.pads[0], a.pads[1]
+    c_in, c_out = x.shape[-1], y.shape[-1]
+    cg, og = c_in // a.groups, c_out // a.groups
+    k = int(np.prod(a.kernel_shape))
+    w_raw = w.raw.reshape(k, cg, c_out)
+    full = np.zeros((k, c_in, c_out), dtype=w_raw.dtype)  # block-diagonal over groups
+    for g in range(a.groups):
+        full[:, g * cg:(g + 1) * cg, g * og:(g + 1) * og] = w_raw[:, :, g * og:(g + 1) * og]
+    b_raw, b_type = _bias(node)
+    mult = dense_struct(f"config_{node.name}_mult", full.reshape(k * c_in, c_out), w.type,
+                        b_raw, b_type, a.accum_type, reuse, node.where())
+    s = _struct(f"config_{node.name}",
+                consts=[("in_h", in_h), ("in_w", in_w), ("n_chan", c_in), ("out_h", out_h),
+                        ("out_w", out_w), ("n_filt", c_out), ("kernel_h", k_h),
+                        ("kernel_w", k_w), ("stride_h", s_h), ("stride_w", s_w),
+                        ("pad_top", p_t), ("pad_left", p_l)],
+                typedefs=[("mult_config", mult["name"])], children=[mult])
+    return {"struct": s, "kernel": "conv2d", "template": ["in", "out", "config"]}
+
+
+def _pool_geometry(node: Node) -> list[tuple[str, int]]:
+    a = node.attrs
+    x, y = node.inputs[0], node.output
+    if len(a.kernel_shape) == 1:
+        return [("in_h", 1), ("in_w", x.shape[0]), ("n_chan", x.shape[-1]), ("out_h", 1),
+                ("out_w", y.shape[0]), ("pool_h", 1), ("pool_w", a.kernel_shape[0]),
+                ("stride_h", 1), ("stride_w", a.strides[0]), ("pad_top", 0),
+                ("pad_left", a.pads[0])]
+    return [("in_h", x.shape[0]), ("in_w", x.shape[1]), ("n_chan", x.shape[-1]),
+            ("out_h", y.shape[0]), ("out_w", y.shape[1]), ("pool_h", a.kernel_shape[0]),
+            ("pool_w", a.kernel_shape[1]), ("stride_h", a.strides[0]),
+            ("stride_w", a.strides[1]), ("pad_top", a.pads[0]), ("pad_left", a.pads[1])]
+
+
+def config_pool(node: Node, names: Names, reuse: int) -> dict:
+    a = node.attrs
+    consts = _pool_geometry(node) + [("count_include_pad", int(a.count_include_pad))]
+    typedefs = [("accum_t", to_cpp(a.accum_type))] if node.op is Op.AVGPOOL else []
+    kernel = "avgpool2d" if node.op is Op.AVGPOOL else "maxpool2d"
+    return {"struct": _struct(f"config_{node.name}", consts, typedefs), "kernel": kernel,
+            "template": ["in", "out", "config"]}
+
+
+def config_global_pool(node: Node, names: Names, reuse: int) -> dict:
+    x = node.inputs[0]
+    consts = [("n_spatial", _size(x) // x.shape[-1]), ("n_chan", x.shape[-1])]
+    avg = node.op is Op.GLOBAL_AVGPOOL
+    typedefs = [("accum_t", to_cpp(node.attrs.accum_type))] if avg else []
+    return {"struct": _struct(f"config_{node.name}", consts, typedefs),
+            "kernel": "global_avgpool" if avg else "global_maxpool",
+            "template": ["in", "out", "config"]}
+
+
+def config_binary(node: Node, names: Names, reuse: int) -> dict:
+    out = node.output
+    n = _size(out)
+    operands, arrays, typedefs = [], [], []
+    for i, t in enumerate(node.inputs):
+        if t.is_constant:
+            typedefs.append((f"c{i}_t", to_cpp(t.type)))
+            arrays.append(_array(f"c{i}_t", f"c{i}", fixed_literals(_flat_constant(node, t, out),
+                                                                     t.type)))
+            operands.append(f"config_{node.name}::c{i}")
+        else:
+            if _size(t) != n:
+                raise UnsupportedOpError(
+                    f"{node.where()}: broadcasting two run-time tensors ({t.shape} to "
+                    f"{out.shape}) is not supported by the HLS backend")
+            operands.append(names.array[t.name])
+    ctypes = [f"config_{node.name}::c{i}_t" if t.is_constant else names.ctype[t.name]
+              for i, t in enumerate(node.inputs)]
+    return {"struct": _struct(f"config_{node.name}", [("n", n)], typedefs, arrays),
+            "kernel": node.op.value.lower(), "operands": operands,
+            "types": [*ctypes, names.ctype[out.name]]}
+
+
+def config_div(node: Node, names: Names, reuse: int) -> dict:
+    out, c = node.output, node.inputs[1]
+    s = _struct(f"config_{node.name}", [("n", _size(out))], [("const_t", to_cpp(c.type))],
+                [_array("const_t", "divisor", fixed_literals(_flat_constant(node, c, out),
+                                                             c.type))])
+    return {"struct": s, "kernel": "div_const", "template": ["in", "out", "config"]}
+
+
+def _scalar(node: Node, value: float) -> tuple[str, str]:
+    t, raw = constant_type(np.asarray([value]), max_width=48)
+    return to_cpp(t), fixed_literals(raw, t)[0]
+
+
+def config_unary(node: Node, names: Names, reuse: int) -> dict:
+    n = _size(node.output)
+    kernel = {Op.CAST: "cast", Op.RELU: "relu", Op.SIGN: "sign", Op.RESHAPE: "cast",
+              Op.LEAKY_RELU: "leaky_relu", Op.CLIP: "clip"}[node.op]
+    typedefs, functions, consts = [], [], [("n", n)]
+    if node.op is Op.LEAKY_RELU:
+        ctype, lit = _scalar(node, node.attrs.alpha)
+        typedefs.append(("alpha_t", ctype))
+        functions.append(("alpha_t", "alpha", lit))
+    if node.op is Op.CLIP:
+        a = node.attrs
+        bounds = [v for v in (a.low, a.high) if v is not None]
+        frac = max(constant_type(np.asarray([v]), 48)[0].frac_bits for v in bounds)
+        lo = min(bounds)
+        hi = max(bounds)
+        t = FixedType.for_raw_range(int(round(lo * 2**frac)), int(round(hi * 2**frac)), frac)
+        typedefs.append(("bound_t", to_cpp(t)))
+        consts += [("has_low", int(a.low is not None)), ("has_high", int(a.high is not None))]
+        functions += [("bound_t", "low", literal(a.low if a.low is not None else 0.0)),
+                      ("bound_t", "high", literal(a.high if a.high is not None else 0.0))]
+    return {"struct": _struct(f"config_{node.name}", consts, typedefs, functions=functions),
+            "kernel": kernel, "template": ["in", "out", "config"]}
+
+
+def _lut_members(prefix: str, lut: LutAttrs, table_ctype: str) -> tuple[list, list]:
+    consts = [(f"{prefix}index_low", lut.index_low), (f"{prefix}shift", lut.shift),
+              (f"n_{prefix or 'table'}".rstrip("_"), len(lut.table))]
+    arrays = [_array(table_ctype, f"{prefix}table", fixed_literals(lut.table, lut.table_type))]
+    return consts, arrays
+
+
+def config_lut(node: Node, names: Names, reuse: int) -> dict:
+    a = node.attrs
+    out_ctype = names.ctype[node.output.name]
+    consts = [("n", _size(node.output)), ("n_table", len(a.table)),
+              ("index_low", a.index_low), ("shift", a.shift)]
+    arrays = [_array(out_ctype, "table", fixed_literals(a.table, a.table_type))]
+    return {"struct": _struct(f"config_{node.name}", consts, (), arrays), "kernel": "lut",
+            "template": ["in", "out", "config"]}
+
+
+def config_softmax(node: Node, names: Names, reuse: int) -> dict:
+    a = node.attrs
+    x = node.inputs[0]
+    n_cls = x.shape[-1]
+    e, inv = a.exp_lut, a.inv_lut
+    consts = [("n_rows", _size(x) // n_cls), ("n_cls", n_cls),
+              ("exp_index_low", e.index_low), ("exp_shift", e.shift), ("n_exp", len(e.table)),
+              ("inv_index_low", inv.index_low), ("inv_shift", inv.shift),
+              ("n_inv", len(inv.table))]
+    typedefs = [("diff_t", to_cpp(a.diff_type)), ("exp_t", to_cpp(e.table_type)),
+                ("sum_t", to_cpp(a.sum_type)), ("inv_t", to_cpp(inv.table_type))]
+    arrays = [_array("exp_t", "exp_table", fixed_literals(e.table, e.table_type)),
+              _array("inv_t", "inv_table", fixed_literals(inv.table, inv.table_type))]
+    return {"struct": _struct(f"config_{node.name}", consts, typedefs, arrays),
+            "kernel": "softmax", "template": ["in", "out", "config"]}
+
+
+def config_transpose(node: Node, names: Names, reuse: int) -> dict:
+    x = node.inputs[0]
+    index = np.transpose(np.arange(_size(x)).reshape(x.shape), node.attrs.perm).ravel()
+    s = _struct(f"config_{node.name}", [("n_in", _size(x)), ("n_out", index.size)], (),
+                [_array("unsigned", "index", [str(int(i)) for i in index])])
+    return {"struct": s, "kernel": "gather", "template": ["in", "out", "config"]}
+
+
+def config_concat(node: Node, names: Names, reuse: int) -> dict:
+    if len(node.inputs) != 2 or any(t.is_constant for t in node.inputs):
+        raise UnsupportedOpError(
+            f"{node.where()}: the HLS backend concatenates exactly two run-time tensors; "
+            "split the Concat into pairs")
+    a, b = node.inputs
+    axis = node.attrs.axis
+    ids_a = np.arange(_size(a)).reshape(a.shape)
+    ids_b = np.arange(_size(b)).reshape(b.shape) + _size(a)
+    joined = np.concatenate([ids_a, ids_b], axis=axis).ravel()
+    from_b = joined >= _size(a)
+    index = np.where(from_b, joined - _size(a), joined)
+    s = _struct(f"config_{node.name}", [("n_a", _size(a)), ("n_b", _size(b)),
+                                        ("n_out", joined.size)], (),
+                [_array("bool", "from_b", ["true" if f else "false" for f in from_b]),
+                 _array("unsigned", "index", [str(int(i)) for i in index])])
+    return {"struct": s, "kernel": "concat2", "operands": [names.array[a.name],
+                                                           names.array[b.name]],
+            "types": [names.ctype[a.name], names.ctype[b.name],
+                      names.ctype[node.output.name]]}
+
+
+CONFIG_FOR = {
+    Op.DENSE: config_dense,
+    Op.CONV: config_conv,
+    Op.MAXPOOL: config_pool,
+    Op.AVGPOOL: config_pool,
+    Op.GLOBAL_AVGPOOL: config_global_pool,
+    Op.GLOBAL_MAXPOOL: config_global_pool,
+    Op.ADD: config_binary,
+    Op.SUB: config_binary,
+    Op.MUL: config_binary,
+    Op.DIV: config_div,
+    Op.CAST: config_unary,
+    Op.RELU: config_unary,
+    Op.LEAKY_RELU: config_unary,
+    Op.CLIP: config_unary,
+    Op.SIGN: config_unary,
+    Op.RESHAPE: config_unary,
+    Op.SIGMOID: config_lut,
+    Op.TANH: config_lut,
+    Op.SOFTMAX: config_softmax,
+    Op.TRANSPOSE: config_transpose,
+    Op.CONCAT: config_concat,
+}
+
+
+def config_for(node: Node, names: Names, reuse: int = 1) -> dict:
+    """The glue for one node: its config struct and kernel call (see module doc)."""
+    fn = CONFIG_FOR.get(node.op)
+    if fn is None:
+        raise UnsupportedOpError(f"{node.where()}: no HLS kernel for {node.op.value}")
+    if node.op in (Op.DIV,) and node.inputs[0].is_constant:
+        raise UnsupportedOpError(f"{node.where()}: Div of a constant by a run-time tensor")
+    cfg = fn(node, names, reuse)
+    inp = node.inputs[0]
+    cfg.setdefault("operands", [names.array[inp.name]])
+    cfg.setdefault("types", [names.ctype[inp.name], names.ctype[node.output.name]])
+    cfg["output"] = names.array[node.output.name]
+    cfg["output_size"] = _size(node.output)
+    cfg["node"] = node.name
+    cfg["source"] = node.source
+    cfg["op"] = node.op.value
+    return cfg
+
+
+def tensor_names(graph: Graph) -> Names:
+    """Stable C++ names: inputs keep a sanitized model name, layer outputs are named
+    after their node."""
+    array, ctype = {}, {}
+    for i, t in enumerate(graph.inputs):
+        base = _c_ident(t.name) or f"input_{i}"
+        array[t.name], ctype[t.name] = base, f"{base}_t"
+    for node in graph.nodes:
+        out = node.output
+        array[out.name], ctype[out.name] = f"{node.name}_out", f"{node.name}_t"
+    return Names(array, ctype)
+
+
+def _c_ident(name: str) -> str:
+    import re
+
+    s = re.sub(r"[^0-9A-Za-z_]", "_", name).strip("_")
+    return f"t_{s}" if s and s[0].isdigit() else s

@@ -1,0 +1,224 @@
+"""Write a Vitis HLS project for a final IR graph: glue rendered with Jinja2, kernels
+copied, testbench data from the emulator. Deterministic and atomic."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import jinja2
+import numpy as np
+
+from trigc.backends.vitis.config import Names, config_for, tensor_names
+from trigc.errors import ConfigError, TrigcError
+from trigc.fixed import FixedType, to_cpp
+from trigc.ir.graph import Graph
+from trigc.ir.ops import Op
+from trigc.ir.serialize import graph_to_json
+
+log = logging.getLogger(__name__)
+
+VERSION = "0.1.0"
+DEFAULT_PART = "xcvu9p-flga2104-2L-e"
+DEFAULT_CLOCK_NS = 5.0
+TB_EVENTS = 100
+TRACE_MAX_WIDTH = 64
+
+
+@dataclass
+class Settings:
+    """Backend settings. ``reuse`` maps layer (node or source) names to reuse factors;
+    ``default_reuse`` applies to every other Dense/Conv."""
+
+    part: str = DEFAULT_PART
+    clock_ns: float = DEFAULT_CLOCK_NS
+    default_reuse: int = 1
+    reuse: dict[str, int] = field(default_factory=dict)
+
+    def reuse_for(self, node) -> int:
+        for key in (node.name, node.source):
+            if key in self.reuse:
+                return int(self.reuse[key])
+        return self.default_reuse
+
+    def to_json(self) -> dict:
+        return {"part": self.part, "clock_ns": self.clock_ns,
+                "default_reuse": self.default_reuse, "reuse": dict(sorted(self.reuse.items()))}
+
+
+def templates_dir() -> Path:
+    return Path(str(resources.files("trigc.hls_templates")))
+
+
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(templates_dir() / "glue")),
+        undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
+
+
+def _ports(graph: Graph, names: Names, tensors) -> list[dict]:
+    ports, offset = [], 0
+    for t in tensors:
+        size = int(np.prod(t.shape)) if t.shape else 1
+        array = names.array[t.name]
+        ports.append({"name": t.name, "array": array, "ctype": names.ctype[t.name],
+                      "macro": f"N_{array.upper()}", "size": size, "offset": offset,
+                      "shape": list(t.shape), "type": str(t.type)})
+        offset += size
+    return ports
+
+
+def _validate(graph: Graph, settings: Settings) -> None:
+    names = {n.name for n in graph.nodes} | {n.source for n in graph.nodes}
+    unknown = sorted(set(settings.reuse) - names)
+    if unknown:
+        raise ConfigError(f"Reuse factors given for unknown layers {unknown}; layers are "
+                          f"{sorted({n.source or n.name for n in graph.nodes})}")
+    if settings.default_reuse < 1:
+        raise ConfigError(f"Reuse factor must be at least 1, not {settings.default_reuse}")
+    if settings.clock_ns <= 0:
+        raise ConfigError(f"Clock period must be positive, not {settings.clock_ns} ns")
+    for t in (*graph.inputs, *graph.outputs):
+        if t.type.width > TRACE_MAX_WIDTH:
+            raise ConfigError(
+                f"Port {t.name!r} is {t.type.width} bits wide; ports are limited to "
+                f"{TRACE_MAX_WIDTH} bits. Quantize the tensor to a narrower type")
+
+
+def render(graph: Graph, settings: Settings) -> dict:
+    """Everything the templates need, computed once (and every error raised here,
+    before anything is written)."""
+    _validate(graph, settings)
+    names = tensor_names(graph)
+    layers, offset = [], 0
+    outputs = {t.name for t in graph.outputs}
+    ii = 1
+    for node in graph.nodes:
+        reuse = settings.reuse_for(node) if node.op in (Op.DENSE, Op.CONV) else 1
+        ii = max(ii, reuse)
+        cfg = config_for(node, names, reuse)
+        cfg["is_output"] = node.output.name in outputs
+        traced = node.output.type.width <= TRACE_MAX_WIDTH
+        cfg["trace_offset"] = offset if traced else -1
+        if traced:
+            offset += cfg["output_size"]
+        layers.append(cfg)
+    typedefs = [{"name": names.ctype[t.name], "cpp": to_cpp(t.type), "comment": t.name}
+                for t in graph.inputs]
+    typedefs += [{"name": names.ctype[n.output.name], "cpp": to_cpp(n.output.type),
+                  "comment": f"{n.op.value} {n.source or n.name}"} for n in graph.nodes]
+    inputs, outs = _ports(graph, names, graph.inputs), _ports(graph, names, graph.outputs)
+    return {
+        "name": graph.name, "guard": graph.name.upper(), "version": VERSION,
+        "layers": layers, "typedefs": typedefs, "inputs": inputs, "outputs": outs,
+        "ports": inputs + outs, "ii": ii, "part": settings.part, "clock_ns": settings.clock_ns,
+        "trace_size": offset,
+        "in_total": sum(p["size"] for p in inputs), "out_total": sum(p["size"] for p in outs),
+        "trace": [{"node": c["node"], "op": c["op"], "source": c["source"],
+                   "offset": c["trace_offset"], "size": c["output_size"]}
+                  for c in layers if c["trace_offset"] >= 0],
+    }
+
+
+def _fmt_float(v: float) -> str:
+    return repr(float(v))
+
+
+def tb_inputs_for(graph: Graph, n: int = TB_EVENTS, seed: int = 0) -> list[np.ndarray]:
+    """Deterministic test inputs: values across each input type's range (half of them
+    on the grid, half between grid points, a few beyond saturation)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for t in graph.inputs:
+        lo, hi = t.type.min_value, t.type.max_value
+        span = hi - lo
+        x = rng.uniform(lo - 0.1 * span, hi + 0.1 * span, (n, *t.shape))
+        x[::2] = np.round(x[::2] / t.type.lsb) * t.type.lsb
+        out.append(x)
+    return out
+
+
+def _write_tb_data(root: Path, graph: Graph, inputs: list[np.ndarray]) -> None:
+    from trigc.emulator import emulate
+
+    raw = emulate(graph, *inputs, raw=True)
+    raw = raw if isinstance(raw, list) else [raw]
+    n = inputs[0].shape[0]
+    flat_in = np.concatenate([x.reshape(n, -1) for x in inputs], axis=1)
+    flat_out = np.concatenate([r.reshape(n, -1) for r in raw], axis=1)
+    (root / "tb_data").mkdir()
+    with open(root / "tb_data" / "tb_input_features.dat", "w") as f:
+        for row in flat_in:
+            f.write(" ".join(_fmt_float(v) for v in row) + "\n")
+    with open(root / "tb_data" / "tb_output_predictions.dat", "w") as f:
+        for row in flat_out:
+            f.write(" ".join(str(int(v)) for v in row) + "\n")
+
+
+def _write(root: Path, graph: Graph, settings: Settings, ctx: dict,
+           tb_inputs: list[np.ndarray] | None) -> None:
+    env = _env()
+    name = graph.name
+    fw = root / "firmware"
+    (fw / "kernels").mkdir(parents=True)
+    (root / "tb").mkdir()
+    files = {
+        fw / f"{name}.h": "top.h.j2",
+        fw / f"{name}.cpp": "top.cpp.j2",
+        fw / "defines.h": "defines.h.j2",
+        fw / "parameters.h": "parameters.h.j2",
+        root / "tb" / f"{name}_test.cpp": "testbench.cpp.j2",
+        root / "build_prj.tcl": "build_prj.tcl.j2",
+    }
+    for path, template in files.items():
+        path.write_text(env.get_template(template).render(**ctx))
+    for header in sorted((templates_dir() / "kernels").glob("*.h")):
+        shutil.copyfile(header, fw / "kernels" / header.name)
+    _write_tb_data(root, graph, tb_inputs or tb_inputs_for(graph))
+    meta = {
+        "trigc_version": VERSION, "name": name, "settings": settings.to_json(),
+        "inputs": ctx["inputs"], "outputs": ctx["outputs"], "trace": ctx["trace"],
+        "trace_size": ctx["trace_size"], "ii": ctx["ii"],
+        "precision_report": [str(r) for r in getattr(graph, "precision_report", [])],
+        "graph": graph_to_json(graph),
+    }
+    (root / "trigc.json").write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
+
+
+def write_project(graph: Graph, output_dir, settings: Settings | None = None,
+                  tb_inputs: list[np.ndarray] | None = None) -> Path:
+    """Write the project to ``output_dir`` atomically: into a temporary directory
+    beside it, then renamed into place. A failure leaves nothing behind."""
+    settings = settings or Settings()
+    target = Path(output_dir).resolve()
+    if target.exists() and not (target / "trigc.json").is_file():
+        raise ConfigError(
+            f"{str(target)!r} exists and is not a trigc project; choose an empty or new "
+            "output directory")
+    ctx = render(graph, settings)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    os.chmod(tmp, 0o755)
+    try:
+        _write(tmp, graph, settings, ctx, tb_inputs)
+        old = None
+        if target.exists():
+            old = target.with_name(f".{target.name}.old.{os.getpid()}")
+            target.rename(old)
+        tmp.rename(target)
+        if old is not None:
+            shutil.rmtree(old)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    log.info("wrote %s", target)
+    return target
+
+
+__all__ = ["Settings", "TrigcError", "render", "write_project", "FixedType"]

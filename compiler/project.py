@@ -1,0 +1,193 @@
+"""A generated firmware project: compile to it, emulate it, C-simulate it, compare."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from trigc.backends.vitis.writer import Settings, write_project
+from trigc.csim.build import CSimError, CSimLibrary, build_library, build_testbench, load_meta
+from trigc.errors import ConfigError
+from trigc.fixed import to_float
+from trigc.ir.graph import Graph
+from trigc.ir.serialize import graph_from_json
+
+
+@dataclass
+class Mismatch:
+    event: int
+    output_index: int
+    emulator: int
+    csim: int
+    first_layer: str | None
+
+    def __str__(self) -> str:
+        where = f"; first differing layer: {self.first_layer}" if self.first_layer else ""
+        return (f"event {self.event}, output {self.output_index}: emulator raw {self.emulator}"
+                f", C-sim raw {self.csim}{where}")
+
+
+@dataclass
+class Comparison:
+    events: int
+    exact: int
+    first: Mismatch | None
+
+    @property
+    def ok(self) -> bool:
+        return self.exact == self.events
+
+    def __str__(self) -> str:
+        text = f"bit-exact: {self.exact}/{self.events} events"
+        return text if self.first is None else f"{text}\nfirst mismatch: {self.first}"
+
+
+class Project:
+    """A trigc project directory (``trigc.json`` + firmware + testbench)."""
+
+    def __init__(self, path) -> None:
+        self.path = Path(path).resolve()
+        self.meta = load_meta(self.path)
+        self.graph: Graph = graph_from_json(self.meta["graph"])
+        self.name = self.meta["name"]
+        self._lib: CSimLibrary | None = None
+
+    # ---- inputs ---------------------------------------------------------------
+    def _inputs(self, inputs) -> list[np.ndarray]:
+        if len(inputs) != len(self.graph.inputs):
+            raise ConfigError(f"{self.name} has {len(self.graph.inputs)} inputs, "
+                              f"got {len(inputs)}")
+        arrays = []
+        for t, x in zip(self.graph.inputs, inputs):
+            x = np.asarray(x, dtype=np.float64)
+            if x.shape[1:] != t.shape:
+                raise ConfigError(f"Input {t.name!r} expects shape (N, "
+                                  f"{', '.join(map(str, t.shape))}), got {x.shape}")
+            arrays.append(x)
+        return arrays
+
+    def tb_inputs(self) -> list[np.ndarray]:
+        """The inputs stored in tb_data (as the testbench reads them)."""
+        flat = np.loadtxt(self.path / "tb_data" / "tb_input_features.dat", ndmin=2)
+        out, offset = [], 0
+        for t in self.graph.inputs:
+            size = int(np.prod(t.shape))
+            out.append(flat[:, offset:offset + size].reshape(-1, *t.shape))
+            offset += size
+        return out
+
+    # ---- execution --------------------------------------------------------------
+    def emulate(self, *inputs, raw: bool = False):
+        from trigc.emulator import emulate
+
+        return emulate(self.graph, *self._inputs(inputs), raw=raw)
+
+    def _library(self) -> CSimLibrary:
+        if self._lib is None:
+            self._lib = CSimLibrary(build_library(self.path, self.meta), self.meta)
+        return self._lib
+
+    def csim(self, *inputs, raw: bool = False, trace: bool = False):
+        """Run the generated C++ (g++ build against ap_fixed.h, cached) on a batch."""
+        arrays = self._inputs(inputs)
+        n = arrays[0].shape[0]
+        flat = np.concatenate([x.reshape(n, -1) for x in arrays], axis=1)
+        result = self._library().run(flat, trace=trace)
+        out_raw, tr = result if trace else (result, None)
+        outs = []
+        for p, t in zip(self.meta["outputs"], self.graph.outputs):
+            r = out_raw[:, p["offset"]:p["offset"] + p["size"]].reshape(n, *t.shape)
+            outs.append(r if raw else to_float(r, t.type))
+        outs = outs[0] if len(outs) == 1 else outs
+        return (outs, tr) if trace else outs
+
+    def compare(self, *inputs) -> Comparison:
+        """Emulator vs C-sim on every output bit; locate the first differing layer."""
+        arrays = self._inputs(inputs) if inputs else self.tb_inputs()
+        emu = self.emulate(*arrays, raw=True)
+        sim, trace = self.csim(*arrays, raw=True, trace=True)
+        emu = emu if isinstance(emu, list) else [emu]
+        sim = sim if isinstance(sim, list) else [sim]
+        n = arrays[0].shape[0]
+        e_flat = np.concatenate([e.reshape(n, -1) for e in emu], axis=1)
+        s_flat = np.concatenate([s.reshape(n, -1) for s in sim], axis=1)
+        diff = e_flat != s_flat
+        bad_events = np.nonzero(diff.any(axis=1))[0]
+        first = None
+        if bad_events.size:
+            ev = int(bad_events[0])
+            idx = int(np.nonzero(diff[ev])[0][0])
+            first = Mismatch(ev, idx, int(e_flat[ev, idx]), int(s_flat[ev, idx]),
+                             self._first_bad_layer([x[ev:ev + 1] for x in arrays],
+                                                   trace[ev]))
+        return Comparison(n, n - int(bad_events.size), first)
+
+    def _first_bad_layer(self, inputs, trace_row: np.ndarray) -> str | None:
+        from trigc.emulator import run
+
+        env = run(self.graph, inputs)
+        by_name = {n.name: n for n in self.graph.nodes}
+        for entry in self.meta["trace"]:
+            node = by_name[entry["node"]]
+            expected = np.asarray(env[id(node.output)].raw).ravel()
+            got = trace_row[entry["offset"]:entry["offset"] + entry["size"]]
+            if not np.array_equal(expected.astype(np.int64), got):
+                return f"{entry['node']} ({entry['op']}, layer '{entry['source']}')"
+        return None
+
+    def run_testbench(self) -> tuple[int, str]:
+        """Build and run the project's own testbench on tb_data (as Vitis csim would)."""
+        exe = build_testbench(self.path, self.name)
+        out = self.path / "tb_data" / "csim_results.log"
+        proc = subprocess.run([str(exe), "tb_data/tb_input_features.dat",
+                               "tb_data/tb_output_predictions.dat", str(out)],
+                              cwd=self.path, capture_output=True, text=True)
+        return proc.returncode, proc.stdout + proc.stderr
+
+
+def compile(model, output_dir, *, part: str | None = None, clock_ns: float | None = None,
+            reuse: int | dict | None = None, config: dict | str | Path | None = None,
+            precision: dict | None = None, tb_inputs=None, name: str | None = None) -> Project:
+    """Compile a model (ONNX path, ModelProto or trigc Graph) to a Vitis HLS project.
+
+    ``config`` (dict or JSON file) may hold ``precision``, ``reuse`` (per layer),
+    ``default_reuse``, ``part`` and ``clock_ns``; keyword arguments override it."""
+    from trigc.api import load
+
+    cfg = _read_config(config)
+    settings = Settings(part=part or cfg.get("part", Settings.part),
+                        clock_ns=float(clock_ns or cfg.get("clock_ns", Settings.clock_ns)),
+                        default_reuse=int(cfg.get("default_reuse", 1)),
+                        reuse=dict(cfg.get("reuse", {})))
+    if isinstance(reuse, dict):
+        settings.reuse.update(reuse)
+    elif reuse is not None:
+        settings.default_reuse = int(reuse)
+    prec = dict(cfg.get("precision", {}))
+    prec.update(precision or {})
+    graph = model if isinstance(model, Graph) else load(model, precision=prec, name=name)
+    if tb_inputs is not None and not isinstance(tb_inputs, (list, tuple)):
+        tb_inputs = [tb_inputs]
+    path = write_project(graph, output_dir, settings,
+                         [np.asarray(x, dtype=np.float64) for x in tb_inputs]
+                         if tb_inputs is not None else None)
+    return Project(path)
+
+
+def _read_config(config) -> dict:
+    if config is None:
+        return {}
+    if isinstance(config, dict):
+        return config
+    path = Path(config)
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"Cannot read config {str(path)!r}: {exc}") from None
+
+
+__all__ = ["CSimError", "Comparison", "Project", "compile"]

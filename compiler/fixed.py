@@ -404,6 +404,8 @@ def assign_ratio(num, den, dst: FixedType) -> np.ndarray:
     how the C++ kernels implement the division."""
     num = _as_int_array(num)
     den = np.asarray(den)
+    if num.dtype == object or den.dtype == object:
+        num, den = num.astype(object), den.astype(object)
     floor = num // den
     rem = num - floor * den  # in [0, den)
     qb = 2 * rem >= den

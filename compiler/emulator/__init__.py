@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from trigc.emulator.kernels import KERNELS, Exact, Value
+from trigc.emulator.kernels import KERNELS, Exact, Value, shift_left, widen
 from trigc.errors import IRError, ModelError
 from trigc.fixed import FixedType, assign_ratio, quantize, requantize, to_float
 from trigc.ir.graph import Graph, Tensor
@@ -19,11 +19,13 @@ def assign(result: Exact, t: FixedType) -> np.ndarray:
             return raw
         return requantize(raw, frac, t)
     shift = t.frac_bits - frac
-    den = np.asarray(den, dtype=np.int64 if raw.dtype != object else object)
+    den = np.asarray(den)
     if shift >= 0:
-        return assign_ratio(raw << shift if raw.dtype == object or shift < 62 else
-                            raw.astype(object) << shift, den, t)
-    return assign_ratio(raw, den << (-shift), t)
+        return assign_ratio(shift_left(raw, shift), widen(den, 1), t)
+    den = shift_left(den, -shift)
+    if den.dtype == object:
+        raw = np.asarray(raw).astype(object)
+    return assign_ratio(raw, den, t)
 
 
 def constant_values(graph: Graph) -> dict[int, Value]:

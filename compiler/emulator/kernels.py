@@ -33,18 +33,34 @@ class Exact(NamedTuple):
     den: np.ndarray | int | None = None
 
 
+INT64_SAFE_BITS = 62
+
+
+def _max_abs(raw) -> int:
+    raw = np.asarray(raw)
+    if raw.size == 0:
+        return 0
+    return max(abs(int(raw.min())), abs(int(raw.max())))
+
+
+def widen(raw, extra_bits: int = 0):
+    """``raw`` itself, or as Python ints when ``extra_bits`` more bits could leave int64."""
+    raw = np.asarray(raw)
+    if raw.dtype == object or _max_abs(raw).bit_length() + extra_bits < INT64_SAFE_BITS:
+        return raw
+    return raw.astype(object)
+
+
+def shift_left(raw, shift: int):
+    return widen(raw, shift) << shift if shift else raw
+
+
 def align(v: Value, frac: int) -> np.ndarray:
     """Raw integers of ``v`` on a finer grid (exact)."""
     shift = frac - v.frac
     if shift < 0:
         raise IRError(f"cannot align frac {v.frac} down to {frac} exactly")
-    return v.raw << shift if shift else v.raw
-
-
-def _max_abs(raw: np.ndarray) -> int:
-    if raw.size == 0:
-        return 0
-    return max(abs(int(raw.min())), abs(int(raw.max())))
+    return shift_left(v.raw, shift)
 
 
 def matmul_exact(x: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -61,12 +77,12 @@ def matmul_exact(x: np.ndarray, w: np.ndarray) -> np.ndarray:
 def _linear(x: Value, w: Value, b: Value | None, apply) -> Exact:
     frac = x.frac + w.frac
     if b is not None and b.frac > frac:
-        shift = b.frac - frac
-        out = apply(x.raw, w.raw) << shift
-        return Exact(out + b.raw, b.frac)
+        out = shift_left(apply(x.raw, w.raw), b.frac - frac)
+        return Exact(widen(out, 1) + b.raw, b.frac)
     out = apply(x.raw, w.raw)
     if b is not None:
-        out = out + align(b, frac)
+        bias = align(b, frac)
+        out = widen(out, 1) + widen(bias, 1)
     return Exact(out, frac)
 
 
@@ -135,16 +151,19 @@ def _binary(args: list[Value]) -> tuple[np.ndarray, np.ndarray, int]:
 
 def add(node, args):
     a, b, frac = _binary(args)
-    return Exact(a + b, frac)
+    return Exact(widen(a, 1) + widen(b, 1), frac)
 
 
 def sub(node, args):
     a, b, frac = _binary(args)
-    return Exact(a - b, frac)
+    return Exact(widen(a, 1) - widen(b, 1), frac)
 
 
 def mul(node, args):
-    return Exact(args[0].raw * args[1].raw, args[0].frac + args[1].frac)
+    a, b = args[0].raw, args[1].raw
+    bits_b = _max_abs(b).bit_length()
+    return Exact(widen(a, bits_b) * widen(b, _max_abs(a).bit_length()),
+                 args[0].frac + args[1].frac)
 
 
 def div(node, args):
@@ -178,7 +197,8 @@ def leaky_relu(node, args):
     x = args[0]
     alpha = scalar_constant(node, node.attrs.alpha)
     frac = x.frac + alpha.frac
-    return Exact(np.where(x.raw < 0, x.raw * alpha.raw, x.raw << alpha.frac), frac)
+    raw = widen(x.raw, max(abs(int(alpha.raw)).bit_length(), alpha.frac))
+    return Exact(np.where(raw < 0, raw * int(alpha.raw), raw << alpha.frac), frac)
 
 
 def clip(node, args):
@@ -228,10 +248,13 @@ def softmax(node, args):
 def maxpool(node, args):
     a = node.attrs
     x = args[0]
-    low = int(x.raw.min()) - 1 if x.raw.size else -1
-    win = windows(x.raw, a.kernel_shape, a.strides, a.pads, fill=low)
+    low = int(x.raw.min()) - 1 if x.raw.size else -1  # below every value: never the max
+    raw = widen(x.raw, 1)
+    win = windows(raw, a.kernel_shape, a.strides, a.pads, fill=low)
     nd = len(a.kernel_shape)
-    return Exact(win.max(axis=tuple(range(-nd, 0))), x.frac)
+    best = win.max(axis=tuple(range(-nd, 0)))
+    # a window wholly in the padding has no element: 0, as in the firmware
+    return Exact(np.where(best == low, 0, best), x.frac)
 
 
 def pool_divisor(shape, a) -> np.ndarray | int:
@@ -248,8 +271,9 @@ def pool_divisor(shape, a) -> np.ndarray | int:
 def avgpool(node, args):
     a = node.attrs
     x = args[0]
-    win = windows(x.raw, a.kernel_shape, a.strides, a.pads)
     nd = len(a.kernel_shape)
+    count = int(np.prod(a.kernel_shape))
+    win = windows(widen(x.raw, count.bit_length()), a.kernel_shape, a.strides, a.pads)
     total = win.sum(axis=tuple(range(-nd, 0)))
     return Exact(total, x.frac, pool_divisor(x.raw.shape[1:], a))
 
@@ -258,7 +282,7 @@ def global_avgpool(node, args):
     x = args[0]
     axes = tuple(range(1, x.raw.ndim - 1))
     count = int(np.prod([x.raw.shape[i] for i in axes]))
-    return Exact(x.raw.sum(axis=axes), x.frac, count)
+    return Exact(widen(x.raw, count.bit_length()).sum(axis=axes), x.frac, count)
 
 
 def global_maxpool(node, args):

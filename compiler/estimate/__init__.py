@@ -1,0 +1,1 @@
+from trigc.estimate.summary import Estimate, LayerEstimate, estimate  # noqa: F401

@@ -1,0 +1,301 @@
+"""Per-layer datapaths (resources and critical path) of every final-IR op.
+
+Dense and Conv live in :mod:`trigc.estimate.linear`. Everything here is fully
+unrolled, as the kernels are (one operator per element), and mirrors the
+kernels in ``hls_templates/kernels/``:
+
+- Add/Sub: one adder of the exact result width per element (adding a constant
+  zero is free); Mul: one multiplier per element, constant operands as in
+  Dense, run-time operands as variable multipliers.
+- Div by a constant (``div_const``, average pooling): a power-of-two divisor is
+  a shift; any other constant becomes a reciprocal multiplication
+  (DSP48E2 tiles of ``(n+1) x (n+1)`` bits for an n-bit numerator), a remainder
+  check and the rounding fix-up (about ``4n`` LUTs, 3 adder delays after the
+  multiply). If Vitis instantiated a divider core instead, latency would grow
+  by about n cycles.
+- ReLU / clip / sign / leaky ReLU: selects and comparisons, then the
+  assignment to the output type (rounding adder, saturation logic).
+- Sigmoid/Tanh: index clamp (two comparisons and a subtract) and one table
+  read per element; Softmax: a compare-select chain for the max (as written in
+  the kernel), subtract, exp table, adder tree, inverse table, one multiply per
+  class.
+- Max pooling: a compare-select chain over the valid window (as written);
+  average pooling: an adder tree and a constant division per output.
+- Reshape with equal types, Transpose and Concat are wiring: free.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from trigc.errors import UnsupportedOpError
+from trigc.estimate import arith, linear
+from trigc.estimate.datapath import DSP, LOGIC, REGISTERED, Datapath, PathOp, Resources
+from trigc.fixed import FixedType, add_type, constant_type, mul_type, sub_type
+from trigc.ir.graph import Node, Tensor
+from trigc.ir.ops import LutAttrs, Op
+
+
+def size(t: Tensor) -> int:
+    return int(np.prod(t.shape)) if t.shape else 1
+
+
+def _assign(src: FixedType, dst: FixedType, n: int) -> tuple[int, list[PathOp]]:
+    cost = arith.cast_cost(src, dst)
+    ops = [PathOp("assign to output type", LOGIC, cost.delay_ns, live_bits=n * dst.width)]
+    return cost.lut * n, (ops if cost.delay_ns > 0 else [])
+
+
+def _elementwise(node: Node, label: str, lut: int, delay: float, exact: FixedType,
+                 kind: str = LOGIC, dsp: int = 0, detail: dict | None = None) -> Datapath:
+    out, n = node.output, size(node.output)
+    lut_assign, assign = _assign(exact, out.type, n)
+    ops = [PathOp(label, kind, delay, live_bits=n * exact.width)] if delay > 0 else []
+    return Datapath(ops + assign, Resources(dsp=dsp, lut=lut + lut_assign), detail=detail or {})
+
+
+def _constant_operand(node: Node) -> tuple[Tensor, np.ndarray | None]:
+    """The run-time operand and the flattened constant (or None)."""
+    a, b = node.inputs[0], node.inputs[1]
+    n_shape = node.output.shape
+    if b.is_constant:
+        return a, np.broadcast_to(b.raw, n_shape).ravel()
+    if a.is_constant:
+        return b, np.broadcast_to(a.raw, n_shape).ravel()
+    return a, None
+
+
+def add_sub(node: Node, reuse: int) -> Datapath:
+    a, b = node.inputs[0].type, node.inputs[1].type
+    exact = add_type(a, b) if node.op is Op.ADD else sub_type(a, b)
+    _, const = _constant_operand(node)
+    active = size(node.output) if const is None else int(np.count_nonzero(const))
+    delay = arith.add_delay(exact.width) if active else 0.0
+    return _elementwise(node, node.op.value.lower(), active * exact.width, delay, exact)
+
+
+def mul(node: Node, reuse: int) -> Datapath:
+    var, const = _constant_operand(node)
+    a, b = node.inputs[0].type, node.inputs[1].type
+    exact = mul_type(a, b)
+    n = size(node.output)
+    if const is None:
+        costs = [arith.var_mult(a, b)] * n
+    else:
+        costs = [arith.const_mult(var.type, int(v)) for v in const if v != 0]
+    dsp = sum(c.dsp for c in costs)
+    kind = DSP if dsp else LOGIC
+    delay = max((c.delay_ns for c in costs), default=0.0)
+    detail = {"dsp_products": sum(c.kind == "dsp" for c in costs),
+              "lut_products": sum(c.kind == "lut" for c in costs)}
+    return _elementwise(node, "multiply", sum(c.lut for c in costs), delay, exact, kind, dsp,
+                        detail)
+
+
+def _divider(num_bits: int, den: int) -> tuple[int, int, float]:
+    """(DSP, LUT, delay) of dividing an n-bit numerator by a positive constant."""
+    den = abs(int(den))
+    if den <= 1 or den & (den - 1) == 0:
+        return 0, 0, 0.0
+    dsp = arith.dsp_tiles(num_bits + 1, num_bits + 1)
+    lut = (arith.csd_digits(den) + 3) * num_bits + den.bit_length() + 2
+    return dsp, lut, arith.T_DSP_NS + 3 * arith.add_delay(num_bits)
+
+
+def div(node: Node, reuse: int) -> Datapath:
+    x, c, out = node.inputs[0].type, node.inputs[1], node.output
+    divisors = np.abs(np.broadcast_to(c.raw, out.shape).ravel())
+    num_bits = x.width + 1 + max(0, out.type.frac_bits - (x.frac_bits - c.type.frac_bits))
+    dsp = lut = 0
+    delay = 0.0
+    for den in divisors:
+        d_dsp, d_lut, d_delay = _divider(num_bits, int(den))
+        dsp, lut, delay = dsp + d_dsp, lut + d_lut, max(delay, d_delay)
+    n = size(out)
+    ops = [PathOp("divide by constant", DSP if dsp else LOGIC, delay,
+                  live_bits=n * out.type.width)] if delay else []
+    return Datapath(ops, Resources(dsp=dsp, lut=lut + n * (out.type.width + 1)))
+
+
+def _relu_range(t: FixedType) -> FixedType:
+    return FixedType(False, max(t.width - 1, 1), t.integer_bits - 1) if t.signed else t
+
+
+def unary(node: Node, reuse: int) -> Datapath:
+    x, out, n = node.inputs[0].type, node.output.type, size(node.output)
+    if node.op in (Op.CAST, Op.RESHAPE):
+        return _elementwise(node, "cast", 0, 0.0, x)
+    if node.op is Op.RELU:
+        return _elementwise(node, "relu select", n * arith.mux_lut(2, x.width),
+                            arith.T_LUT_NS, _relu_range(x))
+    if node.op is Op.SIGN:
+        return _elementwise(node, "sign", n * (math.ceil(x.width / 5) + 1), arith.T_LUT_NS,
+                            FixedType(True, 2, 2))
+    if node.op is Op.CLIP:
+        per = 2 * (arith.compare_lut(x.width) + arith.mux_lut(2, x.width))
+        return _elementwise(node, "clip", n * per,
+                            arith.add_delay(x.width) + 2 * arith.T_LUT_NS, x)
+    if node.op is Op.LEAKY_RELU:
+        t, raw = constant_type(np.asarray([node.attrs.alpha]), max_width=48)
+        m = arith.const_mult(x, int(raw[0])) if raw[0] else arith.SHIFT
+        exact = add_type(mul_type(x, t), x)
+        per = m.lut + arith.mux_lut(2, exact.width)
+        return _elementwise(node, "leaky relu", n * per, m.delay_ns + arith.T_LUT_NS, exact,
+                            DSP if m.dsp else LOGIC, n * m.dsp)
+    raise UnsupportedOpError(f"{node.where()}: no estimator model for {node.op.value}")
+
+
+def _lut_index(in_width: int) -> tuple[int, float]:
+    """Clamp to the table range, subtract the low end, shift."""
+    lut = 2 * arith.compare_lut(in_width) + arith.mux_lut(3, in_width) + in_width
+    return lut, arith.add_delay(in_width) + arith.T_LUT_NS
+
+
+def _table(label: str, table: LutAttrs, reads: int) -> tuple[arith.RomCost, PathOp]:
+    rom = arith.rom_cost(len(table.table), table.table_type.width, reads)
+    bits = reads * table.table_type.width
+    if rom.cycles:
+        return rom, PathOp(f"{label} (BRAM)", REGISTERED, rom.delay_ns, rom.cycles)
+    return rom, PathOp(f"{label} (LUT ROM)", LOGIC, rom.delay_ns, live_bits=bits)
+
+
+def lut_activation(node: Node, reuse: int) -> Datapath:
+    x, n = node.inputs[0].type, size(node.output)
+    idx_lut, idx_delay = _lut_index(x.width)
+    rom, read = _table("table read", node.attrs, n)
+    index_bits = max(arith.log2ceil(len(node.attrs.table)), 1)
+    ops = [PathOp("table index", LOGIC, idx_delay, live_bits=n * index_bits), read]
+    return Datapath(ops, Resources(lut=n * idx_lut + rom.lut, bram=rom.bram),
+                    detail={"table_entries": len(node.attrs.table)})
+
+
+def softmax(node: Node, reuse: int) -> Datapath:
+    a = node.attrs
+    x = node.inputs[0].type
+    n_cls = node.inputs[0].shape[-1]
+    rows = size(node.inputs[0]) // n_cls
+    cmp = arith.compare_lut(x.width) + arith.mux_lut(2, x.width)
+    idx_e, d_idx_e = _lut_index(a.diff_type.width)
+    idx_i, d_idx_i = _lut_index(a.sum_type.width)
+    exp_rom, exp_read = _table("exp table", a.exp_lut, rows * n_cls)
+    inv_rom, inv_read = _table("inverse table", a.inv_lut, rows)
+    m = arith.var_mult(a.exp_lut.table_type, a.inv_lut.table_type)
+    lut_assign, assign = _assign(mul_type(a.exp_lut.table_type, a.inv_lut.table_type),
+                                 node.output.type, rows * n_cls)
+    lut = rows * ((n_cls - 1) * cmp + n_cls * (a.diff_type.width + idx_e)
+                  + (n_cls - 1) * a.sum_type.width + idx_i + n_cls * m.lut)
+    lut += exp_rom.lut + inv_rom.lut + lut_assign
+    step = arith.add_delay(x.width) + arith.T_LUT_NS
+    ops = [PathOp(f"max compare {i + 1}", LOGIC, step, live_bits=rows * x.width * (n_cls + 1))
+           for i in range(n_cls - 1)]
+    ops += [PathOp("subtract max", LOGIC, arith.add_delay(a.diff_type.width)),
+            PathOp("exp index", LOGIC, d_idx_e), exp_read]
+    ops += [PathOp(f"sum level {i + 1}", LOGIC, arith.add_delay(a.sum_type.width),
+                   live_bits=rows * n_cls * a.sum_type.width)
+            for i in range(arith.log2ceil(n_cls))]
+    ops += [PathOp("inverse index", LOGIC, d_idx_i), inv_read,
+            PathOp("normalize", DSP if m.dsp else LOGIC, m.delay_ns,
+                   live_bits=rows * n_cls * node.output.type.width)]
+    res = Resources(dsp=rows * n_cls * m.dsp, lut=lut, bram=exp_rom.bram + inv_rom.bram)
+    return Datapath(ops + assign, res)
+
+
+def _pool_windows(node: Node) -> list[tuple[int, int]]:
+    """(valid elements, divisor) of every output position of a pooling window."""
+    if node.op in (Op.GLOBAL_MAXPOOL, Op.GLOBAL_AVGPOOL):
+        x = node.inputs[0]
+        spatial = size(x) // x.shape[-1]
+        return [(spatial, spatial)] * x.shape[-1]
+    a, x, y = node.attrs, node.inputs[0], node.output
+    nd = len(a.kernel_shape)
+    in_sp, out_sp = x.shape[:nd], y.shape[:nd]
+    full = int(np.prod(a.kernel_shape))
+    valid = np.ones(out_sp, dtype=np.int64)
+    for d in range(nd):
+        starts = np.arange(out_sp[d]) * a.strides[d] - a.pads[d]
+        idx = starts[:, None] + np.arange(a.kernel_shape[d])[None, :]
+        count = ((idx >= 0) & (idx < in_sp[d])).sum(axis=1)
+        shape = [1] * nd
+        shape[d] = out_sp[d]
+        valid = valid * count.reshape(shape)
+    chans = x.shape[-1]
+    return [(int(v), full if a.count_include_pad else int(v))
+            for v in valid.ravel() for _ in range(chans)]
+
+
+def maxpool(node: Node, reuse: int) -> Datapath:
+    x = node.inputs[0].type
+    windows = _pool_windows(node)
+    per = arith.compare_lut(x.width) + arith.mux_lut(2, x.width)
+    lut = sum(max(v - 1, 0) for v, _ in windows) * per
+    depth = max(v for v, _ in windows) - 1
+    n = size(node.output)
+    step = arith.add_delay(x.width) + arith.T_LUT_NS
+    ops = [PathOp(f"compare-select {i + 1}", LOGIC, step, live_bits=n * x.width * 2)
+           for i in range(depth)]
+    lut_assign, assign = _assign(x, node.output.type, n)
+    return Datapath(ops + assign, Resources(lut=lut + lut_assign))
+
+
+def avgpool(node: Node, reuse: int) -> Datapath:
+    acc, out = node.attrs.accum_type, node.output.type
+    windows = _pool_windows(node)
+    n = size(node.output)
+    num_bits = acc.width + 1 + max(0, out.frac_bits - acc.frac_bits)
+    dsp = lut = 0
+    delay = 0.0
+    for valid, den in windows:
+        lut += max(valid - 1, 0) * acc.width + out.width + 1
+        d_dsp, d_lut, d_delay = _divider(num_bits, den)
+        dsp, lut, delay = dsp + d_dsp, lut + d_lut, max(delay, d_delay)
+    depth = arith.log2ceil(max(v for v, _ in windows))
+    ops = [PathOp(f"sum level {i + 1}", LOGIC, arith.add_delay(acc.width),
+                  live_bits=n * acc.width) for i in range(depth)]
+    if delay:
+        ops.append(PathOp("divide by window size", DSP if dsp else LOGIC, delay,
+                          live_bits=n * out.width))
+    return Datapath(ops, Resources(dsp=dsp, lut=lut))
+
+
+def wires(node: Node, reuse: int) -> Datapath:
+    return Datapath([], Resources())
+
+
+MODELS = {
+    Op.DENSE: linear.dense,
+    Op.CONV: linear.conv,
+    Op.ADD: add_sub,
+    Op.SUB: add_sub,
+    Op.MUL: mul,
+    Op.DIV: div,
+    Op.CAST: unary,
+    Op.RESHAPE: unary,
+    Op.RELU: unary,
+    Op.LEAKY_RELU: unary,
+    Op.CLIP: unary,
+    Op.SIGN: unary,
+    Op.SIGMOID: lut_activation,
+    Op.TANH: lut_activation,
+    Op.SOFTMAX: softmax,
+    Op.MAXPOOL: maxpool,
+    Op.GLOBAL_MAXPOOL: maxpool,
+    Op.AVGPOOL: avgpool,
+    Op.GLOBAL_AVGPOOL: avgpool,
+    Op.TRANSPOSE: wires,
+    Op.CONCAT: wires,
+}
+
+
+def datapath_for(node: Node, reuse: int = 1) -> Datapath:
+    """The datapath of one final-IR node (reuse applies to Dense and Conv)."""
+    model = MODELS.get(node.op)
+    if model is None:
+        raise UnsupportedOpError(
+            f"{node.where()}: the estimator has no model for {node.op.value}; estimate the "
+            "final IR (after trigc.load / the pass pipeline), which has no import ops")
+    if node.output.type is None or any(t.type is None for t in node.inputs):
+        raise UnsupportedOpError(
+            f"{node.where()}: tensors have no fixed-point type yet; estimate the final IR")
+    return model(node, reuse)

@@ -1,0 +1,158 @@
+"""``estimate(graph, settings) -> Estimate``: per-layer and total latency and resources."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from trigc.errors import ConfigError
+from trigc.estimate import arith
+from trigc.estimate.datapath import RESOURCE_NAMES, Resources
+from trigc.estimate.devices import Device, lookup
+from trigc.estimate.latency import schedule
+from trigc.estimate.resources import datapath_for
+from trigc.ir.graph import Graph
+from trigc.ir.ops import Op
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PART = "xcvu9p-flga2104-2L-e"
+DEFAULT_CLOCK_NS = 5.0
+REUSE_OPS = (Op.DENSE, Op.CONV)
+
+
+@dataclass(frozen=True)
+class LayerEstimate:
+    """One node of the final IR: its place in the schedule and its resources."""
+
+    name: str
+    source: str
+    op: str
+    reuse: int
+    ii: int
+    start_cycle: int
+    end_cycle: int
+    cycles: int
+    critical: bool
+    resources: Resources
+    detail: dict = field(default_factory=dict)
+    stages: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """How reports name the layer: the user's layer name, then our node."""
+        if self.source and self.source != self.name:
+            return f"{self.source} ({self.name})"
+        return self.name
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "source": self.source, "op": self.op, "reuse": self.reuse,
+                "ii": self.ii, "start_cycle": self.start_cycle, "end_cycle": self.end_cycle,
+                "cycles": self.cycles, "critical_path": self.critical,
+                **self.resources.to_json(), "detail": dict(sorted(self.detail.items())),
+                "register_boundaries": list(self.stages)}
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """Latency, II and resources of a compiled model (a model, not synthesis)."""
+
+    model: str
+    device: Device
+    part: str
+    clock_ns: float
+    layers: tuple[LayerEstimate, ...]
+    latency_cycles: int
+    ii: int
+    total: Resources
+
+    @property
+    def latency_ns(self) -> float:
+        return self.latency_cycles * self.clock_ns
+
+    def utilization(self, resource: str) -> float:
+        """Percent of the device's ``resource`` ("dsp", "lut", "ff", "bram")."""
+        return 100.0 * self.total.get(resource) / self.device.capacity(resource)
+
+    def to_json(self) -> dict:
+        return {
+            "kind": "trigc static estimate (not a synthesis result)",
+            "model": self.model, "part": self.part, "device": self.device.name,
+            "clock_ns": self.clock_ns, "clock_uncertainty": arith.CLOCK_UNCERTAINTY,
+            "latency_cycles": self.latency_cycles, "latency_ns": round(self.latency_ns, 6),
+            "ii": self.ii, "total": self.total.to_json(),
+            "available": {r: self.device.capacity(r) for r in RESOURCE_NAMES},
+            "utilization_pct": {r: round(self.utilization(r), 4) for r in RESOURCE_NAMES},
+            "layers": [layer.to_json() for layer in self.layers],
+        }
+
+
+@dataclass(frozen=True)
+class _Settings:
+    part: str
+    clock_ns: float
+    default_reuse: int
+    reuse: dict
+
+    def reuse_for(self, node) -> int:
+        if node.op not in REUSE_OPS:
+            return 1
+        for key in (node.name, node.source):
+            if key in self.reuse:
+                return int(self.reuse[key])
+        return self.default_reuse
+
+
+def _settings(settings, graph: Graph) -> _Settings:
+    """Accept the backend's ``Settings``, its JSON form (``meta['settings']``) or None."""
+    if settings is None:
+        settings = {}
+    get = settings.get if isinstance(settings, Mapping) else (
+        lambda key, default=None: getattr(settings, key, default))
+    part = get("part", None) or DEFAULT_PART
+    try:
+        clock_ns = float(get("clock_ns", None) or DEFAULT_CLOCK_NS)
+        default_reuse = int(get("default_reuse", 1) or 1)
+        reuse = {str(k): int(v) for k, v in dict(get("reuse", None) or {}).items()}
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"Invalid estimator settings {settings!r}: {exc}") from None
+    if clock_ns <= 0:
+        raise ConfigError(f"Clock period must be positive, not {clock_ns} ns")
+    bad = {k: v for k, v in reuse.items() if v < 1}
+    if default_reuse < 1 or bad:
+        raise ConfigError(f"Reuse factors must be at least 1, got "
+                          f"{bad or {'default_reuse': default_reuse}}")
+    names = {n.name for n in graph.nodes} | {n.source for n in graph.nodes}
+    unknown = sorted(set(reuse) - names)
+    if unknown:
+        raise ConfigError(f"Reuse factors given for unknown layers {unknown}; layers are "
+                          f"{sorted({n.source or n.name for n in graph.nodes})}")
+    return _Settings(part, clock_ns, default_reuse, reuse)
+
+
+def estimate(graph: Graph, settings=None) -> Estimate:
+    """Estimate latency (cycles, ns), II and DSP/LUT/FF/BRAM of ``graph`` (the final
+    IR) as the Vitis HLS backend would build it.
+
+    ``settings`` is the backend's ``Settings`` or its JSON form (a project's
+    ``meta['settings']``: part, clock_ns, default_reuse, reuse per layer)."""
+    s = _settings(settings, graph)
+    device = lookup(s.part)
+    datapaths = {node.name: datapath_for(node, s.reuse_for(node)) for node in graph.nodes}
+    sched = schedule(graph, datapaths, s.clock_ns)
+    layers, total = [], Resources()
+    for node in graph.nodes:
+        dp, timing = datapaths[node.name], sched.layers[node.name]
+        res = dp.resources + Resources(ff=timing.ff)
+        total = total + res
+        layers.append(LayerEstimate(
+            node.name, node.source, node.op.value, dp.reuse, dp.ii, timing.start.cycle,
+            timing.start.cycle + timing.cycles, timing.cycles, timing.critical, res,
+            dict(dp.detail), tuple(f"cycle {st.cycle}: {st.label}" for st in timing.stages)))
+    ii = max([layer.ii for layer in layers], default=1)
+    est = Estimate(graph.name, device, s.part, s.clock_ns, tuple(layers), sched.latency_cycles,
+                   ii, total)
+    log.info("estimate for %s: %d cycles (%.1f ns), II %d, %s", graph.name,
+             est.latency_cycles, est.latency_ns, ii, total)
+    return est

@@ -282,12 +282,12 @@ def global_avgpool(node, args):
     x = args[0]
     axes = tuple(range(1, x.raw.ndim - 1))
     count = int(np.prod([x.raw.shape[i] for i in axes]))
-    return Exact(widen(x.raw, count.bit_length()).sum(axis=axes), x.frac, count)
+    return Exact(widen(x.raw, count.bit_length()).sum(axis=axes, keepdims=True), x.frac, count)
 
 
 def global_maxpool(node, args):
     x = args[0]
-    return Exact(x.raw.max(axis=tuple(range(1, x.raw.ndim - 1))), x.frac)
+    return Exact(x.raw.max(axis=tuple(range(1, x.raw.ndim - 1)), keepdims=True), x.frac)
 
 
 def reshape(node, args):

@@ -1,1 +1,38 @@
-from trigc.estimate.summary import Estimate, LayerEstimate, estimate  # noqa: F401
+"""Latency and resource estimation, device targets and budget checks.
+
+``estimate(graph, settings)`` predicts, without vendor tools, what the Vitis
+HLS backend's design will need: a static schedule at the target clock
+(per-layer cycles, total latency in cycles and ns, II = largest reuse factor)
+and DSP48E2 / LUT / FF / BRAM_18K per layer and in total, with utilization of
+the target device. ``check(estimate, budgets)`` lists the exceeded budgets;
+``write_reports`` writes report.txt / report.json / report.png.
+
+The models are documented where they live: operator delays and costs in
+:mod:`trigc.estimate.arith`, the schedule in :mod:`trigc.estimate.latency`,
+Dense/Conv in :mod:`trigc.estimate.linear`, the other ops in
+:mod:`trigc.estimate.resources`, device totals in :mod:`trigc.estimate.devices`.
+
+These are estimates of a model, never synthesis results. Calibration against
+published hls4ml results for the 16-64-32-32-5 jet-tagging MLP (see the
+tests in ``tests/unit/estimate/test_calibration.py``): DSP counts agree within
+~10-20 %; latency within a few cycles; LUT and FF within a factor of ~2,
+partly because trigc's exact accumulators are wider than hls4ml's.
+
+Typical use::
+
+    est = estimate(project.graph, project.meta["settings"])
+    print(format_table(est, budgets))
+    violations = check(est, budgets)
+"""
+
+from trigc.estimate.budgets import Budgets, Violation, check, enforce
+from trigc.estimate.datapath import Resources
+from trigc.estimate.devices import DEVICES, Device, UnknownPartError, known_parts, lookup
+from trigc.estimate.report import format_table, format_violations, report_json, write_reports
+from trigc.estimate.summary import Estimate, LayerEstimate, estimate
+
+__all__ = [
+    "DEVICES", "Budgets", "Device", "Estimate", "LayerEstimate", "Resources",
+    "UnknownPartError", "Violation", "check", "enforce", "estimate", "format_table",
+    "format_violations", "known_parts", "lookup", "report_json", "write_reports",
+]

@@ -211,16 +211,20 @@ class _Importer:
         self._emit(Op.BIPOLAR_QUANT, node, name, source, ins)
 
     def _op_Trunc(self, node, name, source, ins):
-        if len(ins) != 5:
+        if len(ins) == 5:
+            what = ("scale", "zero point", "input bit width", "output bit width")
+        elif len(ins) == 6:
+            what = ("scale", "zero point", "input bit width", "output scale",
+                    "output bit width")
+        else:
             raise UnsupportedOpError(
-                f"Node {name!r}: only the 5-input Trunc (QONNX v1) is supported, got "
-                f"{len(ins)} inputs. Re-export with the v1 Trunc op"
-            )
-        for t, what in zip(ins[1:], ("scale", "zero point", "input bit width",
-                                     "output bit width")):
-            self._constant_input(t, node, what)
+                f"Node {name!r}: Trunc needs 5 (QONNX v1) or 6 (v2) inputs, got {len(ins)}")
+        for t, label in zip(ins[1:], what):
+            self._constant_input(t, node, label)
         mode = _decode(_attr(node, "rounding_mode", "FLOOR")).upper()
-        self._emit(Op.TRUNC, node, name, source, ins, O.TruncAttrs(mode))
+        attrs = O.TruncAttrs(mode, version=len(ins) - 4, signed=bool(_attr(node, "signed", 1)),
+                             narrow=bool(_attr(node, "narrow", 0)))
+        self._emit(Op.TRUNC, node, name, source, ins, attrs)
 
     # linear algebra
     def _op_Gemm(self, node, name, source, ins):

@@ -83,7 +83,13 @@ class QuantAttrs:
 
 @dataclass(frozen=True)
 class TruncAttrs:
+    """QONNX ``Trunc``: v1 (5 inputs) divides by 2**(in_bits - out_bits); v2 (6 inputs,
+    Brevitas >= 0.11) moves to the output scale's grid and clips to out_bits."""
+
     rounding_mode: str
+    version: int = 1
+    signed: bool = True
+    narrow: bool = False
 
 
 @dataclass(frozen=True)

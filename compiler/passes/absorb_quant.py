@@ -131,18 +131,31 @@ def _lower_quant(graph: Graph, node: Node) -> None:
 
 
 def _lower_trunc(graph: Graph, node: Node) -> None:
-    x, scale_t, zp_t, in_bits_t, out_bits_t = node.inputs
+    x, scale_t, zp_t, in_bits_t = node.inputs[:4]
+    a = node.attrs
     k = po2_exponent(scale_t.value)
     if k is None or np.any(zp_t.value != 0):
         raise UnsupportedOpError(
             f"{node.where()}: Trunc needs a power-of-two scale and zero point 0")
-    drop = int(np.asarray(in_bits_t.value)) - int(np.asarray(out_bits_t.value))
-    rounding = rounding_for(node, node.attrs.rounding_mode)
-    steps = [
-        (Op.CAST, CastAttrs(-k, Rounding.RND_CONV), [], None),
-        (Op.MUL, None, [_const(graph, node, "trunc", 2.0**-drop)], None),
-        (Op.CAST, CastAttrs(-k, rounding), [], None),
-    ]
+    rounding = rounding_for(node, a.rounding_mode)
+    on_grid = (Op.CAST, CastAttrs(-k, Rounding.RND_CONV), [], None)
+    if a.version == 1:
+        drop = int(np.asarray(in_bits_t.value)) - int(np.asarray(node.inputs[4].value))
+        steps = [on_grid, (Op.MUL, None, [_const(graph, node, "trunc", 2.0**-drop)], None),
+                 (Op.CAST, CastAttrs(-k, rounding), [], None)]
+    else:
+        out_scale = node.inputs[4].value
+        out_bits = int(np.asarray(node.inputs[5].value))
+        drop = int(np.round(np.log2(np.asarray(out_scale, dtype=np.float64) / 2.0**k)))
+        overflow = Overflow.SAT_SYM if (a.signed and a.narrow) else Overflow.SAT
+        if not a.signed and a.narrow:
+            raise UnsupportedOpError(f"{node.where()}: unsigned narrow Trunc")
+        # integer code: (x / scale) / 2**drop, rounded and clipped to out_bits
+        steps = [on_grid,
+                 (Op.MUL, None, [_const(graph, node, "trunc", 2.0**(-k - drop))], None),
+                 (Op.CAST, CastAttrs(), [], FixedType(a.signed, out_bits, out_bits, rounding,
+                                                      overflow)),
+                 (Op.MUL, None, [_const(graph, node, "out_scale", out_scale)], None)]
     _replace(graph, node, _chain(graph, node, x, steps))
 
 

@@ -264,9 +264,14 @@ def infer_precision(graph: Graph) -> bool:
         elif t.type is None and "input" in overrides:
             t.type = overrides["input"]
         if t.type is None:
+            feeds = ", ".join(sorted({u.source or u.name for u in t.users}))
+            reason = ("it does not feed a Quant node" if not any(
+                u.op in (Op.DIV, Op.ADD, Op.SIGN) for u in t.users) else
+                "its Quant has a non-power-of-two scale or a zero point, so no ap_fixed type "
+                "equals it")
             raise PrecisionError(
-                f"Model input {t.name!r} has no fixed-point type: it does not feed a Quant "
-                "node. Quantize it in the model, or give its type, e.g. "
+                f"Model input {t.name!r} (read by {feeds}) has no fixed-point type: {reason}. "
+                "Give the firmware input a type, e.g. "
                 f"precision={{'{t.name}': 'fixed<16,6>'}} (or {{'input': ...}})"
             )
         bounds[id(t)] = _bounds_of_type(t)

@@ -31,6 +31,11 @@ def literal(value: float) -> str:
 
 
 def fixed_literals(raw: np.ndarray, t: FixedType) -> list[str]:
+    """Exact C++ literals of raw values of ``t`` (double literals: exact up to 53 bits)."""
+    if t.width > 53:
+        raise UnsupportedOpError(
+            f"A {t.width}-bit constant ({t}) cannot be written exactly as a C++ literal; "
+            "constants are limited to 53 bits: narrow the type")
     return [literal(v) for v in to_float(np.asarray(raw).ravel(), t)]
 
 
@@ -228,13 +233,6 @@ def config_unary(node: Node, names: Names, reuse: int) -> dict:
                       ("bound_t", "high", literal(a.high if a.high is not None else 0.0))]
     return {"struct": _struct(f"config_{node.name}", consts, typedefs, functions=functions),
             "kernel": kernel, "template": ["in", "out", "config"]}
-
-
-def _lut_members(prefix: str, lut: LutAttrs, table_ctype: str) -> tuple[list, list]:
-    consts = [(f"{prefix}index_low", lut.index_low), (f"{prefix}shift", lut.shift),
-              (f"n_{prefix or 'table'}".rstrip("_"), len(lut.table))]
-    arrays = [_array(table_ctype, f"{prefix}table", fixed_literals(lut.table, lut.table_type))]
-    return consts, arrays
 
 
 def config_lut(node: Node, names: Names, reuse: int) -> dict:

@@ -164,7 +164,7 @@ def check(estimate: Estimate, budgets: Budgets) -> list[Violation]:
         value = estimate.total.get(resource)
         if limit is None or value <= limit + 1e-9:
             continue
-        top = _top(layers, lambda la: la.resources.get(resource))
+        top = _top(layers, lambda la, r=resource: la.resources.get(r))
         out.append(Violation(name, limit, value, UNITS[resource],
                              tuple((la.label, la.resources.get(resource)) for la in top),
                              hints.resource(estimate, resource, top, value - limit)))

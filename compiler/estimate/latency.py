@@ -33,7 +33,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-
 from trigc.estimate import arith
 from trigc.estimate.datapath import BOUNDARY, DSP, LOOP, REGISTERED, Datapath, PathOp
 from trigc.ir.graph import Graph, Tensor
@@ -137,8 +136,9 @@ class _Walker:
                 if self.t.offset > 0:
                     self._new_cycle(op.label, self.bits)
                 n = max(math.ceil(delay / self.budget - EPS), 1)
+                inner = self.bits if op.live_bits is None else op.live_bits
                 for _ in range(n - 1):
-                    self._new_cycle(op.label + " (split)", self.bits if op.live_bits is None else op.live_bits)
+                    self._new_cycle(op.label + " (split)", inner)
                 self.t = Time(self.t.cycle, delay - (n - 1) * self.budget)
                 self.bits = self.bits if op.live_bits is None else op.live_bits
                 return

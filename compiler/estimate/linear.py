@@ -26,11 +26,18 @@ import math
 from collections import Counter
 
 import numpy as np
-
 from trigc.errors import UnsupportedOpError
 from trigc.estimate import arith
-from trigc.estimate.datapath import BOUNDARY, DSP, LOGIC, LOOP, REGISTERED, Datapath, PathOp
-from trigc.estimate.datapath import Resources
+from trigc.estimate.datapath import (
+    BOUNDARY,
+    DSP,
+    LOGIC,
+    LOOP,
+    REGISTERED,
+    Datapath,
+    PathOp,
+    Resources,
+)
 from trigc.fixed import FixedType, mul_type
 from trigc.ir.graph import Node
 
@@ -231,6 +238,12 @@ def _window_masks(node: Node) -> Counter:
     return masks
 
 
+def _scaled_ops(ops: list[PathOp], positions: int) -> list[PathOp]:
+    """One position's path, with the live bits of all (parallel) positions."""
+    return [PathOp(op.label, op.kind, op.delay_ns, op.cycles,
+                   None if op.live_bits is None else op.live_bits * positions) for op in ops]
+
+
 def conv(node: Node, reuse: int) -> Datapath:
     x, w = node.inputs[0], node.inputs[1]
     a = node.attrs
@@ -245,8 +258,7 @@ def conv(node: Node, reuse: int) -> Datapath:
         for key in ("n_mult",):
             dp.detail[key] *= positions
         dp.detail.update(positions=positions, nnz_per_position=nnz)
-        dp.ops = [PathOp(op.label, op.kind, op.delay_ns, op.cycles, None if op.live_bits is None else op.live_bits * positions)
-                  for op in dp.ops]
+        dp.ops = _scaled_ops(dp.ops, positions)
         return dp
     total = Resources()
     worst: Datapath | None = None
@@ -258,8 +270,7 @@ def conv(node: Node, reuse: int) -> Datapath:
         for key in ("nnz", "dsp_products", "lut_products", "shift_products"):
             detail[key] += dp.detail[key] * count
         worst = dp if worst is None else worst
-    worst.ops = [PathOp(op.label, op.kind, op.delay_ns, op.cycles, None if op.live_bits is None else op.live_bits * positions)
-                 for op in worst.ops]
+    worst.ops = _scaled_ops(worst.ops, positions)
     worst.detail.update(detail, positions=positions, nnz_per_position=nnz)
     worst.resources = total
     return worst

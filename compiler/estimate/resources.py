@@ -29,7 +29,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-
 from trigc.errors import UnsupportedOpError
 from trigc.estimate import arith, linear
 from trigc.estimate.datapath import DSP, LOGIC, REGISTERED, Datapath, PathOp, Resources
@@ -124,7 +123,7 @@ def _relu_range(t: FixedType) -> FixedType:
 
 
 def unary(node: Node, reuse: int) -> Datapath:
-    x, out, n = node.inputs[0].type, node.output.type, size(node.output)
+    x, n = node.inputs[0].type, size(node.output)
     if node.op in (Op.CAST, Op.RESHAPE):
         return _elementwise(node, "cast", 0, 0.0, x)
     if node.op is Op.RELU:

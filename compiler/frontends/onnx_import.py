@@ -161,6 +161,10 @@ class _Importer:
         op_type = node.op_type
         name = node.name or f"{op_type}_{len(self.graph.nodes)}"
         source = layer_name(name)
+        scope = _torch_scope(node)
+        if scope:  # torch.onnx (dynamo) names nodes "node_linear"; the module path is here
+            source = scope
+            name = f"{scope}/{op_type}"
         ins = [self._input(n, node) if n else None for n in node.input]
         handler = getattr(self, f"_op_{op_type}", None)
         if handler is None:
@@ -444,6 +448,20 @@ class _Importer:
                                   source=source)
             return
         raise ModelError(f"Node {name!r} (Constant) has no value")
+
+
+def _torch_scope(node: onnx.NodeProto) -> str:
+    """The module path torch.onnx records for a node (e.g. "fc1"), or ""."""
+    import ast
+
+    for prop in node.metadata_props:
+        if prop.key == "pkg.torch.onnx.name_scopes":
+            try:
+                scopes = ast.literal_eval(prop.value)
+            except (ValueError, SyntaxError):
+                return ""
+            return next((str(s) for s in scopes if s), "")
+    return ""
 
 
 def _decode(v):

@@ -317,10 +317,12 @@ def test_wide_enough_override_is_not_reported():
 
 @pytest.mark.slow
 def test_too_narrow_override_on_brevitas_layer(brevitas_mlp):
-    """The default (dynamo) export names nodes 'node_linear', 'node_linear_1', ...:
-    those are the names the override uses."""
+    """The default (dynamo) export names nodes 'node_linear', 'node_linear_1', ...;
+    trigc names layers after the torch module path recorded in the node metadata,
+    and overrides use those names."""
     _, path = brevitas_mlp
-    name = trigc.load(path).find(Op.DENSE)[1].name
+    name = trigc.load(path).find(Op.DENSE)[1].source
+    assert not name.startswith("node_")
     graph = trigc.load(path, precision={name: "fixed<6,2>"})
     (report,) = graph.precision_report
     assert report.layer == name and report.needed_bits >= 1

@@ -321,9 +321,9 @@ def test_too_narrow_override_on_brevitas_layer(brevitas_mlp):
     trigc names layers after the torch module path recorded in the node metadata,
     and overrides use those names."""
     _, path = brevitas_mlp
-    name = trigc.load(path).find(Op.DENSE)[1].source
-    assert not name.startswith("node_")
-    graph = trigc.load(path, precision={name: "fixed<6,2>"})
+    dense = trigc.load(path).find(Op.DENSE)[1]
+    assert not dense.source.startswith("node_")
+    graph = trigc.load(path, precision={dense.name: "fixed<6,2>"})
     (report,) = graph.precision_report
-    assert report.layer == name and report.needed_bits >= 1
-    assert f"layer '{name}'" in str(report)
+    assert report.layer == dense.source and report.needed_bits >= 1
+    assert f"layer '{dense.source}'" in str(report)

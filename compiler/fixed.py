@@ -68,8 +68,14 @@ class FixedType:
             raise PrecisionError(f"Width {self.width} exceeds the supported maximum of 1024 bits")
         if not isinstance(self.integer_bits, int):
             raise PrecisionError(f"Integer bits must be an integer, not {self.integer_bits!r}")
-        object.__setattr__(self, "rounding", Rounding(self.rounding))
-        object.__setattr__(self, "overflow", Overflow(self.overflow))
+        try:
+            object.__setattr__(self, "rounding", Rounding(self.rounding))
+            object.__setattr__(self, "overflow", Overflow(self.overflow))
+        except ValueError:
+            raise PrecisionError(
+                f"Unknown mode in ({self.rounding!r}, {self.overflow!r}); rounding is one of "
+                f"{[r.value for r in Rounding]}, overflow one of {[o.value for o in Overflow]}"
+            ) from None
         if self.overflow is Overflow.WRAP_SM and not self.signed:
             raise PrecisionError("AP_WRAP_SM needs a signed type; ap_ufixed cannot use it")
 
@@ -159,7 +165,7 @@ class FixedType:
             width = max(hi_raw.bit_length(), 1)
             signed = False
         else:
-            width = max((-lo_raw - 1).bit_length(), hi_raw.bit_length()) + 1
+            width = max((-lo_raw - 1).bit_length(), max(hi_raw, 0).bit_length()) + 1
             signed = True
         return cls(signed, width, width - frac_bits, **modes)
 
@@ -173,7 +179,9 @@ class FixedType:
         if self.min_raw <= lo_q and hi_q <= self.max_raw:
             return 0
         need = FixedType.for_raw_range(lo_q, hi_q, self.frac_bits)
-        return max(need.width - self.width, 1)
+        # a signed type spends one bit on the sign even for a non-negative range
+        need_width = need.width + (1 if self.signed and not need.signed else 0)
+        return max(need_width - self.width, 1)
 
 
 # ---- quantization -------------------------------------------------------
@@ -241,8 +249,9 @@ def _apply_overflow(q: np.ndarray, floor: np.ndarray | None, dst: FixedType) -> 
         l_d = ((floor >> dst.width) & 1) != 0
         r_o = (wrapped & sign_bit) != 0
         flip = out_of_range & (l_d != r_o)
-        adjusted = np.where(flip, (~wrapped & mask & ~sign_bit) | np.where(l_d, sign_bit, 0),
-                            wrapped)
+        l_d_bits = l_d.astype(wrapped.dtype) * sign_bit if wrapped.dtype == object else \
+            np.where(l_d, sign_bit, 0)
+        adjusted = np.where(flip, (~wrapped & mask & ~sign_bit) | l_d_bits, wrapped)
         wrapped = np.where(out_of_range, adjusted, wrapped)
     if dst.signed:
         sign_bit = 1 << (dst.width - 1)
@@ -404,7 +413,7 @@ def assign_ratio(num, den, dst: FixedType) -> np.ndarray:
     how the C++ kernels implement the division."""
     num = _as_int_array(num)
     den = np.asarray(den)
-    if num.dtype == object or den.dtype == object:
+    if num.dtype == object or den.dtype == object or _bits_needed(num) + 3 > INT64_SAFE_BITS:
         num, den = num.astype(object), den.astype(object)
     floor = num // den
     rem = num - floor * den  # in [0, den)

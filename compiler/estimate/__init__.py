@@ -13,10 +13,14 @@ Dense/Conv in :mod:`trigc.estimate.linear`, the other ops in
 :mod:`trigc.estimate.resources`, device totals in :mod:`trigc.estimate.devices`.
 
 These are estimates of a model, never synthesis results. Calibration against
-published hls4ml results for the 16-64-32-32-5 jet-tagging MLP (see the
-tests in ``tests/unit/estimate/test_calibration.py``): DSP counts agree within
-~10-20 %; latency within a few cycles; LUT and FF within a factor of ~2,
-partly because trigc's exact accumulators are wider than hls4ml's.
+published hls4ml results for the 16-64-32-32-5 jet-tagging MLP at 200 MHz,
+reuse 1 (AutoQKeras, Nat. Mach. Intell. 3 (2021) 675, VU9P; hls4ml PRs #86 and
+#142; see ``tests/unit/estimate/test_estimate_calibration.py``): DSPs within
+~10 % for ap_fixed<16,6> (3.5k vs ~3.8k) and near zero for 6-bit QAT (0 vs
+~0.1k); latency within ~4 cycles (13 vs ~9 for <16,6>, 8 vs ~11 for 6-bit);
+LUTs within ~20 %; flip-flops only within a factor of 2-4 (register placement
+is the least certain part). trigc's exact accumulators are wider than hls4ml's
+<16,6> ones, and the published designs include a softmax.
 
 Typical use::
 

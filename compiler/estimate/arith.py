@@ -19,13 +19,15 @@ Timing model (delays include local routing)
   (up to 3 stages) at no fabric cost. Its post-adder (multiply-add) adds 0.4 ns.
 - Multiplication by a constant in LUTs (shift-and-add over the canonical
   signed digits, CSD): ``ceil(log2(digits))`` adder levels of the product width.
-  A constant with one CSD digit (a power of two) is a shift: wires, no delay.
+  A power-of-two constant is a shift: wires, no delay.
 - Variable multiplication in LUTs: one LUT level for the partial products, then
   ``ceil(log2(ceil(min(a, b) / 2)))`` adder levels of width ``a + b``.
 - ROM read: LUT ROM (depth <= 128) is combinational, one LUT level plus one more
   per 4x depth beyond 64; block-RAM ROM is registered: one cycle, data valid
   1.0 ns into the next cycle (BRAM clock-to-out).
 - Register boundaries are placed by chaining (see :mod:`trigc.estimate.latency`).
+- The same delays serve every device in the database; Kintex UltraScale
+  (KU115) fabric is somewhat slower than UltraScale+, which is not modelled.
 
 Cost model
 ----------
@@ -49,8 +51,9 @@ Cost model
   three operands per bit), so an n-input tree is about (n - 1) / 2 adders. (The
   latency schedule keeps Vitis HLS's binary tree.) A first-level adder of a
   Dense tree fed by a DSP product is free: Vitis HLS maps the multiply-add to
-  the DSP48E2 post-adder (``mac_muladd`` cores). Comparator and 2:1
-  mux: one LUT per two bits each (LUT6_2). N:1 mux: ``ceil((N-1)/3)`` LUTs per bit.
+  the DSP48E2 post-adder (``mac_muladd`` cores).
+- Comparator and 2:1 mux: one LUT per two bits each (LUT6_2); N:1 mux:
+  ``ceil((N-1)/3)`` LUTs per bit.
 - Rounding on assignment (any mode but TRN) is an adder of the output width;
   saturation is a range check plus a mux; wrapping drops bits for free.
 - ROM: depth <= 128 as LUT ROM, ``width * ceil(depth/64)`` LUTs per read port;

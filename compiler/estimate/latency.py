@@ -33,6 +33,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+
 from trigc.estimate import arith
 from trigc.estimate.datapath import BOUNDARY, DSP, LOOP, REGISTERED, Datapath, PathOp
 from trigc.ir.graph import Graph, Tensor

@@ -7,7 +7,10 @@ Mirrors ``hls_templates/kernels/trigc_dense.h`` and ``trigc_conv.h``:
   each output sums its products and its bias in a balanced adder tree (Vitis
   HLS balances the unrolled ``acc +=`` chain), then the accumulator is assigned
   to the output type. Levels of the tree widen by one bit per level from the
-  product width up to the accumulator width.
+  product width up to the accumulator width. First-level adders fed by a DSP
+  product run in its post-adder (when all of them do, the path starts with one
+  2.6 + 0.4 ns multiply-add); the other adders cost half a LUT per bit (ternary
+  adders).
 - reuse R > 1 (``dense_reuse``, a non-inlined function): ``ceil(nnz / R)``
   variable multipliers; multiplier m reads non-zeros ``[R*m, R*m + R)`` from its
   own ROM partition (depth R) and its input through an R:1 mux (only distinct
@@ -26,6 +29,7 @@ import math
 from collections import Counter
 
 import numpy as np
+
 from trigc.errors import UnsupportedOpError
 from trigc.estimate import arith
 from trigc.estimate.datapath import (
@@ -190,6 +194,10 @@ def _bias(node: Node, n_out: int) -> np.ndarray:
 
 def dense(node: Node, reuse: int) -> Datapath:
     x, w = node.inputs[0], node.inputs[1]
+    if int(np.prod(x.shape)) != node.attrs.n_in:
+        raise UnsupportedOpError(
+            f"{node.where()}: Dense on a {x.shape} tensor (applied per row) is not supported "
+            "by the HLS backend; flatten the input first")
     w_raw = np.asarray(w.raw, dtype=np.int64)
     bias = _bias(node, w_raw.shape[1])
     nnz = int(np.count_nonzero(w_raw))

@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
 from trigc.errors import UnsupportedOpError
 from trigc.estimate import arith, linear
 from trigc.estimate.datapath import DSP, LOGIC, REGISTERED, Datapath, PathOp, Resources

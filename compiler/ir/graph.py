@@ -152,6 +152,18 @@ class Graph:
             pass  # graph inputs stay; their users now read ``out``
         return node
 
+    def own_constant(self, node: Node, index: int) -> Tensor:
+        """Input ``index`` of ``node`` as a constant no other node reads (copied if
+        shared), so a pass may change its value in place."""
+        t = node.inputs[index]
+        if len(t.users) == 1 and t not in self.outputs:
+            return t
+        copy = self.add_constant(f"{t.name}_{node.name}", t.value.copy(), t.type, t.source)
+        t.users.remove(node)
+        node.inputs[index] = copy
+        copy.users.append(node)
+        return copy
+
     def remove_node(self, node: Node) -> None:
         """Drop a node whose outputs have no users (or were rewired)."""
         for t in node.inputs:

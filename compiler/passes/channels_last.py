@@ -45,7 +45,7 @@ def to_channels_last(graph: Graph) -> bool:
         node.inputs[0] = xt
         xt.users.append(node)
         if node.op is Op.CONV:
-            w = node.inputs[1]  # (C_out, C_in/g, *k) -> (*k, C_in/g, C_out)
+            w = graph.own_constant(node, 1)  # (C_out, C_in/g, *k) -> (*k, C_in/g, C_out)
             k = w.value.ndim - 2
             w.value = np.ascontiguousarray(np.transpose(w.value, (*range(2, 2 + k), 1, 0)))
             w.shape = w.value.shape

@@ -29,9 +29,9 @@ def _foldable_producer(graph: Graph, bn: Node) -> Node | None:
     if prod.op is Op.ADD and prod.inputs[1].is_constant:
         mm = prod.inputs[0].producer
         if mm is not None and mm.op is Op.MATMUL and prod.inputs[0].users == [prod] \
-                and mm.inputs[1].is_constant:
+                and mm.inputs[1].is_constant and len(mm.inputs[0].shape) == 1:
             return prod
-    if prod.op is Op.MATMUL and prod.inputs[1].is_constant:
+    if prod.op is Op.MATMUL and prod.inputs[1].is_constant and len(prod.inputs[0].shape) == 1:
         return prod
     return None
 
@@ -42,10 +42,10 @@ def fold_batchnorm(graph: Graph) -> bool:
         scale, shift = _scale_shift(graph, bn)
         prod = _foldable_producer(graph, bn)
         if prod is not None and prod.op is Op.CONV:
-            w = prod.inputs[1]
+            w = graph.own_constant(prod, 1)
             w.value = w.value * scale.reshape((-1,) + (1,) * (w.value.ndim - 1))
             if len(prod.inputs) > 2:
-                b = prod.inputs[2]
+                b = graph.own_constant(prod, 2)
                 b.value = b.value * scale + shift
             else:
                 b = graph.add_constant(f"{prod.name}_bias", shift, source=prod.source)
@@ -54,10 +54,11 @@ def fold_batchnorm(graph: Graph) -> bool:
             graph.bypass(bn)
         elif prod is not None:
             mm = prod if prod.op is Op.MATMUL else prod.inputs[0].producer
-            w = mm.inputs[1]
+            w = graph.own_constant(mm, 1)
             w.value = w.value * scale
             if prod.op is Op.ADD:
-                prod.inputs[1].value = prod.inputs[1].value * scale + shift
+                bias = graph.own_constant(prod, 1)
+                bias.value = bias.value * scale + shift
                 graph.bypass(bn)
             else:
                 bn.op = Op.ADD
@@ -86,13 +87,16 @@ def _to_mul_add(graph: Graph, bn: Node, scale: np.ndarray, shift: np.ndarray) ->
     x = bn.inputs[0]
     # per-sample channel axis is 0 in ONNX layout
     bshape = (-1,) + (1,) * (len(x.shape) - 1)
-    for t in bn.inputs[1:]:
+    for t in bn.inputs:
         t.users.remove(bn)
     s = graph.add_constant(f"{bn.name}_scale", scale.reshape(bshape), source=bn.source)
-    graph.insert_after(x, Op.MUL, extra_inputs=[s], name=f"{bn.name}_scale", source=bn.source)
+    scaled = graph.add_tensor(graph.unique_name(f"{bn.output.name}_scaled"), x.shape,
+                              source=bn.source)
+    graph.add_node(Op.MUL, [x, s], [scaled], name=f"{bn.name}_scale", source=bn.source,
+                   index=graph.nodes.index(bn))
     c = graph.add_constant(f"{bn.name}_shift", shift.reshape(bshape), source=bn.source)
-    # insert_after rewired bn's input 0 to the Mul output
     bn.op, bn.attrs = Op.ADD, NoAttrs()
-    bn.inputs = [bn.inputs[0], c]
+    bn.inputs = [scaled, c]
+    scaled.users.append(bn)
     c.users.append(bn)
     graph.prune_tensors()

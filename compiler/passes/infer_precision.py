@@ -175,8 +175,10 @@ def _exact_type(node: Node, lo: Exact, hi: Exact) -> FixedType:
             k = dmax.bit_length() - 1
             return FixedType.for_raw_range(int(lo_raw.min()), int(hi_raw.max()), frac + k)
         extra = dmax.bit_length() + DIVISION_EXTRA_BITS
-        t = FixedType.for_raw_range(int(lo_raw.min()) << extra, int(hi_raw.max()) << extra,
-                                    frac + extra)
+        dmin = int(den.min())
+        lo_n, hi_n = int(lo_raw.min()) << extra, int(hi_raw.max()) << extra
+        quotients = [lo_n // dmin, lo_n // dmax, -(-hi_n // dmin), -(-hi_n // dmax)]
+        t = FixedType.for_raw_range(min(quotients), max(quotients), frac + extra)
         log.info("%s: division by %s is inexact; result kept to %d fractional bits (%s)",
                  node.where(), dmax, frac + extra, t)
         return t.with_modes(rounding=Rounding.RND_CONV)
@@ -311,8 +313,8 @@ def _visit(graph: Graph, node: Node, bounds: dict) -> None:
     t = out.type
     blo, bhi = assign(Exact(lo.raw, lo.frac, lo.den), t)[0], assign(
         Exact(hi.raw, hi.frac, hi.den), t)[0]
-    if t.overflow in (Overflow.WRAP, Overflow.WRAP_SM) and _short_bits(t, lo, hi):
-        blo, bhi = _bounds_of_type(out)
+    if t.overflow not in (Overflow.SAT, Overflow.SAT_SYM) and _short_bits(t, lo, hi):
+        blo, bhi = _bounds_of_type(out)  # wrapped or zeroed values can land anywhere
     bounds[id(out)] = Bounds(np.minimum(blo, bhi), np.maximum(blo, bhi))
 
 

@@ -59,11 +59,34 @@ def cmd_compile(args) -> int:
         tb = np.load(args.tb_inputs)
     project = compile_model(args.model, args.output, part=args.part, clock_ns=args.clock_ns,
                             reuse=args.reuse, config=config, precision=precision,
-                            tb_inputs=tb)
+                            tb_inputs=tb, budgets=_budget_flags(args))
     print(f"wrote {project.path} ({len(project.graph.nodes)} layers, II={project.meta['ii']})")
     for report in project.meta["precision_report"]:
         print(f"warning: {report}")
+    return _report_budgets(project, project.budgets())
+
+
+def _budget_flags(args) -> dict:
+    return {k: getattr(args, k) for k in BUDGET_FLAGS if getattr(args, k) is not None}
+
+
+def _report_budgets(project, budgets) -> int:
+    from trigc.estimate import check, format_table, format_violations
+
+    est = project.estimate()
+    print(format_table(est, budgets))
+    violations = check(est, budgets)
+    if violations:
+        print(format_violations(violations), end="", file=sys.stderr)
+        return 1
     return 0
+
+
+def cmd_check(args) -> int:
+    from trigc.project import Project
+
+    project = Project(args.project)
+    return _report_budgets(project, project.budgets(**_budget_flags(args)))
 
 
 def cmd_csim(args) -> int:
@@ -98,6 +121,16 @@ def cmd_build(args) -> int:
     return subprocess.run([tool, "-f", "build_prj.tcl", steps], cwd=project.path).returncode
 
 
+BUDGET_FLAGS = {"latency_ns": float, "latency_cycles": int, "ii": int, "dsp": int, "lut": int,
+                "ff": int, "bram": int}
+
+
+def _add_budget_flags(p) -> None:
+    for key, kind in BUDGET_FLAGS.items():
+        p.add_argument(f"--{key.replace('_', '-')}", type=kind, dest=key,
+                       help=f"budget: maximum {key.replace('_', ' ')}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from trigc import __version__
 
@@ -123,7 +156,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--type", action="append", metavar="NAME=TYPE",
                    help="override a tensor/layer type, e.g. input=fixed<16,6>")
     p.add_argument("--tb-inputs", help=".npy file of testbench inputs (N, *input_shape)")
+    _add_budget_flags(p)
     p.set_defaults(func=cmd_compile)
+
+    p = sub.add_parser("check", help="check a project's estimate against its budgets")
+    p.add_argument("project", help="project directory written by `trigc compile`")
+    _add_budget_flags(p)
+    p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("csim", help="C-simulate a project with g++ and compare every bit")
     p.add_argument("project", help="project directory written by `trigc compile`")

@@ -139,6 +139,17 @@ class Project:
                 return f"{entry['node']} ({entry['op']}, layer '{entry['source']}')"
         return None
 
+    def estimate(self):
+        """The latency/resource estimate of this project's design."""
+        from trigc.estimate import estimate
+
+        return estimate(self.graph, self.meta["settings"])
+
+    def budgets(self, **overrides):
+        from trigc.estimate import Budgets
+
+        return Budgets.from_dict(self.meta.get("budgets")).override(**overrides)
+
     def run_testbench(self) -> tuple[int, str]:
         """Build and run the project's own testbench on tb_data (as Vitis csim would)."""
         exe = build_testbench(self.path, self.name)
@@ -151,12 +162,17 @@ class Project:
 
 def compile(model, output_dir, *, part: str | None = None, clock_ns: float | None = None,
             reuse: int | dict | None = None, config: dict | str | Path | None = None,
-            precision: dict | None = None, tb_inputs=None, name: str | None = None) -> Project:
+            precision: dict | None = None, tb_inputs=None, name: str | None = None,
+            budgets: dict | None = None) -> Project:
     """Compile a model (ONNX path, ModelProto or trigc Graph) to a Vitis HLS project.
 
     ``config`` (dict or JSON file) may hold ``precision``, ``reuse`` (per layer),
-    ``default_reuse``, ``part`` and ``clock_ns``; keyword arguments override it."""
+    ``default_reuse``, ``part``, ``clock_ns`` and ``budgets`` (latency_ns,
+    latency_cycles, ii, dsp, lut, ff, bram, dsp_pct, ...); keyword arguments
+    override it. The estimate and budgets are stored in the project
+    (report.txt/json/png); ``trigc check`` enforces them."""
     from trigc.api import load
+    from trigc.estimate import Budgets
 
     cfg = _read_config(config)
     settings = Settings(part=part or cfg.get("part", Settings.part),
@@ -172,9 +188,10 @@ def compile(model, output_dir, *, part: str | None = None, clock_ns: float | Non
     graph = model if isinstance(model, Graph) else load(model, precision=prec, name=name)
     if tb_inputs is not None and not isinstance(tb_inputs, (list, tuple)):
         tb_inputs = [tb_inputs]
-    path = write_project(graph, output_dir, settings,
-                         [np.asarray(x, dtype=np.float64) for x in tb_inputs]
-                         if tb_inputs is not None else None)
+    limits = Budgets.from_dict(cfg.get("budgets")).override(**(budgets or {}))
+    path, _ = write_project(graph, output_dir, settings,
+                            [np.asarray(x, dtype=np.float64) for x in tb_inputs]
+                            if tb_inputs is not None else None, limits)
     return Project(path)
 
 

@@ -162,7 +162,9 @@ def _write_tb_data(root: Path, graph: Graph, inputs: list[np.ndarray]) -> None:
 
 
 def _write(root: Path, graph: Graph, settings: Settings, ctx: dict,
-           tb_inputs: list[np.ndarray] | None) -> None:
+           tb_inputs: list[np.ndarray] | None, est, budgets) -> None:
+    from trigc.estimate import write_reports
+
     env = _env()
     name = graph.name
     fw = root / "firmware"
@@ -186,27 +188,35 @@ def _write(root: Path, graph: Graph, settings: Settings, ctx: dict,
         "inputs": ctx["inputs"], "outputs": ctx["outputs"], "trace": ctx["trace"],
         "trace_size": ctx["trace_size"], "ii": ctx["ii"],
         "precision_report": [str(r) for r in getattr(graph, "precision_report", [])],
+        "budgets": budgets.to_json(), "estimate": est.to_json(),
         "graph": graph_to_json(graph),
     }
+    write_reports(est, budgets, root)
     (root / "trigc.json").write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
 
 
 def write_project(graph: Graph, output_dir, settings: Settings | None = None,
-                  tb_inputs: list[np.ndarray] | None = None) -> Path:
+                  tb_inputs: list[np.ndarray] | None = None, budgets=None):
     """Write the project to ``output_dir`` atomically: into a temporary directory
-    beside it, then renamed into place. A failure leaves nothing behind."""
+    beside it, then renamed into place. A failure leaves nothing behind.
+
+    Returns the project path and the latency/resource estimate."""
+    from trigc.estimate import Budgets, estimate
+
     settings = settings or Settings()
+    budgets = budgets if budgets is not None else Budgets()
     target = Path(output_dir).resolve()
     if target.exists() and not (target / "trigc.json").is_file():
         raise ConfigError(
             f"{str(target)!r} exists and is not a trigc project; choose an empty or new "
             "output directory")
     ctx = render(graph, settings)
+    est = estimate(graph, settings)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     os.chmod(tmp, 0o755)
     try:
-        _write(tmp, graph, settings, ctx, tb_inputs)
+        _write(tmp, graph, settings, ctx, tb_inputs, est, budgets)
         old = None
         if target.exists():
             old = target.with_name(f".{target.name}.old.{os.getpid()}")
@@ -218,7 +228,7 @@ def write_project(graph: Graph, output_dir, settings: Settings | None = None,
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     log.info("wrote %s", target)
-    return target
+    return target, est
 
 
 __all__ = ["Settings", "TrigcError", "render", "write_project", "FixedType"]

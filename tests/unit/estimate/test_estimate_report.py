@@ -1,0 +1,43 @@
+"""Reports: the table, report.txt / report.json / report.png, determinism."""
+
+import json
+
+from tests.unit.estimate.models import dense_4x2
+from trigc.estimate import Budgets, estimate, format_table, report_json, write_reports
+
+
+def test_table_lists_layers_totals_and_budgets():
+    est = estimate(dense_4x2())
+    text = format_table(est, Budgets(dsp=1, latency_ns=20))
+    assert "not a synthesis result" in text
+    assert "xcvu9p-flga2104-2L-e (VU9P" in text
+    assert "fc" in text and "Dense" in text
+    assert "latency 2 cycles = 10 ns, II = 1" in text
+    assert "latency_ns     10 / 20 ns  OK" in text
+    assert "dsp            2 / 1 DSP  OVER by 1" in text
+    assert "6,840" in text  # VU9P DSPs available
+
+
+def test_write_reports(tmp_path):
+    est = estimate(dense_4x2())
+    budgets = Budgets(dsp=1)
+    paths = write_reports(est, budgets, tmp_path / "out")
+    assert [p.name for p in paths] == ["report.txt", "report.json", "report.png"]
+    txt = paths[0].read_text()
+    assert "over budget dsp: 2 DSP > 1 DSP" in txt
+    data = json.loads(paths[1].read_text())
+    assert data["fits"] is False and data["budgets"] == {"dsp": 1}
+    assert data["estimate"]["latency_cycles"] == 2
+    assert data["estimate"]["layers"][0]["dsp"] == 2
+    assert "not a synthesis result" in data["estimate"]["kind"]
+    assert data["violations"][0]["over"] == 1
+    assert paths[2].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_reports_are_deterministic(tmp_path):
+    est = estimate(dense_4x2(), {"default_reuse": 2})
+    a = write_reports(est, None, tmp_path / "a")
+    b = write_reports(est, None, tmp_path / "b")
+    for x, y in zip(a, b):
+        assert x.read_bytes() == y.read_bytes(), x.name
+    assert report_json(est)["fits"] is True

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
+from pathlib import Path
+
+import onnx
 
 from trigc.errors import ConfigError
 from trigc.fixed import FixedType
@@ -10,7 +14,7 @@ from trigc.frontends.onnx_import import import_onnx
 from trigc.ir.graph import Graph
 from trigc.passes import run_pipeline
 
-SPECIAL_KEYS = ("input",)
+SPECIAL_KEYS = ("input", "default", "weights")
 
 
 def parse_precision(precision: Mapping | None) -> dict[str, FixedType]:
@@ -28,13 +32,50 @@ def parse_precision(precision: Mapping | None) -> dict[str, FixedType]:
     return out
 
 
-def load(model, precision: Mapping | None = None, name: str | None = None,
-         check: bool | None = None) -> Graph:
-    """Import an ONNX/QONNX model (path or ModelProto) and compile it to the final IR.
+def _is_torch_module(model) -> bool:
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(model, torch.nn.Module)
 
-    ``precision`` overrides tensor types by tensor, node or layer name, and gives
-    the type of unquantized inputs with the key ``'input'``."""
-    graph = import_onnx(model, name=name)
+
+def _is_keras_model(model) -> bool:
+    if isinstance(model, (str, Path)):
+        return Path(model).suffix in (".h5", ".keras")
+    return type(model).__module__.split(".")[0] in ("keras", "tf_keras", "tensorflow", "qkeras")
+
+
+def to_onnx(model, example_input=None) -> onnx.ModelProto | str | Path:
+    """Bring any supported model to (Q)ONNX: ONNX paths and protos pass through,
+    torch/Brevitas modules are exported with ``brevitas.export.export_qonnx``,
+    Keras/QKeras models (objects or .h5/.keras files) with trigc's QKeras exporter."""
+    if isinstance(model, onnx.ModelProto):
+        return model
+    if _is_keras_model(model):
+        from trigc.frontends.qkeras import to_qonnx
+
+        return to_qonnx(model)
+    if _is_torch_module(model):
+        if example_input is None:
+            raise ConfigError(
+                "A torch/Brevitas module needs example_input (a tensor shaped like one "
+                "batch of inputs, e.g. torch.randn(1, 16)) to be exported")
+        from trigc.frontends.brevitas import export_module
+
+        return export_module(model, example_input)
+    return model
+
+
+def load(model, precision: Mapping | None = None, name: str | None = None,
+         check: bool | None = None, example_input=None) -> Graph:
+    """Import a model and compile it to the final IR: an ONNX/QONNX path or ModelProto,
+    a torch/Brevitas ``nn.Module`` (with ``example_input``), or a Keras/QKeras model
+    (object or .h5/.keras path).
+
+    ``precision`` overrides tensor types by tensor, node or layer name. Special keys:
+    ``'input'`` types unquantized inputs; ``'default'`` quantizes every float layer
+    output (and input) after training, as hls4ml's default precision does;
+    ``'weights'`` (else ``'default'``) rounds float constants that it cannot hold
+    exactly. Quantized (QONNX Quant) tensors keep their trained types."""
+    graph = import_onnx(to_onnx(model, example_input), name=name)
     overrides = parse_precision(precision)
     known = set(graph.tensors) | {n.name for n in graph.nodes} | {n.source for n in graph.nodes}
     unknown = sorted(set(overrides) - known - set(SPECIAL_KEYS))

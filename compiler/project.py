@@ -163,8 +163,10 @@ class Project:
 def compile(model, output_dir, *, part: str | None = None, clock_ns: float | None = None,
             reuse: int | dict | None = None, config: dict | str | Path | None = None,
             precision: dict | None = None, tb_inputs=None, name: str | None = None,
-            budgets: dict | None = None) -> Project:
-    """Compile a model (ONNX path, ModelProto or trigc Graph) to a Vitis HLS project.
+            budgets: dict | None = None, example_input=None) -> Project:
+    """Compile a model to a Vitis HLS project: an ONNX/QONNX path or ModelProto, a
+    trigc Graph, a Brevitas/torch ``nn.Module`` (with ``example_input``) or a
+    Keras/QKeras model.
 
     ``config`` (dict or JSON file) may hold ``precision``, ``reuse`` (per layer),
     ``default_reuse``, ``part``, ``clock_ns`` and ``budgets`` (latency_ns,
@@ -185,7 +187,8 @@ def compile(model, output_dir, *, part: str | None = None, clock_ns: float | Non
         settings.default_reuse = int(reuse)
     prec = dict(cfg.get("precision", {}))
     prec.update(precision or {})
-    graph = model if isinstance(model, Graph) else load(model, precision=prec, name=name)
+    graph = model if isinstance(model, Graph) else load(model, precision=prec, name=name,
+                                                        example_input=example_input)
     if tb_inputs is not None and not isinstance(tb_inputs, (list, tuple)):
         tb_inputs = [tb_inputs]
     limits = Budgets.from_dict(cfg.get("budgets")).override(**(budgets or {}))

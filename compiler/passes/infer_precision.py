@@ -24,7 +24,8 @@ import numpy as np
 from trigc.emulator import assign
 from trigc.emulator.kernels import KERNELS, Exact, Value
 from trigc.errors import PrecisionError
-from trigc.fixed import FixedType, Overflow, Rounding, constant_type, quantize, requantize
+from trigc.fixed import (FixedType, Overflow, Rounding, constant_type, quantize, requantize,
+                         to_float)
 from trigc.ir.graph import Graph, Node, Tensor
 from trigc.ir.ops import LutAttrs, Op
 
@@ -67,9 +68,21 @@ class Bounds(NamedTuple):
     hi: np.ndarray
 
 
-def _type_constant(t: Tensor) -> None:
+def _type_constant(t: Tensor, ptq_type: FixedType | None = None) -> None:
+    """The narrowest exact type of a constant; with a post-training-quantization
+    type (precision key 'weights' or 'default'), values it cannot hold exactly are
+    rounded into it instead."""
     if t.type is not None:
         return
+    if ptq_type is not None:
+        t_ptq = ptq_type.with_modes(Rounding.RND_CONV, Overflow.SAT)
+        approx = to_float(quantize(t.value, t_ptq), t_ptq)
+        if not np.array_equal(approx, t.value):
+            err = float(np.max(np.abs(approx - t.value)))
+            log.info("constant %s (layer %s) quantized to %s (max error %.3g)", t.name,
+                     t.source, t_ptq, err)
+            t.type, t.value = t_ptq, approx
+            return
     try:
         t.type, _ = constant_type(t.value, max_width=CONSTANT_MAX_WIDTH)
     except PrecisionError:
@@ -254,6 +267,7 @@ def fx_of(t: Tensor) -> int:
 
 
 ACCUM_OPS = (Op.DENSE, Op.CONV, Op.AVGPOOL, Op.GLOBAL_AVGPOOL)
+LAYOUT_OPS = (Op.RESHAPE, Op.TRANSPOSE, Op.CONCAT)
 
 
 def infer_precision(graph: Graph) -> bool:
@@ -265,6 +279,8 @@ def infer_precision(graph: Graph) -> bool:
             t.type = overrides[t.name]
         elif t.type is None and "input" in overrides:
             t.type = overrides["input"]
+        elif t.type is None and "default" in overrides:
+            t.type = overrides["default"]
         if t.type is None:
             feeds = ", ".join(sorted({u.source or u.name for u in t.users}))
             reason = ("it does not feed a Quant node" if not any(
@@ -277,9 +293,10 @@ def infer_precision(graph: Graph) -> bool:
                 f"precision={{'{t.name}': 'fixed<16,6>'}} (or {{'input': ...}})"
             )
         bounds[id(t)] = _bounds_of_type(t)
+    ptq_type = overrides.get("weights", overrides.get("default"))
     for t in graph.tensors.values():
         if t.is_constant:
-            _type_constant(t)
+            _type_constant(t, ptq_type)
     for node in graph.nodes:
         _visit(graph, node, bounds)
     for report in graph.precision_report:
@@ -299,6 +316,10 @@ def _visit(graph: Graph, node: Node, bounds: dict) -> None:
         total = FixedType.for_raw_range(int(lo.raw.min()), int(hi.raw.max()), lo.frac)
         node.attrs = dataclasses.replace(node.attrs, accum_type=total)
     override = _override_for(graph, node, out)
+    defaults = getattr(graph, "precision_overrides", None) or {}
+    if override is None and out.type is None and "default" in defaults \
+            and node.op not in LAYOUT_OPS:
+        override = defaults["default"]  # post-training quantization of a float layer
     if override is not None:
         out.type = override
         short = _short_bits(override, lo, hi)

@@ -121,6 +121,24 @@ def cmd_build(args) -> int:
     return subprocess.run([tool, "-f", "build_prj.tcl", steps], cwd=project.path).returncode
 
 
+def cmd_profile(args) -> int:
+    import numpy as np
+
+    from trigc.profile import profile
+
+    try:
+        data = np.load(args.data)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"Cannot read profiling data {args.data!r}: {exc}") from None
+    if isinstance(data, np.lib.npyio.NpzFile):  # .npz: one array per model input
+        data = {k: data[k] for k in data.files} if len(data.files) > 1 else data[data.files[0]]
+    result = profile(args.model, data, width=args.width, percentile=args.percentile)
+    print(result.table())
+    paths = result.write(args.out, weights=args.weights)
+    print("wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
 BUDGET_FLAGS = {"latency_ns": float, "latency_cycles": int, "ii": int, "dsp": int, "lut": int,
                 "ff": int, "bram": int}
 
@@ -158,6 +176,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tb-inputs", help=".npy file of testbench inputs (N, *input_shape)")
     _add_budget_flags(p)
     p.set_defaults(func=cmd_compile)
+
+    p = sub.add_parser("profile", help="float value ranges per tensor and suggested types "
+                                       "for post-training quantization")
+    p.add_argument("model", help="ONNX / QONNX file (float or partly quantized)")
+    p.add_argument("--data", required=True,
+                   help=".npy file of calibration inputs (N, *input_shape); .npz for several")
+    p.add_argument("--width", type=int, default=16,
+                   help="total bits of every suggested type (default 16)")
+    p.add_argument("--percentile", type=float,
+                   help="size integer bits for this percentile of |x| (e.g. 99.99) instead "
+                        "of max |x|; outliers saturate")
+    p.add_argument("--weights", action="store_true",
+                   help="also put one 'weights' type for all float weights in precision.json")
+    p.add_argument("--out", default=".",
+                   help="directory for precision.json, profile.json, profile.png (default .)")
+    p.set_defaults(func=cmd_profile)
 
     p = sub.add_parser("check", help="check a project's estimate against its budgets")
     p.add_argument("project", help="project directory written by `trigc compile`")

@@ -56,3 +56,25 @@ def test_unknown_part_is_rejected_before_writing(model_path, tmp_path, capsys):
     assert main(["compile", str(model_path), "-o", str(tmp_path / "p"), "--part", "xc7nope"]) == 2
     assert "xcvu9p" in capsys.readouterr().err
     assert not (tmp_path / "p").exists()
+
+
+def test_profile_writes_precision_config_usable_by_inspect(tmp_path, capsys):
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    w = rng.normal(0, 0.5, (8, 4)).astype(np.float32)
+    g = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"], name="fc/MatMul")],
+                          "f", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])],
+                          [numpy_helper.from_array(w, "w")])
+    model = tmp_path / "f.onnx"
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), str(model))
+    np.save(tmp_path / "x.npy", rng.normal(0, 2, (500, 8)).astype(np.float32))
+    out = tmp_path / "prof"
+    assert main(["profile", str(model), "--data", str(tmp_path / "x.npy"), "--weights",
+                 "--out", str(out)]) == 0
+    assert "fc" in capsys.readouterr().out
+    assert (out / "profile.png").is_file()
+    assert main(["inspect", str(model), "--config", str(out / "precision.json")]) == 0
+    assert "Dense(" in capsys.readouterr().out

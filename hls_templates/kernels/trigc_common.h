@@ -105,6 +105,25 @@ T from_raw(long long raw) {
     return y;
 }
 
+// Element i of a constant table stored as raw integers of T. In synthesis this is
+// from_raw on a constant (folded away); in C simulation each table is converted
+// once and cached, so the per-event loops do plain ap_fixed arithmetic.
+template <class T, unsigned N, const long long (&TABLE)[N]>
+T table_value(unsigned i) {
+    #pragma HLS INLINE
+#ifndef __SYNTHESIS__
+    static T cache[N];
+    static bool ready = false;
+    if (!ready) {
+        for (unsigned j = 0; j < N; j++) cache[j] = from_raw<T>(TABLE[j]);
+        ready = true;
+    }
+    return cache[i];
+#else
+    return from_raw<T>(TABLE[i]);
+#endif
+}
+
 // ---- exactly rounded division -----------------------------------------------------------
 
 // The real value num * 2^-NUM_FRAC / den (den > 0) assigned to res_T as if it were

@@ -37,13 +37,14 @@ void dense_latency(const data_T x[CONFIG_T::n_in], res_T y[CONFIG_T::n_out]) {
 DenseInit:
     for (unsigned j = 0; j < CONFIG_T::n_out; j++) {
         #pragma HLS UNROLL
-        acc[j] = CONFIG_T::bias[j];
+        acc[j] = table_value<typename CONFIG_T::bias_t, CONFIG_T::n_out, CONFIG_T::bias>(j);
     }
 
 DenseMult:
     for (unsigned k = 0; k < CONFIG_T::n_nonzero; k++) {
         #pragma HLS UNROLL
-        acc[CONFIG_T::cols[k]] += x[CONFIG_T::rows[k]] * CONFIG_T::weights[k];
+        acc[CONFIG_T::cols[k]] += x[CONFIG_T::rows[k]] *
+            table_value<typename CONFIG_T::weight_t, CONFIG_T::n_nonzero, CONFIG_T::weights>(k);
     }
 
 DenseResult:
@@ -69,7 +70,7 @@ void dense_reuse(const data_T x[CONFIG_T::n_in], res_T y[CONFIG_T::n_out]) {
 DenseInit:
     for (unsigned j = 0; j < CONFIG_T::n_out; j++) {
         #pragma HLS UNROLL
-        acc[j] = CONFIG_T::bias[j];
+        acc[j] = table_value<typename CONFIG_T::bias_t, CONFIG_T::n_out, CONFIG_T::bias>(j);
     }
 
 ReuseLoop:
@@ -80,7 +81,8 @@ ReuseLoop:
             #pragma HLS UNROLL
             const unsigned k = r + CONFIG_T::reuse * m;
             if (k < CONFIG_T::n_nonzero) {
-                acc[CONFIG_T::cols[k]] += x[CONFIG_T::rows[k]] * CONFIG_T::weights[k];
+                acc[CONFIG_T::cols[k]] += x[CONFIG_T::rows[k]] *
+            table_value<typename CONFIG_T::weight_t, CONFIG_T::n_nonzero, CONFIG_T::weights>(k);
             }
         }
     }

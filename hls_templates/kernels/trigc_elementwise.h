@@ -4,7 +4,13 @@
 // and assigns it to res_T: res_T's rounding, then its overflow.
 //
 // add / sub / mul  <a_T, b_T, res_T, CONFIG_T>: CONFIG_T::n.
-// div_const        CONFIG_T: n; typedef const_t; divisor[n] (non-zero, any sign).
+// binary_const     <data_T, res_T, CONFIG_T>: y = x op c or c op x with a constant operand.
+//                  CONFIG_T: n; op (0 add, 1 sub, 2 mul); const_first; typedef const_t;
+//                  values[n] (raw integers of const_t, already broadcast to n).
+// div_const        CONFIG_T: n; typedef const_t; divisor[n] (raw integers of const_t,
+//                  non-zero, any sign).
+// Constant arrays hold raw integers (value = raw * 2^-frac), so they are constant-
+// initialised: no ap_fixed constructor runs for them in C simulation.
 // cast / relu / sign  CONFIG_T: n.
 // leaky_relu       CONFIG_T: n; typedef alpha_t; static alpha_t alpha().
 // clip             CONFIG_T: n; static const bool has_low, has_high; typedef bound_t;
@@ -52,6 +58,26 @@ MulLoop:
     }
 }
 
+// y = x op c[i] (or c[i] op x): element-wise arithmetic with a constant operand.
+template <class data_T, class res_T, class CONFIG_T>
+void binary_const(const data_T x[CONFIG_T::n], res_T y[CONFIG_T::n]) {
+    #pragma HLS INLINE
+    typedef typename CONFIG_T::const_t const_t;
+ConstLoop:
+    for (unsigned i = 0; i < CONFIG_T::n; i++) {
+        #pragma HLS UNROLL
+        const const_t c = from_raw<const_t>(CONFIG_T::values[i]);
+        if (CONFIG_T::op == 0) {
+            y[i] = x[i] + c;
+        } else if (CONFIG_T::op == 1) {
+            if (CONFIG_T::const_first) y[i] = c - x[i];
+            else y[i] = x[i] - c;
+        } else {
+            y[i] = x[i] * c;
+        }
+    }
+}
+
 // y = x / divisor[i], exactly rounded: the divisor's sign moves to the numerator and
 // divide_exact divides by |divisor| (a constant, so no general divider remains).
 template <class data_T, class res_T, class CONFIG_T>
@@ -65,7 +91,7 @@ void div_const(const data_T x[CONFIG_T::n], res_T y[CONFIG_T::n]) {
 DivLoop:
     for (unsigned i = 0; i < CONFIG_T::n; i++) {
         #pragma HLS UNROLL
-        const ap_int<CW + 1> c = raw_int(CONFIG_T::divisor[i]);
+        const ap_int<CW + 1> c = CONFIG_T::divisor[i];  // raw integer of const_t
         const bool c_neg = c < 0;
         ap_uint<CW> c_mag;
         ap_int<XW + 1> num = raw_int(x[i]);  // raw_int is one bit wider: -num fits

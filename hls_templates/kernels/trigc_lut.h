@@ -5,10 +5,10 @@
 //   index = (clamp(raw, index_low, index_low + (n_table << shift) - 1) - index_low) >> shift
 //
 // lut      CONFIG_T: n, n_table, static const long long index_low, shift;
-//          table[n_table] of res_T.                    y[i] = table[index(raw(x[i]))]
+//          table[n_table] (raw integers of res_T).                    y[i] = table[index(raw(x[i]))]
 // softmax  CONFIG_T: n_rows, n_cls; typedefs diff_t, exp_t, sum_t, inv_t;
-//          exp_index_low, exp_shift, n_exp, exp_table[n_exp] (exp_t);
-//          inv_index_low, inv_shift, n_inv, inv_table[n_inv] (inv_t).
+//          exp_index_low, exp_shift, n_exp, exp_table[n_exp] (raw integers of exp_t);
+//          inv_index_low, inv_shift, n_inv, inv_table[n_inv] (raw integers of inv_t).
 //          Per row: m = max(x); d = x - m (diff_t, exact, frac(diff_t) = frac(data_T));
 //          e = exp_table[index(raw(d))]; s = sum e (sum_t, exact, frac(sum_t) = frac(exp_t));
 //          inv = inv_table[index(raw(s))]; y = e * inv (exact product assigned to res_T).
@@ -44,7 +44,7 @@ LutLoop:
         #pragma HLS UNROLL
         const unsigned idx =
             lut_index<CONFIG_T::n_table, CONFIG_T::shift>(raw_bits(x[i]), CONFIG_T::index_low);
-        y[i] = CONFIG_T::table[idx];
+        y[i] = from_raw<res_T>(CONFIG_T::table[idx]);
     }
 }
 
@@ -75,13 +75,15 @@ SoftmaxRow:
         for (unsigned i = 0; i < CONFIG_T::n_cls; i++) {
             #pragma HLS UNROLL
             diff_t d = x[base + i] - m;
-            e[i] = CONFIG_T::exp_table[lut_index<CONFIG_T::n_exp, CONFIG_T::exp_shift>(
-                raw_bits(d), CONFIG_T::exp_index_low)];
+            e[i] = from_raw<exp_t>(CONFIG_T::exp_table[
+                lut_index<CONFIG_T::n_exp, CONFIG_T::exp_shift>(raw_bits(d),
+                                                                CONFIG_T::exp_index_low)]);
             s += e[i];
         }
 
-        const inv_t inv = CONFIG_T::inv_table[lut_index<CONFIG_T::n_inv, CONFIG_T::inv_shift>(
-            raw_bits(s), CONFIG_T::inv_index_low)];
+        const inv_t inv = from_raw<inv_t>(CONFIG_T::inv_table[
+            lut_index<CONFIG_T::n_inv, CONFIG_T::inv_shift>(raw_bits(s),
+                                                            CONFIG_T::inv_index_low)]);
     SoftmaxNorm:
         for (unsigned i = 0; i < CONFIG_T::n_cls; i++) {
             #pragma HLS UNROLL

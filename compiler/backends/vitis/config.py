@@ -30,13 +30,27 @@ def literal(value: float) -> str:
     return text if ("." in text or "e" in text or "inf" in text) else text + ".0"
 
 
-def fixed_literals(raw: np.ndarray, t: FixedType) -> list[str]:
-    """Exact C++ literals of raw values of ``t`` (double literals: exact up to 53 bits)."""
-    if t.width > 53:
+def raw_array(name: str, raw: np.ndarray, t: FixedType) -> dict:
+    """A constant array stored as the raw integers of ``t`` (value = raw * 2^-frac).
+
+    Raw integers are constant-initialised, so the C simulation runs no ap_fixed
+    constructor for them (large initialiser lists of ap_fixed cost seconds of g++
+    time each); the kernels rebuild each value with ``trigc::from_raw``."""
+    if t.width > 64:
         raise UnsupportedOpError(
-            f"A {t.width}-bit constant ({t}) cannot be written exactly as a C++ literal; "
-            "constants are limited to 53 bits: narrow the type")
-    return [literal(v) for v in to_float(np.asarray(raw).ravel(), t)]
+            f"A {t.width}-bit constant ({t}) does not fit the 64-bit raw storage of "
+            "constants; narrow the type")
+    values = [f"{int(v)}LL" if abs(int(v)) >= 2**31 else str(int(v))
+              for v in np.asarray(raw).ravel()]
+    return {"ctype": "long long", "name": name, "size": len(values), "values": values,
+            "comment": f"raw integers of {to_cpp(t)}: value = raw * 2^-{t.frac_bits}"}
+
+
+def fixed_literal(raw: int, t: FixedType) -> str:
+    """An exact C++ double literal of one raw value of ``t`` (at most 53 bits)."""
+    if t.width > 53:
+        raise UnsupportedOpError(f"Scalar constant of type {t} needs more than 53 bits")
+    return literal(float(to_float(np.asarray([raw]), t)[0]))
 
 
 def _struct(name: str, consts=(), typedefs=(), arrays=(), functions=(), children=()) -> dict:
@@ -44,8 +58,8 @@ def _struct(name: str, consts=(), typedefs=(), arrays=(), functions=(), children
             "arrays": list(arrays), "functions": list(functions), "children": list(children)}
 
 
-def _array(ctype: str, name: str, values: list[str], c_elem: str = "") -> dict:
-    return {"ctype": ctype, "name": name, "size": len(values), "values": values}
+def _array(ctype: str, name: str, values: list[str]) -> dict:
+    return {"ctype": ctype, "name": name, "size": len(values), "values": values, "comment": ""}
 
 
 def _size(t: Tensor) -> int:
@@ -83,10 +97,10 @@ def dense_struct(name: str, w_raw: np.ndarray, w_type: FixedType, b_raw: np.ndar
                 ("n_mult", math.ceil(n_nonzero / reuse))],
         typedefs=[("accum_t", to_cpp(accum)), ("weight_t", to_cpp(w_type)),
                   ("bias_t", to_cpp(b_type))],
-        arrays=[_array("weight_t", "weights", fixed_literals(values, w_type)),
+        arrays=[raw_array("weights", values, w_type),
                 _array("unsigned", "rows", [str(int(r)) for r in rows]),
                 _array("unsigned", "cols", [str(int(c)) for c in cols]),
-                _array("bias_t", "bias", fixed_literals(b_raw, b_type))])
+                raw_array("bias", b_raw, b_type)])
 
 
 def _bias(node: Node):
@@ -175,40 +189,44 @@ def config_global_pool(node: Node, names: Names, reuse: int) -> dict:
             "template": ["in", "out", "config"]}
 
 
+BINARY_CODES = {Op.ADD: 0, Op.SUB: 1, Op.MUL: 2}
+
+
 def config_binary(node: Node, names: Names, reuse: int) -> dict:
     out = node.output
     n = _size(out)
-    operands, arrays, typedefs = [], [], []
-    for i, t in enumerate(node.inputs):
-        if t.is_constant:
-            typedefs.append((f"c{i}_t", to_cpp(t.type)))
-            arrays.append(_array(f"c{i}_t", f"c{i}", fixed_literals(_flat_constant(node, t, out),
-                                                                     t.type)))
-            operands.append(f"config_{node.name}::c{i}")
-        else:
-            if _size(t) != n:
-                raise UnsupportedOpError(
-                    f"{node.where()}: broadcasting two run-time tensors ({t.shape} to "
-                    f"{out.shape}) is not supported by the HLS backend")
-            operands.append(names.array[t.name])
-    ctypes = [f"config_{node.name}::c{i}_t" if t.is_constant else names.ctype[t.name]
-              for i, t in enumerate(node.inputs)]
-    return {"struct": _struct(f"config_{node.name}", [("n", n)], typedefs, arrays),
-            "kernel": node.op.value.lower(), "operands": operands,
-            "types": [*ctypes, names.ctype[out.name]]}
+    a, b = node.inputs
+    if a.is_constant and b.is_constant:
+        raise UnsupportedOpError(f"{node.where()}: both operands are constants (fold them)")
+    if a.is_constant or b.is_constant:
+        c, x = (a, b) if a.is_constant else (b, a)
+        s = _struct(f"config_{node.name}",
+                    [("n", n), ("op", BINARY_CODES[node.op]), ("const_first", int(a is c))],
+                    [("const_t", to_cpp(c.type))],
+                    [raw_array("values", _flat_constant(node, c, out), c.type)])
+        return {"struct": s, "kernel": "binary_const", "operands": [names.array[x.name]],
+                "types": [names.ctype[x.name], names.ctype[out.name]]}
+    for t in (a, b):
+        if _size(t) != n:
+            raise UnsupportedOpError(
+                f"{node.where()}: broadcasting two run-time tensors ({t.shape} to "
+                f"{out.shape}) is not supported by the HLS backend")
+    return {"struct": _struct(f"config_{node.name}", [("n", n)]),
+            "kernel": node.op.value.lower(),
+            "operands": [names.array[a.name], names.array[b.name]],
+            "types": [names.ctype[a.name], names.ctype[b.name], names.ctype[out.name]]}
 
 
 def config_div(node: Node, names: Names, reuse: int) -> dict:
     out, c = node.output, node.inputs[1]
     s = _struct(f"config_{node.name}", [("n", _size(out))], [("const_t", to_cpp(c.type))],
-                [_array("const_t", "divisor", fixed_literals(_flat_constant(node, c, out),
-                                                             c.type))])
+                [raw_array("divisor", _flat_constant(node, c, out), c.type)])
     return {"struct": s, "kernel": "div_const", "template": ["in", "out", "config"]}
 
 
 def _scalar(node: Node, value: float) -> tuple[str, str]:
     t, raw = constant_type(np.asarray([value]), max_width=48)
-    return to_cpp(t), fixed_literals(raw, t)[0]
+    return to_cpp(t), fixed_literal(int(raw[0]), t)
 
 
 def config_unary(node: Node, names: Names, reuse: int) -> dict:
@@ -237,10 +255,9 @@ def config_unary(node: Node, names: Names, reuse: int) -> dict:
 
 def config_lut(node: Node, names: Names, reuse: int) -> dict:
     a = node.attrs
-    out_ctype = names.ctype[node.output.name]
     consts = [("n", _size(node.output)), ("n_table", len(a.table)),
               ("index_low", a.index_low), ("shift", a.shift)]
-    arrays = [_array(out_ctype, "table", fixed_literals(a.table, a.table_type))]
+    arrays = [raw_array("table", a.table, a.table_type)]
     return {"struct": _struct(f"config_{node.name}", consts, (), arrays), "kernel": "lut",
             "template": ["in", "out", "config"]}
 
@@ -256,8 +273,8 @@ def config_softmax(node: Node, names: Names, reuse: int) -> dict:
               ("n_inv", len(inv.table))]
     typedefs = [("diff_t", to_cpp(a.diff_type)), ("exp_t", to_cpp(e.table_type)),
                 ("sum_t", to_cpp(a.sum_type)), ("inv_t", to_cpp(inv.table_type))]
-    arrays = [_array("exp_t", "exp_table", fixed_literals(e.table, e.table_type)),
-              _array("inv_t", "inv_table", fixed_literals(inv.table, inv.table_type))]
+    arrays = [raw_array("exp_table", e.table, e.table_type),
+              raw_array("inv_table", inv.table, inv.table_type)]
     return {"struct": _struct(f"config_{node.name}", consts, typedefs, arrays),
             "kernel": "softmax", "template": ["in", "out", "config"]}
 

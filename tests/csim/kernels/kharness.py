@@ -50,9 +50,10 @@ def ctype(t: FixedType) -> str:
 
 
 def raw_list(cpp_type: str, raws) -> str:
-    """Brace initializer of values of ``cpp_type`` given by raw integers."""
+    """Brace initializer of a constant array of ``cpp_type`` values, stored (as the
+    generated firmware stores them) as their raw integers."""
     vals = [int(v) for v in np.asarray(raws).ravel()]
-    return "{" + ", ".join(f"trigc::from_raw<{cpp_type} >({v}LL)" for v in vals) + "}"
+    return "{" + ", ".join(f"{v}LL" for v in vals) + "}"
 
 
 def uint_list(vals) -> str:
@@ -91,14 +92,14 @@ struct {name} {{
     typedef {ctype(accum_t)} accum_t;
     typedef {ctype(w_t)} weight_t;
     typedef {ctype(b_t)} bias_t;
-    static const weight_t weights[{nnz}];
+    static const long long weights[{nnz}];
     static const unsigned rows[{nnz}], cols[{nnz}];
-    static const bias_t bias[{n_out}];
+    static const long long bias[{n_out}];
 }};
-const {name}::weight_t {name}::weights[{nnz}] = {raw_list(f"{name}::weight_t", w_raw[rows, cols])};
+const long long {name}::weights[{nnz}] = {raw_list(f"{name}::weight_t", w_raw[rows, cols])};
 const unsigned {name}::rows[{nnz}] = {uint_list(rows)};
 const unsigned {name}::cols[{nnz}] = {uint_list(cols)};
-const {name}::bias_t {name}::bias[{n_out}] = {raw_list(f"{name}::bias_t", b_raw)};
+const long long {name}::bias[{n_out}] = {raw_list(f"{name}::bias_t", b_raw)};
 """
 
 

@@ -98,8 +98,8 @@ class Unary:
         defs = ""
         if self.op == "div_const":
             t, raw = self._const(self.param)
-            extra = f"    typedef {ctype(t)} const_t;\n    static const const_t divisor[{N}];\n"
-            defs = f"const cfg::const_t cfg::divisor[{N}] = {raw_list('cfg::const_t', raw)};\n"
+            extra = f"    typedef {ctype(t)} const_t;\n    static const long long divisor[{N}];\n"
+            defs = f"const long long cfg::divisor[{N}] = {raw_list('cfg::const_t', raw)};\n"
         decls = (f"struct cfg {{\n    static const unsigned n = {N};\n{extra}}};\n{defs}"
                  f"typedef {ctype(x_t)} data_t;\ntypedef {ctype(res_t)} res_t;\n")
         body = f"    kh::run1<data_t, res_t>({N}, {N}, &trigc::{self.op}<data_t, res_t, cfg>);"

@@ -61,9 +61,9 @@ struct cfg {{
     static const unsigned n = 6, n_table = {self.n_table};
     static const long long index_low = {self.index_low}LL;
     static const unsigned shift = {self.shift};
-    static const res_t table[{self.n_table}];
+    static const long long table[{self.n_table}];
 }};
-const res_t cfg::table[{self.n_table}] = {raw_list("res_t", a.table)};
+const long long cfg::table[{self.n_table}] = {raw_list("res_t", a.table)};
 """
         return decls, "    kh::run1<data_t, res_t>(6, 6, &trigc::lut<data_t, res_t, cfg>);"
 
@@ -120,13 +120,13 @@ struct cfg {{
     typedef {ctype(a.inv_lut.table_type)} inv_t;
     static const long long exp_index_low = {self.exp_low}LL;
     static const unsigned exp_shift = {self.exp_shift}, n_exp = {self.n_exp};
-    static const exp_t exp_table[{self.n_exp}];
+    static const long long exp_table[{self.n_exp}];
     static const long long inv_index_low = {self.inv_low}LL;
     static const unsigned inv_shift = {self.inv_shift}, n_inv = {self.n_inv};
-    static const inv_t inv_table[{self.n_inv}];
+    static const long long inv_table[{self.n_inv}];
 }};
-const cfg::exp_t cfg::exp_table[{self.n_exp}] = {raw_list("cfg::exp_t", a.exp_lut.table)};
-const cfg::inv_t cfg::inv_table[{self.n_inv}] = {raw_list("cfg::inv_t", a.inv_lut.table)};
+const long long cfg::exp_table[{self.n_exp}] = {raw_list("cfg::exp_t", a.exp_lut.table)};
+const long long cfg::inv_table[{self.n_inv}] = {raw_list("cfg::inv_t", a.inv_lut.table)};
 """
         n = self.n_rows * self.n_cls
         return decls, f"    kh::run1<data_t, res_t>({n}, {n}, &trigc::softmax<data_t, res_t, cfg>);"

@@ -15,15 +15,15 @@ struct config_dense_0_MatMul {
     typedef ap_fixed<15,6> accum_t;
     typedef ap_fixed<6,1> weight_t;
     typedef ap_fixed<5,-1> bias_t;
-    static const weight_t weights[23];
+    static const long long weights[23];  // raw integers of ap_fixed<6,1>: value = raw * 2^-5
     static const unsigned rows[23];
     static const unsigned cols[23];
-    static const bias_t bias[6];
+    static const long long bias[6];  // raw integers of ap_fixed<5,-1>: value = raw * 2^-6
 };
-const config_dense_0_MatMul::weight_t config_dense_0_MatMul::weights[23] = {
-    0.6875, 0.625, -0.25, -0.125, -0.25, 0.3125, -0.03125, 0.375,
-    -0.9375, 0.8125, -0.0625, 0.3125, -0.0625, -0.1875, 0.25, 0.4375,
-    -0.09375, -0.0625, 0.34375, -0.4375, -0.75, 0.1875, -0.34375
+const long long config_dense_0_MatMul::weights[23] = {
+    22, 20, -8, -4, -8, 10, -1, 12,
+    -30, 26, -2, 10, -2, -6, 8, 14,
+    -3, -2, 11, -14, -24, 6, -11
 };
 const unsigned config_dense_0_MatMul::rows[23] = {
     0, 0, 0, 0, 0, 1, 1, 1,
@@ -35,8 +35,8 @@ const unsigned config_dense_0_MatMul::cols[23] = {
     3, 4, 5, 0, 1, 2, 3, 4,
     5, 0, 1, 2, 3, 4, 5
 };
-const config_dense_0_MatMul::bias_t config_dense_0_MatMul::bias[6] = {
-    -0.125, -0.15625, 0.0, 0.09375, -0.015625, -0.078125
+const long long config_dense_0_MatMul::bias[6] = {
+    -8, -10, 0, 6, -1, -5
 };
 
 // relu_0_Relu (Relu) from layer 'relu_0'
@@ -54,15 +54,15 @@ struct config_dense_1_MatMul {
     typedef ap_fixed<12,5> accum_t;
     typedef ap_fixed<5,1> weight_t;
     typedef ap_fixed<5,-1> bias_t;
-    static const weight_t weights[18];
+    static const long long weights[18];  // raw integers of ap_fixed<5,1>: value = raw * 2^-4
     static const unsigned rows[18];
     static const unsigned cols[18];
-    static const bias_t bias[3];
+    static const long long bias[3];  // raw integers of ap_fixed<5,-1>: value = raw * 2^-6
 };
-const config_dense_1_MatMul::weight_t config_dense_1_MatMul::weights[18] = {
-    0.1875, 0.3125, -0.125, 0.25, 0.4375, -0.0625, -0.3125, 0.125,
-    0.125, 0.4375, -0.5, -0.25, -0.3125, -0.6875, 0.0625, 0.1875,
-    -0.3125, 0.5625
+const long long config_dense_1_MatMul::weights[18] = {
+    3, 5, -2, 4, 7, -1, -5, 2,
+    2, 7, -8, -4, -5, -11, 1, 3,
+    -5, 9
 };
 const unsigned config_dense_1_MatMul::rows[18] = {
     0, 0, 0, 1, 1, 1, 2, 2,
@@ -74,8 +74,8 @@ const unsigned config_dense_1_MatMul::cols[18] = {
     2, 0, 1, 2, 0, 1, 2, 0,
     1, 2
 };
-const config_dense_1_MatMul::bias_t config_dense_1_MatMul::bias[3] = {
-    0.046875, 0.09375, -0.140625
+const long long config_dense_1_MatMul::bias[3] = {
+    3, 6, -9
 };
 
 #endif

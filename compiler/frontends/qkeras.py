@@ -1,0 +1,674 @@
+"""QKeras / Keras models -> QONNX: trigc's own exporter.
+
+``to_qonnx(model)`` walks the Keras layer graph (Sequential or functional, with
+branches) and emits ONNX opset-13 nodes plus QONNX ``Quant`` nodes, one group of
+nodes per layer, named ``"<layer>/<Op>"`` so that trigc's reports speak the
+user's layer names.
+
+Quantizers map exactly or not at all (QKeras 0.9.0 semantics, ``quantizers.py``):
+
+* ``quantized_bits(bits, integer, symmetric, keep_negative, alpha)`` computes
+  ``lsb * clip(tf.round(x / lsb), lo, hi)`` with ``lsb = 2**(integer - bits +
+  keep_negative)``, ``tf.round`` = half to even, ``[lo, hi] = [-2**(bits-1) +
+  symmetric, 2**(bits-1) - 1]`` (or ``[0, 2**bits - 1]`` without keep_negative),
+  then multiplies by ``alpha``: a Quant(ROUND) node, times alpha when alpha is a
+  power of two. On weights the value QKeras multiplies with is
+  ``quantizer.scale * lsb * z`` for every alpha (``'auto_po2'`` included: its
+  per-channel power-of-two ``quantizer.scale`` is read after QKeras quantized
+  the weights), so weights are exported as QKeras' own quantized values with a
+  (per-channel) Quant whose grid they lie on; the exporter checks that Quant is
+  the identity on them.
+* ``quantized_relu(bits, integer)``: unsigned Quant, ``lsb = 2**(integer - bits)``.
+* ``quantized_tanh`` / ``quantized_sigmoid`` use QKeras' piecewise-linear
+  ``hard``/``smooth`` sigmoid, so they are a Mul/Add by dyadic constants and a Quant.
+
+QKeras applies a quantizer as ``x + stop_gradient(-x + xq)`` in float32, which
+is ``xq`` exactly only while ``|x| < 2**24 * lsb``; beyond that QKeras' own output
+leaves its grid, while the firmware (and this export) saturates.
+
+Layout: tensors keep the Keras (channels-last) layout at the model's inputs and
+outputs. Conv, pooling and N-d BatchNormalization run channels-first as ONNX
+requires, wrapped in Transposes that trigc's channels-last pass cancels.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # QKeras needs Keras 2 (tf_keras)
+
+import logging  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import NamedTuple  # noqa: E402
+
+import numpy as np  # noqa: E402
+import onnx  # noqa: E402
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+from trigc.errors import ModelError, UnsupportedOpError  # noqa: E402
+from trigc.frontends.qonnx_builder import QONNX_DOMAIN, QonnxBuilder  # noqa: E402
+from trigc.passes.float_eval import quant as quant_reference  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+OPSET = 13
+KERAS_ACTIVATIONS = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "softmax": "Softmax"}
+SUPPORTED_LAYERS = (
+    "InputLayer, Dense, QDense, Conv1D, QConv1D, Conv2D, QConv2D, DepthwiseConv2D, "
+    "QDepthwiseConv2D, Activation, QActivation, ReLU, Softmax, BatchNormalization, "
+    "QBatchNormalization, MaxPooling1D/2D, AveragePooling1D/2D, GlobalAveragePooling1D/2D, "
+    "GlobalMaxPooling1D/2D, Flatten, Reshape, Add, Concatenate, Dropout, SpatialDropout1D/2D"
+)
+
+
+class Value(NamedTuple):
+    """An exported Keras tensor: ONNX name, per-sample Keras shape, and whether the
+    ONNX tensor is channels-first (only ever for rank >= 2 per sample)."""
+    name: str
+    shape: tuple
+    channels_first: bool = False
+
+
+class QuantSpec(NamedTuple):
+    """A QONNX Quant (zero point 0, ROUND) and the power-of-two factor after it."""
+    scale: float
+    bits: int
+    signed: bool
+    narrow: bool
+    alpha: float = 1.0
+    bipolar: bool = False
+
+
+def _is_po2(values) -> bool:
+    v = np.asarray(values, dtype=np.float64)
+    return bool(v.size) and bool(np.all(v > 0)) and bool(np.all(np.frexp(v)[0] == 0.5))
+
+
+def _int(value) -> int:
+    return int(np.asarray(value.numpy() if hasattr(value, "numpy") else value).item())
+
+
+def _describe(quantizer) -> str:
+    name = getattr(quantizer, "__name__", None)
+    return name if type(quantizer).__name__ == "function" and name else str(quantizer)
+
+
+def _where(layer, role: str, quantizer) -> str:
+    return (f"Keras layer {layer.name!r} ({type(layer).__name__}): {role} quantizer "
+            f"{_describe(quantizer)}")
+
+
+def _check_common(layer, role: str, q) -> None:
+    if getattr(q, "use_stochastic_rounding", False):
+        raise UnsupportedOpError(
+            f"{_where(layer, role, q)} uses stochastic rounding, which has no fixed-point "
+            "equivalent. Retrain with use_stochastic_rounding=False")
+    if float(np.asarray(getattr(q, "qnoise_factor", 1.0))) != 1.0:
+        raise UnsupportedOpError(
+            f"{_where(layer, role, q)} has qnoise_factor != 1, so its output mixes in the "
+            "unquantized value. Finish training with qnoise_factor=1")
+
+
+def bits_spec(layer, role: str, q, weights: bool) -> QuantSpec:
+    """The Quant equal to a ``quantized_bits`` quantizer (alpha applied separately)."""
+    _check_common(layer, role, q)
+    bits, integer, keep_negative = int(q.bits), _int(q.integer), bool(q.keep_negative)
+    alpha = q.alpha
+    unsigned_bits = bits - keep_negative
+    if isinstance(alpha, str):
+        if not weights or alpha != "auto_po2":
+            fix = ("weights may use alpha='auto_po2'; activations need alpha=1" if alpha ==
+                   "auto_po2" else "use alpha='auto_po2' or alpha=1")
+            raise UnsupportedOpError(
+                f"{_where(layer, role, q)}: alpha={alpha!r} computes a floating-point scale "
+                f"that no fixed-point type equals. Retrain: {fix}")
+        # 'auto_po2' forces the symmetric signed range whatever keep_negative says
+        return QuantSpec(2.0**(integer - unsigned_bits), bits, True, True)
+    factor = 1.0 if alpha is None else np.asarray(alpha, dtype=np.float64)
+    if np.size(factor) != 1 or not _is_po2(factor):
+        raise UnsupportedOpError(
+            f"{_where(layer, role, q)}: alpha={alpha!r} is not a single power of two, so the "
+            "quantized values are not fixed-point numbers. Retrain with alpha=1 or "
+            "alpha='auto_po2' (weights only)")
+    factor = float(np.asarray(factor).item())
+    if unsigned_bits <= 0:
+        if not (keep_negative and bits == 1):
+            raise UnsupportedOpError(f"{_where(layer, role, q)}: {bits} bit(s) without a sign")
+        return QuantSpec(1.0, 1, True, False, factor, bipolar=True)
+    return QuantSpec(2.0**(integer - unsigned_bits), bits, keep_negative,
+                     keep_negative and bool(q.symmetric), factor)
+
+
+def _compress(scale: np.ndarray) -> np.ndarray | float:
+    """A broadcast scale reduced to its smallest broadcastable shape."""
+    s = np.asarray(scale, dtype=np.float64)
+    if np.all(s == s.flat[0]):
+        return float(s.flat[0])
+    for axis in range(s.ndim):
+        first = np.take(s, [0], axis=axis)
+        if np.all(s == first):
+            s = first
+    return s
+
+
+def load_keras(model, custom_objects=None):
+    """The Keras model itself, or loaded from a .h5 / .keras file with QKeras' objects."""
+    if not isinstance(model, (str, Path)):
+        return model
+    path = Path(model)
+    if not path.is_file():
+        raise ModelError(f"Keras model file {str(path)!r} does not exist")
+    import tensorflow as tf
+    from qkeras.utils import _add_supported_quantized_objects
+
+    objects = dict(custom_objects or {})
+    _add_supported_quantized_objects(objects)
+    objects.setdefault("QActivation", _loadable_qactivation())
+    try:
+        return tf.keras.models.load_model(str(path), custom_objects=objects, compile=False)
+    except Exception as exc:  # Keras raises many types while deserialising
+        raise ModelError(f"{str(path)!r} could not be loaded as a Keras model: {exc}") from None
+
+
+def _loadable_qactivation():
+    """QKeras 0.9.0's QActivation, except that it deserialises its quantizer: in a
+    .keras file the quantizer is saved as a config dict, which QActivation would
+    otherwise keep (and call) as is."""
+    from qkeras import QActivation
+    from qkeras.quantizers import get_quantizer
+
+    class LoadableQActivation(QActivation):
+        def __init__(self, activation, **kwargs):
+            if isinstance(activation, dict):
+                activation = get_quantizer(dict(activation))
+            super().__init__(activation, **kwargs)
+
+    LoadableQActivation.__name__ = "QActivation"  # the exporter dispatches on the name
+    return LoadableQActivation
+
+
+def to_qonnx(model, custom_objects=None) -> onnx.ModelProto:
+    """Export a QKeras/Keras model (object, or path to .h5 / .keras) to QONNX (opset 13).
+
+    Inputs and outputs keep the Keras layout (N, ..., C). Raises
+    ``UnsupportedOpError`` (naming the layer, the quantizer and the fix) for any
+    layer or quantizer that the export cannot reproduce exactly."""
+    keras_model = load_keras(model, custom_objects)
+    if getattr(keras_model, "inputs", None) is None or getattr(keras_model, "outputs", None) \
+            is None:
+        raise ModelError(
+            f"Keras model {getattr(keras_model, 'name', keras_model)!r} is not built; give "
+            "its first layer an input_shape (or call it on data) before exporting")
+    return _Exporter(keras_model).run()
+
+
+def _topological(model) -> list:
+    """(layer, node) pairs of the model's graph, producers first."""
+    order, seen = [], set()
+
+    def visit(kt):
+        layer, node_index, _ = kt._keras_history
+        node = layer._inbound_nodes[node_index]
+        if id(node) in seen:
+            return
+        seen.add(id(node))
+        for t in node.keras_inputs:
+            visit(t)
+        order.append((layer, node))
+
+    for kt in model.outputs:
+        visit(kt)
+    return order
+
+
+class _Exporter:
+    def __init__(self, model) -> None:
+        self.model = model
+        self.b = QonnxBuilder(model.name)
+        self.values: dict[int, Value] = {}
+        self.node_names: set[str] = set()
+        self.layout_cache: dict[tuple[str, bool], str] = {}
+
+    # ---- graph ------------------------------------------------------------------
+    def run(self) -> onnx.ModelProto:
+        import tensorflow as tf
+
+        inputs = []
+        for kt in self.model.inputs:
+            name = kt._keras_history[0].name
+            shape = tuple(int(d) for d in kt.shape[1:])
+            self.values[id(kt)] = Value(name, shape)
+            inputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, ["N", *shape]))
+        for layer, node in _topological(self.model):
+            if type(layer).__name__ == "InputLayer":
+                continue
+            handler = LAYERS.get(type(layer).__name__)
+            if handler is None:
+                raise UnsupportedOpError(
+                    f"Keras layer {layer.name!r}: {type(layer).__name__} is not supported by "
+                    f"trigc's QKeras exporter. Supported layers: {SUPPORTED_LAYERS}. Replace "
+                    "the layer, or export the model to (Q)ONNX another way")
+            ins = [self.values[id(t)] for t in node.keras_inputs]
+            outs = tf.nest.flatten(node.outputs)
+            value = handler(self, layer, ins, tuple(int(d) for d in outs[0].shape[1:]))
+            self.values[id(outs[0])] = value
+        outputs, names = [], []
+        for kt in self.model.outputs:
+            v = self.values[id(kt)]
+            name = self.keras_layout(v, "output")
+            if name in names or name in {i.name for i in inputs}:
+                name = self.b.node("Identity", [name], name=self.unique(f"{v.name}/Identity"))
+            names.append(name)
+            outputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, ["N", *v.shape]))
+        graph = helper.make_graph(self.b.nodes, self.model.name, inputs, outputs,
+                                  initializer=self.b.initializers)
+        return helper.make_model(graph, producer_name="trigc.frontends.qkeras",
+                                 opset_imports=[helper.make_opsetid("", OPSET),
+                                                helper.make_opsetid(QONNX_DOMAIN, 1)])
+
+    def unique(self, name: str) -> str:
+        base, i = name, 0
+        while name in self.node_names:
+            i += 1
+            name = f"{base}_{i}"
+        self.node_names.add(name)
+        return name
+
+    def node(self, layer, op: str, inputs: list[str], **attrs) -> str:
+        return self.b.node(op, inputs, name=self.unique(f"{layer.name}/{op}"), **attrs)
+
+    def int_const(self, values, base: str) -> str:
+        name = self.b._fresh(base)
+        self.b.initializers.append(numpy_helper.from_array(np.asarray(values, np.int64), name))
+        return name
+
+    # ---- layout -------------------------------------------------------------------
+    def _transpose(self, v: Value, to_first: bool, user: str) -> str:
+        key = (v.name, to_first)
+        if key not in self.layout_cache:
+            rank = len(v.shape)
+            perm = (0, rank, *range(1, rank)) if to_first else (0, *range(2, rank + 1), 1)
+            self.layout_cache[key] = self.b.node(
+                "Transpose", [v.name], name=self.unique(f"{user}/Transpose"), perm=list(perm))
+        return self.layout_cache[key]
+
+    def keras_layout(self, v: Value, user) -> str:
+        """``v`` channels-last, for the layer (or "output") ``user``."""
+        user = getattr(user, "name", user)
+        return self._transpose(v, False, user) if v.channels_first else v.name
+
+    def onnx_layout(self, v: Value, user) -> str:
+        """``v`` channels-first (ONNX Conv/Pool/BatchNormalization layout)."""
+        if v.channels_first or len(v.shape) < 2:
+            return v.name
+        return self._transpose(v, True, user.name)
+
+    # ---- constants and quantizers ---------------------------------------------------
+    def weight(self, layer, quantizer, value, to_onnx, role: str) -> str:
+        """A constant (kernel, bias) as QKeras uses it, behind its exact Quant."""
+        value = np.asarray(value, dtype=np.float32)
+        if quantizer is None:
+            return self.b.const(to_onnx(value), f"{layer.name}_{role}")
+        if type(quantizer).__name__ != "quantized_bits":
+            raise UnsupportedOpError(
+                f"{_where(layer, role, quantizer)} cannot be mapped to a QONNX Quant node "
+                "exactly. Retrain with quantized_bits(bits, integer, alpha=1 or 'auto_po2')")
+        spec = bits_spec(layer, role, quantizer, weights=True)
+        import tensorflow as tf
+
+        quantized = np.asarray(quantizer(tf.constant(value)), dtype=np.float32)
+        used = np.asarray(getattr(quantizer.scale, "numpy", lambda: quantizer.scale)(),
+                          dtype=np.float64)
+        scale = np.broadcast_to(used * (spec.scale if not spec.bipolar else 1.0), value.shape)
+        q_onnx = np.asarray(to_onnx(quantized))
+        s_onnx = _compress(to_onnx(scale))
+        c = self.b.const(q_onnx, f"{layer.name}_{role}")
+        name = self.unique(f"{layer.name}/{role.capitalize()}Quant")
+        if spec.bipolar:
+            check = np.where(q_onnx >= 0, 1.0, -1.0) * s_onnx
+            out = self.b.node("BipolarQuant", [c, self.b.const(s_onnx, "scale")],
+                              domain=QONNX_DOMAIN, name=name)
+        else:
+            check = quant_reference(q_onnx.astype(np.float64), s_onnx, 0.0, spec.bits,
+                                    spec.signed, spec.narrow, "ROUND")
+            out = self.b.quant(c, s_onnx, spec.bits, spec.signed, spec.narrow, name=name)
+        if not _is_po2(s_onnx) or not np.array_equal(check, q_onnx):
+            raise UnsupportedOpError(
+                f"{_where(layer, role, quantizer)}: QKeras' quantized values are not on a "
+                f"power-of-two grid of {spec.bits} bits (scale {quantizer.scale}). Retrain with "
+                "alpha=1 or alpha='auto_po2'")
+        return out
+
+    def evaluate(self, layer, quantizer, value, role: str) -> np.ndarray:
+        """A BatchNormalization parameter as QKeras uses it (the quantizer run on it)."""
+        value = np.asarray(value, dtype=np.float32)
+        if quantizer is None:
+            return value
+        _check_common(layer, role, quantizer)
+        import tensorflow as tf
+
+        return np.asarray(quantizer(tf.constant(value)), dtype=np.float32)
+
+    def quantize(self, layer, v: Value, q, role: str = "activation") -> Value:
+        """Apply an activation quantizer (or a Keras activation function) to ``v``."""
+        if q is None:
+            return v
+        kind = type(q).__name__
+        fn = getattr(q, "__name__", None) if kind == "function" else None
+        if fn == "linear":
+            return v
+        if fn in KERAS_ACTIVATIONS:
+            op = KERAS_ACTIVATIONS[fn]
+            if op == "Softmax":
+                return Value(self.node(layer, op, [self.keras_layout(v, layer)], axis=-1), v.shape)
+            return v._replace(name=self.node(layer, op, [v.name]))
+        handler = ACTIVATION_QUANTIZERS.get(kind)
+        if handler is None:
+            raise UnsupportedOpError(
+                f"{_where(layer, role, q)} cannot be mapped to QONNX exactly. Supported: "
+                "quantized_bits, quantized_relu, quantized_tanh, quantized_sigmoid and the "
+                f"Keras activations linear, {', '.join(KERAS_ACTIVATIONS)}")
+        return v._replace(name=handler(self, layer, v.name, q, role))
+
+    def apply_spec(self, layer, x: str, spec: QuantSpec) -> str:
+        if spec.bipolar:
+            y = self.b.node("BipolarQuant", [x, self.b.const(spec.scale, "scale")],
+                            domain=QONNX_DOMAIN, name=self.unique(f"{layer.name}/BipolarQuant"))
+        else:
+            y = self.b.quant(x, spec.scale, spec.bits, spec.signed, spec.narrow,
+                             name=self.unique(f"{layer.name}/Quant"))
+        if spec.alpha != 1.0:
+            y = self.node(layer, "Mul", [y, self.b.const(spec.alpha, "alpha")])
+        return y
+
+
+# ---- activation quantizers -----------------------------------------------------------
+
+def _quantized_bits(ex: _Exporter, layer, x: str, q, role: str) -> str:
+    return ex.apply_spec(layer, x, bits_spec(layer, role, q, weights=False))
+
+
+def _quantized_relu(ex: _Exporter, layer, x: str, q, role: str) -> str:
+    _check_common(layer, role, q)
+    if q.use_sigmoid or q.negative_slope != 0.0:
+        raise UnsupportedOpError(
+            f"{_where(layer, role, q)}: use_sigmoid / negative_slope are not supported. "
+            "Retrain with quantized_relu(bits, integer) (negative_slope=0, use_sigmoid=0)")
+    bits, integer = int(q.bits), _int(q.integer)
+    y = ex.apply_spec(layer, x, QuantSpec(2.0**(integer - bits), bits, False, False))
+    if q.relu_upper_bound and not q.is_quantized_clip:
+        bound = ex.b.const(np.float32(q.relu_upper_bound), "upper_bound")
+        y = ex.node(layer, "Clip", [y, "", bound])
+    return y
+
+
+def _internal_sigmoid(layer, role: str, q) -> tuple[float, float]:
+    """Slope and offset of QKeras' piecewise-linear sigmoid (clip(a*x + 0.5, 0, 1))."""
+    from qkeras import quantizers
+
+    if quantizers._sigmoid is quantizers.hard_sigmoid:
+        return 0.5, 0.5
+    if quantizers._sigmoid is quantizers.smooth_sigmoid:
+        return 0.1875, 0.5
+    raise UnsupportedOpError(
+        f"{_where(layer, role, q)} uses the real sigmoid (set_internal_sigmoid('real')), "
+        "which no Quant reproduces. Use set_internal_sigmoid('hard') or 'smooth'")
+
+
+def _quantized_tanh(ex: _Exporter, layer, x: str, q, role: str) -> str:
+    _check_common(layer, role, q)
+    if q.use_real_tanh:
+        raise UnsupportedOpError(
+            f"{_where(layer, role, q)}: use_real_tanh=True is a float tanh that no Quant "
+            "reproduces. Retrain with use_real_tanh=False (QKeras' piecewise-linear tanh), "
+            "or use a float Activation('tanh') (lookup table, not bit-exact)")
+    slope, _ = _internal_sigmoid(layer, role, q)
+    bits = int(q.bits)
+    # 2 * clip(a*x + 1/2, 0, 1) - 1 = clip(2a*x, -1, 1); Quant's clip subsumes clip(., -1, 1)
+    if slope != 0.5:
+        x = ex.node(layer, "Mul", [x, ex.b.const(2 * slope, "slope")])
+    return ex.apply_spec(layer, x, QuantSpec(2.0**(1 - bits), bits, True, bool(q.symmetric)))
+
+
+def _quantized_sigmoid(ex: _Exporter, layer, x: str, q, role: str) -> str:
+    _check_common(layer, role, q)
+    if q.use_real_sigmoid:
+        raise UnsupportedOpError(
+            f"{_where(layer, role, q)}: use_real_sigmoid=True is a float sigmoid that no "
+            "Quant reproduces. Retrain with use_real_sigmoid=False")
+    slope, offset = _internal_sigmoid(layer, role, q)
+    bits = int(q.bits)
+    y = ex.node(layer, "Mul", [x, ex.b.const(slope, "slope")])
+    y = ex.node(layer, "Add", [y, ex.b.const(offset, "offset")])
+    y = ex.apply_spec(layer, y, QuantSpec(2.0**-bits, bits, False, False))
+    if q.symmetric:
+        y = ex.node(layer, "Clip", [y, ex.b.const(2.0**-bits, "low")])
+    return y
+
+
+ACTIVATION_QUANTIZERS = {
+    "quantized_bits": _quantized_bits,
+    "quantized_relu": _quantized_relu,
+    "quantized_tanh": _quantized_tanh,
+    "quantized_sigmoid": _quantized_sigmoid,
+}
+
+
+# ---- layers --------------------------------------------------------------------------
+
+def _quantizer(layer, attr: str):
+    """The quantizer a QKeras layer applies (its ``*_internal``), or None."""
+    return getattr(layer, f"{attr}_internal") if getattr(layer, attr, None) else None
+
+
+def _identity(ex, layer, ins, shape) -> Value:
+    return ins[0]
+
+
+def _dense(ex: _Exporter, layer, ins, shape) -> Value:
+    x = ex.keras_layout(ins[0], layer)
+    w = ex.weight(layer, _quantizer(layer, "kernel_quantizer"), layer.kernel.numpy(),
+                  lambda a: a, "kernel")
+    y = ex.node(layer, "MatMul", [x, w])
+    if layer.use_bias:
+        b = ex.weight(layer, _quantizer(layer, "bias_quantizer"), layer.bias.numpy(),
+                      lambda a: a, "bias")
+        y = ex.b.node("Add", [y, b], name=ex.unique(f"{layer.name}/BiasAdd"))
+    return ex.quantize(layer, Value(y, shape), layer.activation)
+
+
+def _pads(in_sizes, kernel, strides, padding: str, layer, dilations=None) -> list[int]:
+    dilations = dilations or (1,) * len(kernel)
+    begin, end = [], []
+    for n, k, s, d in zip(in_sizes, kernel, strides, dilations):
+        reach = (k - 1) * d + 1
+        if padding == "valid":
+            total, before = 0, 0
+        elif padding == "same":
+            total = max((-(-n // s) - 1) * s + reach - n, 0)
+            before = total // 2
+        elif padding == "causal":
+            total, before = reach - 1, reach - 1
+        else:
+            raise UnsupportedOpError(f"Keras layer {layer.name!r}: padding {padding!r}")
+        begin.append(before)
+        end.append(total - before)
+    return begin + end
+
+
+def _check_spatial(layer) -> None:
+    if getattr(layer, "data_format", "channels_last") != "channels_last":
+        raise UnsupportedOpError(
+            f"Keras layer {layer.name!r}: data_format={layer.data_format!r}; only "
+            "channels_last is supported. Build the model channels-last")
+
+
+def _conv_nodes(ex: _Exporter, layer, v: Value, shape, w: str, b: str | None,
+                group: int) -> Value:
+    _check_spatial(layer)
+    kernel = tuple(layer.kernel_size)
+    if any(d != 1 for d in layer.dilation_rate):
+        raise UnsupportedOpError(
+            f"Keras layer {layer.name!r}: dilation_rate={layer.dilation_rate} is not supported")
+    pads = _pads(v.shape[:-1], kernel, layer.strides, layer.padding, layer)
+    inputs = [ex.onnx_layout(v, layer), w] + ([b] if b is not None else [])
+    y = ex.node(layer, "Conv", inputs, kernel_shape=list(kernel), strides=list(layer.strides),
+                pads=pads, dilations=[1] * len(kernel), group=group)
+    return ex.quantize(layer, Value(y, shape, True), layer.activation)
+
+
+def _bias(ex: _Exporter, layer) -> str | None:
+    if not layer.use_bias:
+        return None
+    return ex.weight(layer, _quantizer(layer, "bias_quantizer"), layer.bias.numpy(),
+                     lambda a: a, "bias")
+
+
+def _conv(ex: _Exporter, layer, ins, shape) -> Value:
+    nd = len(layer.kernel_size)
+    # Keras (*k, C_in/g, C_out) -> ONNX (C_out, C_in/g, *k)
+    perm = (nd + 1, nd, *range(nd))
+    w = ex.weight(layer, _quantizer(layer, "kernel_quantizer"), layer.kernel.numpy(),
+                  lambda a: np.transpose(a, perm), "kernel")
+    return _conv_nodes(ex, layer, ins[0], shape, w, _bias(ex, layer), int(layer.groups))
+
+
+def _depthwise(ex: _Exporter, layer, ins, shape) -> Value:
+    # Keras (kh, kw, C, M): output channel c*M + m -> ONNX grouped (C*M, 1, kh, kw)
+    def to_onnx(a):
+        kh, kw, c, m = a.shape
+        return np.transpose(a.reshape(kh, kw, c * m), (2, 0, 1))[:, None]
+
+    w = ex.weight(layer, _quantizer(layer, "depthwise_quantizer"),
+                  layer.depthwise_kernel.numpy(), to_onnx, "kernel")
+    return _conv_nodes(ex, layer, ins[0], shape, w, _bias(ex, layer), int(ins[0].shape[-1]))
+
+
+def _pool(op: str):
+    def handler(ex: _Exporter, layer, ins, shape) -> Value:
+        _check_spatial(layer)
+        v = ins[0]
+        kernel, strides = tuple(layer.pool_size), tuple(layer.strides)
+        pads = _pads(v.shape[:-1], kernel, strides, layer.padding, layer)
+        attrs = {"count_include_pad": 0} if op == "AveragePool" else {}
+        y = ex.node(layer, op, [ex.onnx_layout(v, layer)], kernel_shape=list(kernel),
+                    strides=list(strides), pads=pads, **attrs)
+        return Value(y, shape, True)
+    return handler
+
+
+def _global_pool(op: str):
+    def handler(ex: _Exporter, layer, ins, shape) -> Value:
+        _check_spatial(layer)
+        v = ins[0]
+        pooled = Value(ex.node(layer, op, [ex.onnx_layout(v, layer)]),
+                       (1,) * (len(v.shape) - 1) + v.shape[-1:], True)
+        if getattr(layer, "keepdims", False):
+            return pooled
+        # channels-last before Flatten, so trigc cancels the Transposes
+        return Value(ex.node(layer, "Flatten", [ex.keras_layout(pooled, layer)], axis=1),
+                     shape)
+    return handler
+
+
+def _activation(ex: _Exporter, layer, ins, shape) -> Value:
+    return ex.quantize(layer, ins[0], layer.activation)
+
+
+def _qactivation(ex: _Exporter, layer, ins, shape) -> Value:
+    return ex.quantize(layer, ins[0], layer.quantizer)
+
+
+def _relu(ex: _Exporter, layer, ins, shape) -> Value:
+    v = ins[0]
+    slope, threshold = float(layer.negative_slope), float(layer.threshold)
+    if threshold != 0.0:
+        raise UnsupportedOpError(f"Keras layer {layer.name!r} (ReLU): threshold={threshold}")
+    if slope != 0.0:
+        y = ex.node(layer, "LeakyRelu", [v.name], alpha=slope)
+    else:
+        y = ex.node(layer, "Relu", [v.name])
+    if layer.max_value is not None:
+        y = ex.node(layer, "Clip", [y, "", ex.b.const(np.float32(layer.max_value), "max")])
+    return v._replace(name=y)
+
+
+def _softmax(ex: _Exporter, layer, ins, shape) -> Value:
+    axis = layer.axis if isinstance(layer.axis, int) else list(layer.axis)
+    if axis not in (-1, len(shape), [-1], [len(shape)]):
+        raise UnsupportedOpError(
+            f"Keras layer {layer.name!r} (Softmax): only the last axis is supported")
+    y = ex.node(layer, "Softmax", [ex.keras_layout(ins[0], layer)], axis=-1)
+    return Value(y, shape)
+
+
+def _batchnorm(ex: _Exporter, layer, ins, shape) -> Value:
+    v = ins[0]
+    axes = [layer.axis] if isinstance(layer.axis, int) else list(layer.axis)
+    if [a % (len(shape) + 1) for a in axes] != [len(shape)]:
+        raise UnsupportedOpError(
+            f"Keras layer {layer.name!r} ({type(layer).__name__}): normalising axis "
+            f"{layer.axis}; only the channel (last) axis is supported")
+    n = shape[-1]
+    is_q = type(layer).__name__ == "QBatchNormalization"
+
+    def param(var, default, attr, role):
+        value = var.numpy() if var is not None else np.full(n, default, np.float32)
+        return ex.evaluate(layer, _quantizer(layer, attr) if is_q else None, value, role)
+
+    gamma = param(layer.gamma if layer.scale else None, 1.0, "gamma_quantizer", "gamma")
+    beta = param(layer.beta if layer.center else None, 0.0, "beta_quantizer", "beta")
+    mean = param(layer.moving_mean, 0.0, "mean_quantizer", "mean")
+    var = param(layer.moving_variance, 1.0, "variance_quantizer", "variance")
+    consts = [ex.b.const(a, f"{layer.name}_{r}") for a, r in
+              ((gamma, "gamma"), (beta, "beta"), (mean, "mean"), (var, "var"))]
+    y = ex.node(layer, "BatchNormalization", [ex.onnx_layout(v, layer), *consts],
+                epsilon=float(layer.epsilon))
+    return Value(y, shape, len(shape) >= 2)
+
+
+def _flatten(ex: _Exporter, layer, ins, shape) -> Value:
+    return Value(ex.node(layer, "Flatten", [ex.keras_layout(ins[0], layer)], axis=1), shape)
+
+
+def _reshape(ex: _Exporter, layer, ins, shape) -> Value:
+    target = ex.int_const([0, *shape], f"{layer.name}_shape")
+    return Value(ex.node(layer, "Reshape", [ex.keras_layout(ins[0], layer), target]), shape)
+
+
+def _add(ex: _Exporter, layer, ins, shape) -> Value:
+    # channels-last, so the Transposes around convolutions cancel in trigc
+    names = [ex.keras_layout(v, layer) for v in ins]
+    y = names[0]
+    for other in names[1:]:
+        y = ex.node(layer, "Add", [y, other])
+    return Value(y, shape)
+
+
+def _concatenate(ex: _Exporter, layer, ins, shape) -> Value:
+    axis = layer.axis % (len(shape) + 1)
+    if axis == 0:
+        raise UnsupportedOpError(f"Keras layer {layer.name!r}: concatenation along the batch")
+    y = ex.node(layer, "Concat", [ex.keras_layout(v, layer) for v in ins], axis=axis)
+    return Value(y, shape)
+
+
+LAYERS = {
+    "Dense": _dense, "QDense": _dense,
+    "Conv1D": _conv, "QConv1D": _conv, "Conv2D": _conv, "QConv2D": _conv,
+    "DepthwiseConv2D": _depthwise, "QDepthwiseConv2D": _depthwise,
+    "Activation": _activation, "QActivation": _qactivation, "ReLU": _relu,
+    "Softmax": _softmax,
+    "BatchNormalization": _batchnorm, "QBatchNormalization": _batchnorm,
+    "MaxPooling1D": _pool("MaxPool"), "MaxPooling2D": _pool("MaxPool"),
+    "AveragePooling1D": _pool("AveragePool"), "AveragePooling2D": _pool("AveragePool"),
+    "GlobalAveragePooling1D": _global_pool("GlobalAveragePool"),
+    "GlobalAveragePooling2D": _global_pool("GlobalAveragePool"),
+    "GlobalMaxPooling1D": _global_pool("GlobalMaxPool"),
+    "GlobalMaxPooling2D": _global_pool("GlobalMaxPool"),
+    "Flatten": _flatten, "Reshape": _reshape,
+    "Add": _add, "Concatenate": _concatenate,
+    "Dropout": _identity, "SpatialDropout1D": _identity, "SpatialDropout2D": _identity,
+}
+
+__all__ = ["to_qonnx", "load_keras", "bits_spec", "QuantSpec"]

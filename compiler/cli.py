@@ -118,7 +118,17 @@ def cmd_build(args) -> int:
               "with Vitis HLS, in " + str(project.path), file=sys.stderr)
         return 2
     steps = f"csim={int(args.csim)} synth=1 cosim={int(args.cosim)} export={int(args.export)}"
-    return subprocess.run([tool, "-f", "build_prj.tcl", steps], cwd=project.path).returncode
+    code = subprocess.run([tool, "-f", "build_prj.tcl", steps], cwd=project.path).returncode
+    if code != 0:
+        return code
+    from trigc.backends.vitis.synth_report import parse_csynth, report_path
+
+    synth = parse_csynth(report_path(project.path, project.name))
+    print(synth)
+    est = project.estimate()
+    print(f"trigc estimate: latency {est.latency_cycles} cycles, DSP {est.total.dsp}, "
+          f"LUT {est.total.lut}, FF {est.total.ff}, BRAM_18K {est.total.bram}")
+    return 0
 
 
 def cmd_profile(args) -> int:

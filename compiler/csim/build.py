@@ -80,7 +80,12 @@ def build_library(project: Path, meta: dict) -> Path:
     """The shared library (cached) exposing ``trigc_run`` for batched calls."""
     project = Path(project).resolve()
     bridge = _render_bridge(meta)
-    flags = CXX_FLAGS + ["-shared", "-fPIC"]
+    # Every project's library defines the same C++ symbols (config structs, template
+    # instances, their static caches). Hidden visibility, no STB_GNU_UNIQUE and
+    # -Bsymbolic keep each library on its own definitions when many are loaded
+    # into one process; only the extern "C" entry points are exported.
+    flags = CXX_FLAGS + ["-shared", "-fPIC", "-fvisibility=hidden", "-fvisibility-inlines-hidden",
+                         "-fno-gnu-unique", "-Wl,-Bsymbolic"]
     out_dir = cache_root() / "csim" / _source_hash(project, bridge, flags)
     lib = out_dir / "libtrigc_csim.so"
     if lib.is_file():

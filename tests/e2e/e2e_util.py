@@ -62,20 +62,44 @@ def input_quant_params(model: onnx.ModelProto) -> tuple[float, int, bool]:
     raise AssertionError("the model's input does not feed a Quant node")
 
 
-def run_both(model: onnx.ModelProto, x: np.ndarray, **load_kw):
-    """Compile ``model`` with trigc and run it and the qonnx reference on ``x``.
+CSIM_EVENTS = 300
+
+
+def assert_csim_matches(graph, x: np.ndarray) -> None:
+    """Third leg of the three-way check: the generated C++ (g++ against ap_fixed.h)
+    equals the emulator bit for bit on (a prefix of) ``x``, layer by layer."""
+    import shutil
+    import tempfile
+
+    if shutil.which("g++") is None:
+        return
+    tmp = tempfile.mkdtemp(prefix="trigc_e2e_")
+    try:
+        project = trigc.compile(graph, f"{tmp}/prj")
+        result = project.compare(x[:CSIM_EVENTS])
+        assert result.ok, str(result)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run_both(model: onnx.ModelProto, x: np.ndarray, csim: bool = True, **load_kw):
+    """Compile ``model`` with trigc and run it and the qonnx reference on ``x``; unless
+    ``csim=False``, also prove the generated C++ equal to the emulator.
 
     Returns (graph, trigc output float64, reference output float64)."""
     graph = trigc.load(model, **load_kw)
     got = trigc.emulate(graph, x)
     ref = qonnx_execute(model, x).astype(np.float64)
     assert got.shape == ref.shape, (got.shape, ref.shape)
+    if csim:
+        assert_csim_matches(graph, x)
     return graph, got, ref
 
 
-def assert_exact(model: onnx.ModelProto, x: np.ndarray, **load_kw):
-    """trigc's emulation equals the qonnx reference bit for bit; returns the graph."""
-    graph, got, ref = run_both(model, x, **load_kw)
+def assert_exact(model: onnx.ModelProto, x: np.ndarray, csim: bool = True, **load_kw):
+    """Three-way exact: the qonnx reference (numpy), trigc's emulator and the g++
+    C-sim of the generated firmware agree bit for bit; returns the graph."""
+    graph, got, ref = run_both(model, x, csim=csim, **load_kw)
     np.testing.assert_array_equal(got, ref)
     return graph
 

@@ -1,0 +1,81 @@
+"""Randomly generated small QONNX models: the qonnx reference (numpy), trigc's
+emulator and the g++ C-sim of the generated firmware agree bit for bit."""
+
+import copy
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import trigc
+from trigc.frontends.qonnx_builder import QonnxBuilder
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from helpers.qonnx_models import qonnx_execute  # noqa: E402
+
+MODES = ["ROUND", "FLOOR", "DOWN", "HALF_UP", "HALF_DOWN"]
+
+
+@st.composite
+def models(draw):
+    """(model, input shape, reuse) for a random conv-or-dense stack."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**31)))
+    b = QonnxBuilder("random")
+    conv = draw(st.booleans())
+    in_shape = (2, 6) if conv else (draw(st.integers(2, 10)),)
+    x = b.quant("x", 2.0 ** -draw(st.integers(0, 5)), draw(st.integers(3, 10)),
+                rounding=draw(st.sampled_from(MODES)))
+    width = in_shape[0]
+    if conv:
+        k = draw(st.integers(1, 3))
+        out_ch = draw(st.integers(1, 4))
+        w = b.quant(b.const(rng.normal(0, 0.5, (out_ch, 2, k))), 2.0 ** -draw(st.integers(2, 5)),
+                    draw(st.integers(2, 8)), narrow=True)
+        stride = draw(st.integers(1, 2))
+        x = b.node("Conv", [x, w], kernel_shape=[k], pads=[k // 2, (k - 1) // 2],
+                   strides=[stride])
+        x = b.quant(x, 2.0 ** -draw(st.integers(0, 4)), draw(st.integers(3, 10)),
+                    rounding=draw(st.sampled_from(MODES)))
+        x = b.node("Flatten", [x], axis=1)
+        width = out_ch * ((in_shape[1] - 1) // stride + 1)  # 'same'-style padding k - 1
+    n_dense = draw(st.integers(1, 3))
+    for i in range(n_dense):
+        n_out = draw(st.integers(1, 8))
+        n_in = width
+        scale = 2.0 ** rng.integers(-5, -1, n_out) if draw(st.booleans()) else 2.0**-3
+        w = b.quant(b.const(rng.normal(0, 0.6, (n_in, n_out))), scale, draw(st.integers(2, 8)),
+                    narrow=draw(st.booleans()))
+        x = b.node("MatMul", [x, w])
+        x = b.node("Add", [x, b.quant(b.const(rng.normal(0, 0.3, n_out)), 2.0**-5, 8)])
+        if draw(st.booleans()):
+            x = b.node("Relu", [x])
+            signed = False
+        else:
+            signed = True
+        x = b.quant(x, 2.0 ** -draw(st.integers(0, 5)), draw(st.integers(2, 12)), signed=signed,
+                    rounding=draw(st.sampled_from(MODES)))
+        width = n_out
+    model = b.model({"x": (1, *in_shape)}, x, (1, width))
+    return model, in_shape, draw(st.integers(1, 3))
+
+
+@pytest.mark.csim
+@pytest.mark.slow
+@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck),
+          derandomize=True)
+@given(models())
+def test_random_model_three_way(tmp_path_factory, case):
+    model, in_shape, reuse = case
+    rng = np.random.default_rng(1)
+    x = rng.normal(0, 4, (400, *in_shape)).astype(np.float32)
+    ref = qonnx_execute(copy.deepcopy(model), x).astype(np.float64)
+    graph = trigc.load(model)
+    np.testing.assert_array_equal(trigc.emulate(graph, x), ref)
+    linear = graph.find(trigc.ir.Op.DENSE) + graph.find(trigc.ir.Op.CONV)
+    reuse = min([reuse] + [max(int(np.count_nonzero(n.inputs[1].raw)), 1) for n in linear])
+    project = trigc.compile(graph, tmp_path_factory.mktemp("rnd") / "p", reuse=reuse)
+    result = project.compare(x)
+    assert result.ok, str(result)

@@ -43,7 +43,7 @@ def _is_keras_model(model) -> bool:
     return type(model).__module__.split(".")[0] in ("keras", "tf_keras", "tensorflow", "qkeras")
 
 
-def to_onnx(model, example_input=None) -> onnx.ModelProto | str | Path:
+def to_onnx(model, example_input=None, custom_objects=None) -> onnx.ModelProto | str | Path:
     """Bring any supported model to (Q)ONNX: ONNX paths and protos pass through,
     torch/Brevitas modules are exported with ``brevitas.export.export_qonnx``,
     Keras/QKeras models (objects or .h5/.keras files) with trigc's QKeras exporter."""
@@ -52,7 +52,7 @@ def to_onnx(model, example_input=None) -> onnx.ModelProto | str | Path:
     if _is_keras_model(model):
         from trigc.frontends.qkeras import to_qonnx
 
-        return to_qonnx(model)
+        return to_qonnx(model, custom_objects=custom_objects)
     if _is_torch_module(model):
         if example_input is None:
             raise ConfigError(
@@ -65,7 +65,7 @@ def to_onnx(model, example_input=None) -> onnx.ModelProto | str | Path:
 
 
 def load(model, precision: Mapping | None = None, name: str | None = None,
-         check: bool | None = None, example_input=None) -> Graph:
+         check: bool | None = None, example_input=None, custom_objects=None) -> Graph:
     """Import a model and compile it to the final IR: an ONNX/QONNX path or ModelProto,
     a torch/Brevitas ``nn.Module`` (with ``example_input``), or a Keras/QKeras model
     (object or .h5/.keras path).
@@ -75,7 +75,7 @@ def load(model, precision: Mapping | None = None, name: str | None = None,
     output (and input) after training, as hls4ml's default precision does;
     ``'weights'`` (else ``'default'``) rounds float constants that it cannot hold
     exactly. Quantized (QONNX Quant) tensors keep their trained types."""
-    graph = import_onnx(to_onnx(model, example_input), name=name)
+    graph = import_onnx(to_onnx(model, example_input, custom_objects), name=name)
     overrides = parse_precision(precision)
     known = set(graph.tensors) | {n.name for n in graph.nodes} | {n.source for n in graph.nodes}
     unknown = sorted(set(overrides) - known - set(SPECIAL_KEYS))

@@ -311,6 +311,9 @@ def quantize(values, dst: FixedType) -> np.ndarray:
         raise PrecisionError(
             f"Cannot quantize NaN or infinite values to {dst}; clean the input data first"
         )
+    fast = _quantize_float64(x, dst)
+    if fast is not None:
+        return fast
     mant, exp = np.frexp(x)
     mant_int = (mant * (1 << 53)).astype(np.int64)  # exact: 53-bit significand
     src_frac = 53 - exp.astype(np.int64)
@@ -318,6 +321,32 @@ def quantize(values, dst: FixedType) -> np.ndarray:
     # is below half an LSB and never a tie), so clamp to stay in int64.
     src_frac = np.minimum(src_frac, dst.frac_bits + 60)
     return requantize(mant_int, src_frac, dst)
+
+
+# Rounding of a float64 ``s`` already on the target grid (``x * 2**frac``), exact
+# while |s| < 2**52: every step below is then an exact float64 operation.
+_FLOAT_ROUNDING = {
+    Rounding.TRN: np.floor,
+    Rounding.TRN_ZERO: np.trunc,
+    Rounding.RND_CONV: np.rint,  # ties to even
+    Rounding.RND: lambda s: np.floor(s + 0.5),
+    Rounding.RND_MIN_INF: lambda s: np.ceil(s - 0.5),
+    Rounding.RND_INF: lambda s: np.copysign(np.floor(np.abs(s) + 0.5), s),
+    Rounding.RND_ZERO: lambda s: np.copysign(np.ceil(np.abs(s) - 0.5), s),
+}
+
+
+def _quantize_float64(x: np.ndarray, dst: FixedType) -> np.ndarray | None:
+    """The common case of :func:`quantize` in float64 arithmetic, or None when a
+    value is too large (or the type too wide) for that to be exact."""
+    if dst.width > 50 or dst.frac_bits > 1000 or dst.frac_bits < -1000:
+        return None
+    scaled = np.ldexp(x, dst.frac_bits)  # exact: a power-of-two scaling
+    if scaled.size and float(np.max(np.abs(scaled))) >= 2.0**52:
+        return None
+    q = _FLOAT_ROUNDING[dst.rounding](scaled).astype(np.int64)
+    floor = np.floor(scaled).astype(np.int64) if dst.overflow is Overflow.WRAP_SM else q
+    return _apply_overflow(q, floor, dst)
 
 
 def to_float(raw, t: FixedType | int) -> np.ndarray:

@@ -1,34 +1,19 @@
 """QKeras / Keras models -> QONNX: trigc's own exporter.
 
 ``to_qonnx(model)`` walks the Keras layer graph (Sequential or functional, with
-branches) and emits ONNX opset-13 nodes plus QONNX ``Quant`` nodes, one group of
-nodes per layer, named ``"<layer>/<Op>"`` so that trigc's reports speak the
-user's layer names.
-
-Quantizers map exactly or not at all (QKeras 0.9.0 semantics, ``quantizers.py``):
-
-* ``quantized_bits(bits, integer, symmetric, keep_negative, alpha)`` computes
-  ``lsb * clip(tf.round(x / lsb), lo, hi)`` with ``lsb = 2**(integer - bits +
-  keep_negative)``, ``tf.round`` = half to even, ``[lo, hi] = [-2**(bits-1) +
-  symmetric, 2**(bits-1) - 1]`` (or ``[0, 2**bits - 1]`` without keep_negative),
-  then multiplies by ``alpha``: a Quant(ROUND) node, times alpha when alpha is a
-  power of two. On weights the value QKeras multiplies with is
-  ``quantizer.scale * lsb * z`` for every alpha (``'auto_po2'`` included: its
-  per-channel power-of-two ``quantizer.scale`` is read after QKeras quantized
-  the weights), so weights are exported as QKeras' own quantized values with a
-  (per-channel) Quant whose grid they lie on; the exporter checks that Quant is
-  the identity on them.
-* ``quantized_relu(bits, integer)``: unsigned Quant, ``lsb = 2**(integer - bits)``.
-* ``quantized_tanh`` / ``quantized_sigmoid`` use QKeras' piecewise-linear
-  ``hard``/``smooth`` sigmoid, so they are a Mul/Add by dyadic constants and a Quant.
-
-QKeras applies a quantizer as ``x + stop_gradient(-x + xq)`` in float32, which
-is ``xq`` exactly only while ``|x| < 2**24 * lsb``; beyond that QKeras' own output
-leaves its grid, while the firmware (and this export) saturates.
+branches and several outputs) and emits ONNX opset-13 nodes plus QONNX ``Quant``
+nodes, one group of nodes per layer, named ``"<layer>/<Op>"`` so that trigc's
+reports speak the user's layer names. Quantizers map exactly or raise
+(``qkeras_quantizers``): weights are exported as the values QKeras itself
+multiplies with, behind the (per-channel) Quant whose grid they lie on.
 
 Layout: tensors keep the Keras (channels-last) layout at the model's inputs and
-outputs. Conv, pooling and N-d BatchNormalization run channels-first as ONNX
-requires, wrapped in Transposes that trigc's channels-last pass cancels.
+outputs and wherever layout matters (Dense, Flatten, Reshape, Add, Concatenate,
+Softmax). Conv, pooling and N-d BatchNormalization run channels-first as ONNX
+defines them, behind Transposes that trigc's channels-last pass cancels;
+element-wise quantizers keep whichever layout their input has. A quantizer on the
+model input must come first (before any Reshape) for trigc to take the input's
+fixed-point type from it.
 """
 
 from __future__ import annotations
@@ -37,17 +22,19 @@ import os
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # QKeras needs Keras 2 (tf_keras)
 
-import logging  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import NamedTuple  # noqa: E402
+import logging
+from pathlib import Path
+from typing import NamedTuple
 
-import numpy as np  # noqa: E402
-import onnx  # noqa: E402
-from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
 
-from trigc.errors import ModelError, UnsupportedOpError  # noqa: E402
-from trigc.frontends.qonnx_builder import QONNX_DOMAIN, QonnxBuilder  # noqa: E402
-from trigc.passes.float_eval import quant as quant_reference  # noqa: E402
+from trigc.errors import ModelError, UnsupportedOpError
+from trigc.frontends.qkeras_quantizers import (
+    ACTIVATION_QUANTIZERS, QuantSpec, evaluate, quantized_weight, where,
+)
+from trigc.frontends.qonnx_builder import QONNX_DOMAIN, QonnxBuilder
 
 log = logging.getLogger(__name__)
 
@@ -69,88 +56,6 @@ class Value(NamedTuple):
     channels_first: bool = False
 
 
-class QuantSpec(NamedTuple):
-    """A QONNX Quant (zero point 0, ROUND) and the power-of-two factor after it."""
-    scale: float
-    bits: int
-    signed: bool
-    narrow: bool
-    alpha: float = 1.0
-    bipolar: bool = False
-
-
-def _is_po2(values) -> bool:
-    v = np.asarray(values, dtype=np.float64)
-    return bool(v.size) and bool(np.all(v > 0)) and bool(np.all(np.frexp(v)[0] == 0.5))
-
-
-def _int(value) -> int:
-    return int(np.asarray(value.numpy() if hasattr(value, "numpy") else value).item())
-
-
-def _describe(quantizer) -> str:
-    name = getattr(quantizer, "__name__", None)
-    return name if type(quantizer).__name__ == "function" and name else str(quantizer)
-
-
-def _where(layer, role: str, quantizer) -> str:
-    return (f"Keras layer {layer.name!r} ({type(layer).__name__}): {role} quantizer "
-            f"{_describe(quantizer)}")
-
-
-def _check_common(layer, role: str, q) -> None:
-    if getattr(q, "use_stochastic_rounding", False):
-        raise UnsupportedOpError(
-            f"{_where(layer, role, q)} uses stochastic rounding, which has no fixed-point "
-            "equivalent. Retrain with use_stochastic_rounding=False")
-    if float(np.asarray(getattr(q, "qnoise_factor", 1.0))) != 1.0:
-        raise UnsupportedOpError(
-            f"{_where(layer, role, q)} has qnoise_factor != 1, so its output mixes in the "
-            "unquantized value. Finish training with qnoise_factor=1")
-
-
-def bits_spec(layer, role: str, q, weights: bool) -> QuantSpec:
-    """The Quant equal to a ``quantized_bits`` quantizer (alpha applied separately)."""
-    _check_common(layer, role, q)
-    bits, integer, keep_negative = int(q.bits), _int(q.integer), bool(q.keep_negative)
-    alpha = q.alpha
-    unsigned_bits = bits - keep_negative
-    if isinstance(alpha, str):
-        if not weights or alpha != "auto_po2":
-            fix = ("weights may use alpha='auto_po2'; activations need alpha=1" if alpha ==
-                   "auto_po2" else "use alpha='auto_po2' or alpha=1")
-            raise UnsupportedOpError(
-                f"{_where(layer, role, q)}: alpha={alpha!r} computes a floating-point scale "
-                f"that no fixed-point type equals. Retrain: {fix}")
-        # 'auto_po2' forces the symmetric signed range whatever keep_negative says
-        return QuantSpec(2.0**(integer - unsigned_bits), bits, True, True)
-    factor = 1.0 if alpha is None else np.asarray(alpha, dtype=np.float64)
-    if np.size(factor) != 1 or not _is_po2(factor):
-        raise UnsupportedOpError(
-            f"{_where(layer, role, q)}: alpha={alpha!r} is not a single power of two, so the "
-            "quantized values are not fixed-point numbers. Retrain with alpha=1 or "
-            "alpha='auto_po2' (weights only)")
-    factor = float(np.asarray(factor).item())
-    if unsigned_bits <= 0:
-        if not (keep_negative and bits == 1):
-            raise UnsupportedOpError(f"{_where(layer, role, q)}: {bits} bit(s) without a sign")
-        return QuantSpec(1.0, 1, True, False, factor, bipolar=True)
-    return QuantSpec(2.0**(integer - unsigned_bits), bits, keep_negative,
-                     keep_negative and bool(q.symmetric), factor)
-
-
-def _compress(scale: np.ndarray) -> np.ndarray | float:
-    """A broadcast scale reduced to its smallest broadcastable shape."""
-    s = np.asarray(scale, dtype=np.float64)
-    if np.all(s == s.flat[0]):
-        return float(s.flat[0])
-    for axis in range(s.ndim):
-        first = np.take(s, [0], axis=axis)
-        if np.all(s == first):
-            s = first
-    return s
-
-
 def load_keras(model, custom_objects=None):
     """The Keras model itself, or loaded from a .h5 / .keras file with QKeras' objects."""
     if not isinstance(model, (str, Path)):
@@ -161,12 +66,13 @@ def load_keras(model, custom_objects=None):
     import tensorflow as tf
     from qkeras.utils import _add_supported_quantized_objects
 
-    objects = dict(custom_objects or {})
+    objects: dict = {}
     _add_supported_quantized_objects(objects)
-    objects.setdefault("QActivation", _loadable_qactivation())
+    objects["QActivation"] = _loadable_qactivation()
+    objects.update(custom_objects or {})
     try:
         return tf.keras.models.load_model(str(path), custom_objects=objects, compile=False)
-    except Exception as exc:  # Keras raises many types while deserialising
+    except Exception as exc:  # noqa: BLE001 - Keras raises many types while deserialising
         raise ModelError(f"{str(path)!r} could not be loaded as a Keras model: {exc}") from None
 
 
@@ -309,45 +215,9 @@ class _Exporter:
         value = np.asarray(value, dtype=np.float32)
         if quantizer is None:
             return self.b.const(to_onnx(value), f"{layer.name}_{role}")
-        if type(quantizer).__name__ != "quantized_bits":
-            raise UnsupportedOpError(
-                f"{_where(layer, role, quantizer)} cannot be mapped to a QONNX Quant node "
-                "exactly. Retrain with quantized_bits(bits, integer, alpha=1 or 'auto_po2')")
-        spec = bits_spec(layer, role, quantizer, weights=True)
-        import tensorflow as tf
-
-        quantized = np.asarray(quantizer(tf.constant(value)), dtype=np.float32)
-        used = np.asarray(getattr(quantizer.scale, "numpy", lambda: quantizer.scale)(),
-                          dtype=np.float64)
-        scale = np.broadcast_to(used * (spec.scale if not spec.bipolar else 1.0), value.shape)
-        q_onnx = np.asarray(to_onnx(quantized))
-        s_onnx = _compress(to_onnx(scale))
-        c = self.b.const(q_onnx, f"{layer.name}_{role}")
-        name = self.unique(f"{layer.name}/{role.capitalize()}Quant")
-        if spec.bipolar:
-            check = np.where(q_onnx >= 0, 1.0, -1.0) * s_onnx
-            out = self.b.node("BipolarQuant", [c, self.b.const(s_onnx, "scale")],
-                              domain=QONNX_DOMAIN, name=name)
-        else:
-            check = quant_reference(q_onnx.astype(np.float64), s_onnx, 0.0, spec.bits,
-                                    spec.signed, spec.narrow, "ROUND")
-            out = self.b.quant(c, s_onnx, spec.bits, spec.signed, spec.narrow, name=name)
-        if not _is_po2(s_onnx) or not np.array_equal(check, q_onnx):
-            raise UnsupportedOpError(
-                f"{_where(layer, role, quantizer)}: QKeras' quantized values are not on a "
-                f"power-of-two grid of {spec.bits} bits (scale {quantizer.scale}). Retrain with "
-                "alpha=1 or alpha='auto_po2'")
-        return out
-
-    def evaluate(self, layer, quantizer, value, role: str) -> np.ndarray:
-        """A BatchNormalization parameter as QKeras uses it (the quantizer run on it)."""
-        value = np.asarray(value, dtype=np.float32)
-        if quantizer is None:
-            return value
-        _check_common(layer, role, quantizer)
-        import tensorflow as tf
-
-        return np.asarray(quantizer(tf.constant(value)), dtype=np.float32)
+        quantized, spec = quantized_weight(layer, quantizer, value, to_onnx, role)
+        return self.apply_spec(layer, self.b.const(quantized, f"{layer.name}_{role}"), spec,
+                               f"{role.capitalize()}Quant")
 
     def quantize(self, layer, v: Value, q, role: str = "activation") -> Value:
         """Apply an activation quantizer (or a Keras activation function) to ``v``."""
@@ -360,98 +230,27 @@ class _Exporter:
         if fn in KERAS_ACTIVATIONS:
             op = KERAS_ACTIVATIONS[fn]
             if op == "Softmax":
-                return Value(self.node(layer, op, [self.keras_layout(v, layer)], axis=-1), v.shape)
+                x = self.keras_layout(v, layer)
+                return Value(self.node(layer, op, [x], axis=-1), v.shape)
             return v._replace(name=self.node(layer, op, [v.name]))
         handler = ACTIVATION_QUANTIZERS.get(kind)
         if handler is None:
             raise UnsupportedOpError(
-                f"{_where(layer, role, q)} cannot be mapped to QONNX exactly. Supported: "
+                f"{where(layer, role, q)} cannot be mapped to QONNX exactly. Supported: "
                 "quantized_bits, quantized_relu, quantized_tanh, quantized_sigmoid and the "
                 f"Keras activations linear, {', '.join(KERAS_ACTIVATIONS)}")
         return v._replace(name=handler(self, layer, v.name, q, role))
 
-    def apply_spec(self, layer, x: str, spec: QuantSpec) -> str:
+    def apply_spec(self, layer, x: str, spec: QuantSpec, op_name: str = "Quant") -> str:
         if spec.bipolar:
             y = self.b.node("BipolarQuant", [x, self.b.const(spec.scale, "scale")],
-                            domain=QONNX_DOMAIN, name=self.unique(f"{layer.name}/BipolarQuant"))
+                            domain=QONNX_DOMAIN, name=self.unique(f"{layer.name}/{op_name}"))
         else:
             y = self.b.quant(x, spec.scale, spec.bits, spec.signed, spec.narrow,
-                             name=self.unique(f"{layer.name}/Quant"))
+                             name=self.unique(f"{layer.name}/{op_name}"))
         if spec.alpha != 1.0:
             y = self.node(layer, "Mul", [y, self.b.const(spec.alpha, "alpha")])
         return y
-
-
-# ---- activation quantizers -----------------------------------------------------------
-
-def _quantized_bits(ex: _Exporter, layer, x: str, q, role: str) -> str:
-    return ex.apply_spec(layer, x, bits_spec(layer, role, q, weights=False))
-
-
-def _quantized_relu(ex: _Exporter, layer, x: str, q, role: str) -> str:
-    _check_common(layer, role, q)
-    if q.use_sigmoid or q.negative_slope != 0.0:
-        raise UnsupportedOpError(
-            f"{_where(layer, role, q)}: use_sigmoid / negative_slope are not supported. "
-            "Retrain with quantized_relu(bits, integer) (negative_slope=0, use_sigmoid=0)")
-    bits, integer = int(q.bits), _int(q.integer)
-    y = ex.apply_spec(layer, x, QuantSpec(2.0**(integer - bits), bits, False, False))
-    if q.relu_upper_bound and not q.is_quantized_clip:
-        bound = ex.b.const(np.float32(q.relu_upper_bound), "upper_bound")
-        y = ex.node(layer, "Clip", [y, "", bound])
-    return y
-
-
-def _internal_sigmoid(layer, role: str, q) -> tuple[float, float]:
-    """Slope and offset of QKeras' piecewise-linear sigmoid (clip(a*x + 0.5, 0, 1))."""
-    from qkeras import quantizers
-
-    if quantizers._sigmoid is quantizers.hard_sigmoid:
-        return 0.5, 0.5
-    if quantizers._sigmoid is quantizers.smooth_sigmoid:
-        return 0.1875, 0.5
-    raise UnsupportedOpError(
-        f"{_where(layer, role, q)} uses the real sigmoid (set_internal_sigmoid('real')), "
-        "which no Quant reproduces. Use set_internal_sigmoid('hard') or 'smooth'")
-
-
-def _quantized_tanh(ex: _Exporter, layer, x: str, q, role: str) -> str:
-    _check_common(layer, role, q)
-    if q.use_real_tanh:
-        raise UnsupportedOpError(
-            f"{_where(layer, role, q)}: use_real_tanh=True is a float tanh that no Quant "
-            "reproduces. Retrain with use_real_tanh=False (QKeras' piecewise-linear tanh), "
-            "or use a float Activation('tanh') (lookup table, not bit-exact)")
-    slope, _ = _internal_sigmoid(layer, role, q)
-    bits = int(q.bits)
-    # 2 * clip(a*x + 1/2, 0, 1) - 1 = clip(2a*x, -1, 1); Quant's clip subsumes clip(., -1, 1)
-    if slope != 0.5:
-        x = ex.node(layer, "Mul", [x, ex.b.const(2 * slope, "slope")])
-    return ex.apply_spec(layer, x, QuantSpec(2.0**(1 - bits), bits, True, bool(q.symmetric)))
-
-
-def _quantized_sigmoid(ex: _Exporter, layer, x: str, q, role: str) -> str:
-    _check_common(layer, role, q)
-    if q.use_real_sigmoid:
-        raise UnsupportedOpError(
-            f"{_where(layer, role, q)}: use_real_sigmoid=True is a float sigmoid that no "
-            "Quant reproduces. Retrain with use_real_sigmoid=False")
-    slope, offset = _internal_sigmoid(layer, role, q)
-    bits = int(q.bits)
-    y = ex.node(layer, "Mul", [x, ex.b.const(slope, "slope")])
-    y = ex.node(layer, "Add", [y, ex.b.const(offset, "offset")])
-    y = ex.apply_spec(layer, y, QuantSpec(2.0**-bits, bits, False, False))
-    if q.symmetric:
-        y = ex.node(layer, "Clip", [y, ex.b.const(2.0**-bits, "low")])
-    return y
-
-
-ACTIVATION_QUANTIZERS = {
-    "quantized_bits": _quantized_bits,
-    "quantized_relu": _quantized_relu,
-    "quantized_tanh": _quantized_tanh,
-    "quantized_sigmoid": _quantized_sigmoid,
-}
 
 
 # ---- layers --------------------------------------------------------------------------
@@ -614,7 +413,7 @@ def _batchnorm(ex: _Exporter, layer, ins, shape) -> Value:
 
     def param(var, default, attr, role):
         value = var.numpy() if var is not None else np.full(n, default, np.float32)
-        return ex.evaluate(layer, _quantizer(layer, attr) if is_q else None, value, role)
+        return evaluate(layer, _quantizer(layer, attr) if is_q else None, value, role)
 
     gamma = param(layer.gamma if layer.scale else None, 1.0, "gamma_quantizer", "gamma")
     beta = param(layer.beta if layer.center else None, 0.0, "beta_quantizer", "beta")
@@ -671,4 +470,4 @@ LAYERS = {
     "Dropout": _identity, "SpatialDropout1D": _identity, "SpatialDropout2D": _identity,
 }
 
-__all__ = ["to_qonnx", "load_keras", "bits_spec", "QuantSpec"]
+__all__ = ["load_keras", "to_qonnx"]

@@ -166,6 +166,38 @@ def _lower_bipolar(graph: Graph, node: Node) -> None:
     _replace(graph, node, _chain(graph, node, x, steps))
 
 
+def _absorb_input_cast(graph: Graph, x: Tensor) -> bool:
+    """Input -> (Reshape/Transpose)* -> Cast: the Cast's type becomes the input's.
+
+    Layout ops move values without changing them, so casting before them is the
+    same as casting after; the emulator's float -> fixed input conversion is then
+    the model's own input quantizer."""
+    if x.type is not None or x in graph.outputs:
+        return False
+    t = x
+    while len(t.users) == 1 and t not in graph.outputs:
+        user = t.users[0]
+        if user.op is Op.CAST and user.output.type is not None:
+            x.type = user.output.type
+            for layout in _layout_chain(x, user):
+                layout.output.type = None  # re-derived from the new input type
+            user.output.replace_all_uses_with(t, graph)
+            graph.remove_node(user)
+            return True
+        if user.op not in (Op.RESHAPE, Op.TRANSPOSE):
+            return False
+        t = user.output
+    return False
+
+
+def _layout_chain(x: Tensor, end: Node) -> list[Node]:
+    chain, t = [], x
+    while t.users and t.users[0] is not end:
+        chain.append(t.users[0])
+        t = t.users[0].output
+    return chain
+
+
 def absorb_quant(graph: Graph) -> bool:
     changed = False
     for node in list(graph.nodes):
@@ -179,12 +211,6 @@ def absorb_quant(graph: Graph) -> bool:
             continue
         changed = True
     for x in graph.inputs:
-        if x.type is None and len(x.users) == 1 and x not in graph.outputs:
-            cast = x.users[0]
-            if cast.op is Op.CAST and cast.output.type is not None:
-                x.type = cast.output.type
-                cast.output.replace_all_uses_with(x, graph)
-                graph.remove_node(cast)
-                changed = True
+        changed |= _absorb_input_cast(graph, x)
     graph.prune_tensors()
     return changed

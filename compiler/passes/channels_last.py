@@ -10,7 +10,7 @@ import dataclasses
 import numpy as np
 
 from trigc.ir.graph import Graph, Node, Tensor
-from trigc.ir.ops import ConvAttrs, GlobalPoolAttrs, Op, PoolAttrs, TransposeAttrs
+from trigc.ir.ops import Op, ReshapeAttrs, TransposeAttrs
 
 SPATIAL = (Op.CONV, Op.MAXPOOL, Op.AVGPOOL, Op.GLOBAL_AVGPOOL, Op.GLOBAL_MAXPOOL)
 UNARY = (Op.CAST, Op.RELU, Op.LEAKY_RELU, Op.CLIP, Op.SIGN, Op.SIGMOID, Op.TANH)
@@ -74,9 +74,20 @@ def cancel_transposes(graph: Graph) -> bool:
     while progress:
         progress = False
         for node in list(graph.nodes):
-            if node.op is not Op.TRANSPOSE or node not in graph.nodes:
+            if node not in graph.nodes:
+                continue
+            if node.op is Op.RESHAPE and _feeds_only_reshape(graph, node):
+                graph.bypass(node)  # reshape(reshape(x)) is one reshape
+                progress = changed = True
+                continue
+            if node.op is not Op.TRANSPOSE:
                 continue
             out = node.output
+            if _keeps_flat_order(node):
+                # only size-1 axes move (e.g. after a global pool): a reshape
+                node.op, node.attrs = Op.RESHAPE, ReshapeAttrs(out.shape)
+                progress = changed = True
+                continue
             if len(out.users) != 1 or out in graph.outputs:
                 continue
             user = out.users[0]
@@ -97,6 +108,19 @@ def cancel_transposes(graph: Graph) -> bool:
                 _sink(graph, node, user)
                 progress = changed = True
     return changed
+
+
+def _feeds_only_reshape(graph: Graph, node: Node) -> bool:
+    out = node.output
+    return (len(out.users) == 1 and out.users[0].op is Op.RESHAPE and out not in graph.outputs
+            and out.type is None)
+
+
+def _keeps_flat_order(node: Node) -> bool:
+    """A transpose that moves only size-1 axes leaves the flat element order alone."""
+    shape = node.inputs[0].shape
+    moved = [p for p in node.attrs.perm if shape[p] != 1]
+    return moved == sorted(moved)
 
 
 def _const_operand(node: Node) -> bool:

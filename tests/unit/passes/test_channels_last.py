@@ -208,7 +208,8 @@ def test_global_pool_then_flatten(op):
     g = _global_pool_graph(op)
     to_channels_last(g)
     verify(g)
-    assert ops_of(g) == [Op.TRANSPOSE, op, Op.TRANSPOSE, Op.RESHAPE]
+    # the Transpose after the pool moves only size-1 axes: it becomes part of the Reshape
+    assert ops_of(g) == [Op.TRANSPOSE, op, Op.RESHAPE]
     infer_precision(g)
     xs = RNG.integers(-128, 128, (2, 2, 4, 4)) / 32.0
     fn = np.max if op is Op.GLOBAL_MAXPOOL else np.mean

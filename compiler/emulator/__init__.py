@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from trigc.emulator.kernels import KERNELS, Exact, Value, shift_left, widen
@@ -61,16 +64,39 @@ def run(graph: Graph, inputs, trace: bool = False):
     return env
 
 
-def emulate(graph: Graph, *inputs, raw: bool = False):
-    """Bit-exact inference. ``inputs`` are float arrays shaped (N, *input_shape).
+CHUNK_EVENTS = 8192
 
-    Returns float64 outputs (one array, or a list for several outputs); with
-    ``raw=True``, the raw integers of each output's FixedType instead."""
+
+def _emulate_chunk(graph: Graph, inputs, raw: bool) -> list[np.ndarray]:
     env = run(graph, inputs)
     outs = []
     for t in graph.outputs:
         v = env[id(t)]
         outs.append(v.raw if raw else to_float(v.raw, t.type))
+    return outs
+
+
+def emulate(graph: Graph, *inputs, raw: bool = False, workers: int | None = None):
+    """Bit-exact inference. ``inputs`` are float arrays shaped (N, *input_shape).
+
+    Returns float64 outputs (one array, or a list for several outputs); with
+    ``raw=True``, the raw integers of each output's FixedType instead. Large
+    batches run in chunks of CHUNK_EVENTS events on ``workers`` threads (default:
+    every core); numpy releases the GIL, and the result does not depend on it."""
+    arrays = [np.asarray(x, dtype=np.float64) for x in inputs]
+    n = arrays[0].shape[0] if arrays and arrays[0].ndim > len(graph.inputs[0].shape) else 0
+    if n <= CHUNK_EVENTS:
+        outs = _emulate_chunk(graph, arrays, raw)
+    else:
+        starts = range(0, n, CHUNK_EVENTS)
+        chunks = [[x[s:s + CHUNK_EVENTS] for x in arrays] for s in starts]
+        workers = workers or os.cpu_count() or 1
+        if workers > 1:
+            with ThreadPoolExecutor(workers) as pool:
+                parts = list(pool.map(lambda c: _emulate_chunk(graph, c, raw), chunks))
+        else:
+            parts = [_emulate_chunk(graph, c, raw) for c in chunks]
+        outs = [np.concatenate([p[i] for p in parts]) for i in range(len(graph.outputs))]
     return outs[0] if len(outs) == 1 else outs
 
 

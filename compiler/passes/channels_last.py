@@ -80,6 +80,10 @@ def cancel_transposes(graph: Graph) -> bool:
                 graph.bypass(node)  # reshape(reshape(x)) is one reshape
                 progress = changed = True
                 continue
+            if node.op is Op.RESHAPE and _feeds_only_unary(graph, node):
+                _sink_reshape(graph, node, node.output.users[0])
+                progress = changed = True
+                continue
             if node.op is not Op.TRANSPOSE:
                 continue
             out = node.output
@@ -114,6 +118,31 @@ def _feeds_only_reshape(graph: Graph, node: Node) -> bool:
     out = node.output
     return (len(out.users) == 1 and out.users[0].op is Op.RESHAPE and out not in graph.outputs
             and out.type is None)
+
+
+def _feeds_only_unary(graph: Graph, node: Node) -> bool:
+    out = node.output
+    return (len(out.users) == 1 and out.users[0].op in UNARY and out not in graph.outputs
+            and out.type is None and node.inputs[0] not in graph.inputs)
+
+
+def _sink_reshape(graph: Graph, reshape: Node, user: Node) -> None:
+    """user(reshape(x)) -> reshape(user(x)): element-wise ops do not care about shape,
+    and the op then sits next to its producer (for Cast fusion)."""
+    x, mid, y = reshape.inputs[0], reshape.output, user.output
+    user.inputs[0] = x
+    x.users.remove(reshape)
+    x.users.append(user)
+    mid.users = [reshape]
+    user.outputs = [mid]
+    mid.producer = user
+    mid.shape = x.shape
+    mid.type = y.type
+    reshape.outputs = [y]
+    y.producer = reshape
+    reshape.inputs = [mid]
+    i, j = graph.nodes.index(reshape), graph.nodes.index(user)
+    graph.nodes[i], graph.nodes[j] = graph.nodes[j], graph.nodes[i]
 
 
 def _keeps_flat_order(node: Node) -> bool:

@@ -18,13 +18,21 @@ $(STAMP): pyproject.toml
 test: setup
 	TF_USE_LEGACY_KERAS=1 $(PY) -m pytest -n 2 -q $(PYTEST_ARGS)
 
-DEMO_DIR := build/demo
+REFERENCE_MODELS := jet_tagger_qkeras jet_tagger_brevitas conv_tagger anomaly_ae
 
+# The README's first command: the reference QKeras jet tagger to firmware, the g++
+# C-sim against the emulator, and the latency/resource report.
 demo: setup
-	$(PY) models/demo/make_model.py $(DEMO_DIR)/jet_mlp_demo.onnx
-	$(VENV)/bin/trigc inspect $(DEMO_DIR)/jet_mlp_demo.onnx
-	$(VENV)/bin/trigc compile $(DEMO_DIR)/jet_mlp_demo.onnx -o $(DEMO_DIR)/jet_mlp_demo_prj
-	$(VENV)/bin/trigc csim $(DEMO_DIR)/jet_mlp_demo_prj
+	$(VENV)/bin/trigc compile models/jet_tagger_qkeras/jet_tagger_qkeras.onnx -o fpga_projects/jet_tagger_qkeras
+	$(VENV)/bin/trigc csim fpga_projects/jet_tagger_qkeras
+
+# Regenerate the committed firmware projects (tests/golden diffs them in CI).
+fpga_projects: setup
+	for m in $(REFERENCE_MODELS); do \
+	  $(VENV)/bin/trigc compile models/$$m/$$m.onnx -o fpga_projects/$$m > /dev/null || exit 1; \
+	done
+
+.PHONY: fpga_projects
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -87,8 +87,9 @@ def load(model, precision: Mapping | None = None, name: str | None = None,
     return run_pipeline(graph, check=check)
 
 
-def emulate(graph: Graph, *inputs, raw: bool = False):
-    """Bit-exact emulation of the compiled graph on float inputs (N, *shape)."""
+def emulate(graph: Graph, *inputs, raw: bool = False, workers: int | None = None):
+    """Bit-exact emulation of the compiled graph on float inputs (N, *shape); large
+    batches run in chunks on ``workers`` threads (default: every core)."""
     from trigc.emulator import emulate as _emulate
 
-    return _emulate(graph, *inputs, raw=raw)
+    return _emulate(graph, *inputs, raw=raw, workers=workers)

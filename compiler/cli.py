@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from trigc.errors import ConfigError, TrigcError
+from trigc.export.cli import add_parsers, add_target_flags, target_kwargs
 
 
 def _precision_args(args) -> dict:
@@ -59,7 +60,7 @@ def cmd_compile(args) -> int:
         tb = np.load(args.tb_inputs)
     project = compile_model(args.model, args.output, part=args.part, clock_ns=args.clock_ns,
                             reuse=args.reuse, config=config, precision=precision,
-                            tb_inputs=tb, budgets=_budget_flags(args))
+                            tb_inputs=tb, budgets=_budget_flags(args), **target_kwargs(args))
     print(f"wrote {project.path} ({len(project.graph.nodes)} layers, II={project.meta['ii']})")
     for report in project.meta["precision_report"]:
         print(f"warning: {report}")
@@ -179,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="project directory to write")
     p.add_argument("--part", help="FPGA part (default xcvu9p-flga2104-2L-e)")
     p.add_argument("--clock-ns", type=float, help="clock period in ns (default 5)")
+    add_target_flags(p)
     p.add_argument("--reuse", type=int, help="reuse factor of every Dense/Conv (default 1)")
     p.add_argument("--config", help="JSON: precision, reuse (per layer), part, clock_ns")
     p.add_argument("--type", action="append", metavar="NAME=TYPE",
@@ -207,6 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("project", help="project directory written by `trigc compile`")
     _add_budget_flags(p)
     p.set_defaults(func=cmd_check)
+    add_parsers(sub)
 
     p = sub.add_parser("csim", help="C-simulate a project with g++ and compare every bit")
     p.add_argument("project", help="project directory written by `trigc compile`")

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from trigc.backends.vitis.interfaces import DEFAULT_INTERFACE
 from trigc.backends.vitis.writer import Settings, write_project
 from trigc.csim.build import CSimError, CSimLibrary, build_library, build_testbench, load_meta
 from trigc.errors import ConfigError
@@ -163,24 +164,32 @@ class Project:
 def compile(model, output_dir, *, part: str | None = None, clock_ns: float | None = None,
             reuse: int | dict | None = None, config: dict | str | Path | None = None,
             precision: dict | None = None, tb_inputs=None, name: str | None = None,
-            budgets: dict | None = None, example_input=None) -> Project:
+            budgets: dict | None = None, example_input=None, board: str | None = None,
+            interface: str | None = None, axis_word_bits: int | None = None) -> Project:
     """Compile a model to a Vitis HLS project: an ONNX/QONNX path or ModelProto, a
     trigc Graph, a Brevitas/torch ``nn.Module`` (with ``example_input``) or a
     Keras/QKeras model.
 
+    ``board`` (``trigc boards``) sets the part and the default clock; ``interface``
+    is the top function's interface: ``hs`` (default), ``pipeline``,
+    ``pipeline_vld`` or ``axis`` (with ``axis_word_bits``).
+
     ``config`` (dict or JSON file) may hold ``precision``, ``reuse`` (per layer),
-    ``default_reuse``, ``part``, ``clock_ns`` and ``budgets`` (latency_ns,
-    latency_cycles, ii, dsp, lut, ff, bram, dsp_pct, ...); keyword arguments
-    override it. The estimate and budgets are stored in the project
-    (report.txt/json/png); ``trigc check`` enforces them."""
+    ``default_reuse``, ``part`` or ``board``, ``clock_ns``, ``interface``,
+    ``axis_word_bits`` and ``budgets`` (latency_ns, latency_cycles, ii, dsp, lut, ff,
+    bram, dsp_pct, ...); keyword arguments override it. The estimate and budgets are
+    stored in the project (report.txt/json/png); ``trigc check`` enforces them."""
     from trigc.api import load
     from trigc.estimate import Budgets
 
     cfg = _read_config(config)
-    settings = Settings(part=part or cfg.get("part", Settings.part),
-                        clock_ns=float(clock_ns or cfg.get("clock_ns", Settings.clock_ns)),
+    if part is None and board is None:  # the target comes from the keywords or the config
+        part, board = cfg.get("part"), cfg.get("board")
+    settings = Settings(part=part, board=board, clock_ns=clock_ns or cfg.get("clock_ns"),
                         default_reuse=int(cfg.get("default_reuse", 1)),
-                        reuse=dict(cfg.get("reuse", {})))
+                        reuse=dict(cfg.get("reuse", {})),
+                        interface=interface or cfg.get("interface") or DEFAULT_INTERFACE,
+                        axis_word_bits=axis_word_bits or cfg.get("axis_word_bits"))
     if isinstance(reuse, dict):
         settings.reuse.update(reuse)
     elif reuse is not None:

@@ -6,6 +6,8 @@ Totals are the device-level figures of the AMD/Xilinx product tables:
   UltraScale+ FPGA Data Sheet" / the Virtex UltraScale+ product selection guide.
 - Kintex UltraScale (KU115): DS890 "UltraScale Architecture and Product Data
   Sheet: Overview", Kintex UltraScale table.
+- Kintex UltraScale+ (KU5P): DS922 "Kintex UltraScale+ FPGAs Data Sheet" /
+  the Kintex UltraScale+ product selection guide.
 - Zynq UltraScale+ (ZU9EG): DS891 "Zynq UltraScale+ MPSoC Data Sheet: Overview".
 - Alveo U250 / U55C: DS962 / DS978 (Alveo data sheets); the cards carry the
   XCU250 (VU13P-class die) and XCU55C (VU47P-class die, with HBM).
@@ -56,6 +58,10 @@ DEVICES: dict[str, Device] = {
         # DS890: 663,360 LUTs, 1,326,720 FFs, 5,520 DSP, 2,160 BRAM36
         Device("KU115", "xcku115-flvb2104-2-e", "Kintex UltraScale",
                lut=663_360, ff=1_326_720, dsp=5_520, bram=4_320),
+        # DS922 (Kintex UltraScale+ product table): KU5P 216,960 LUTs, 433,920 FFs,
+        # 1,824 DSP, 480 BRAM36, 64 URAM (the KCU116 evaluation board's device)
+        Device("KU5P", "xcku5p-ffvb676-2-e", "Kintex UltraScale+",
+               lut=216_960, ff=433_920, dsp=1_824, bram=960, uram=64),
         # DS891: 274,080 LUTs, 548,160 FFs, 2,520 DSP, 912 BRAM36
         Device("ZU9EG", "xczu9eg-ffvb1156-2-e", "Zynq UltraScale+",
                lut=274_080, ff=548_160, dsp=2_520, bram=1_824),

@@ -16,6 +16,9 @@ import jinja2
 import numpy as np
 
 from trigc.backends.vitis.config import Names, config_for, tensor_names
+from trigc.backends.vitis.interfaces import (
+    DEFAULT_INTERFACE, annotate_ports, check_ii, control_signals, get_interface,
+)
 from trigc.errors import ConfigError, TrigcError
 from trigc.fixed import FixedType, to_cpp
 from trigc.ir.graph import Graph
@@ -34,12 +37,29 @@ TRACE_MAX_WIDTH = 64
 @dataclass
 class Settings:
     """Backend settings. ``reuse`` maps layer (node or source) names to reuse factors;
-    ``default_reuse`` applies to every other Dense/Conv."""
+    ``default_reuse`` applies to every other Dense/Conv.
 
-    part: str = DEFAULT_PART
-    clock_ns: float = DEFAULT_CLOCK_NS
+    ``board`` (see ``trigc boards``) sets the part and the default clock; without it
+    the part and clock default to :data:`DEFAULT_PART` and :data:`DEFAULT_CLOCK_NS`.
+    ``interface`` is the top function's interface (see
+    :mod:`trigc.backends.vitis.interfaces`); ``axis_word_bits`` the AXI4-Stream word
+    width (None: one word per tensor)."""
+
+    part: str | None = None
+    clock_ns: float | None = None
     default_reuse: int = 1
     reuse: dict[str, int] = field(default_factory=dict)
+    board: str | None = None
+    interface: str = DEFAULT_INTERFACE
+    axis_word_bits: int | None = None
+
+    def __post_init__(self) -> None:
+        # imported here: trigc.export imports this module
+        from trigc.export.boards import resolve_target
+
+        self.part, self.clock_ns, self.board = resolve_target(
+            self.part, self.clock_ns, self.board, DEFAULT_PART, DEFAULT_CLOCK_NS)
+        self.interface = get_interface(self.interface or DEFAULT_INTERFACE).name
 
     def reuse_for(self, node) -> int:
         for key in (node.name, node.source):
@@ -49,7 +69,22 @@ class Settings:
 
     def to_json(self) -> dict:
         return {"part": self.part, "clock_ns": self.clock_ns,
-                "default_reuse": self.default_reuse, "reuse": dict(sorted(self.reuse.items()))}
+                "default_reuse": self.default_reuse, "reuse": dict(sorted(self.reuse.items())),
+                "board": self.board, "interface": self.interface,
+                "axis_word_bits": self.axis_word_bits}
+
+    @classmethod
+    def from_json(cls, data: dict, **overrides) -> Settings:
+        """Settings from their JSON form (a project's ``meta['settings']``); keyword
+        arguments replace single fields (a new ``board`` also replaces the part)."""
+        fields = {k: data.get(k) for k in ("part", "clock_ns", "default_reuse", "reuse",
+                                           "board", "interface", "axis_word_bits")}
+        fields = {k: v for k, v in fields.items() if v is not None}
+        if overrides.get("board") not in (None, fields.get("board")):
+            fields.pop("part", None)  # the new board's part and default clock
+            fields.pop("clock_ns", None)
+        fields.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**fields)
 
 
 def templates_dir() -> Path:
@@ -69,7 +104,9 @@ def _ports(graph: Graph, names: Names, tensors) -> list[dict]:
         array = names.array[t.name]
         ports.append({"name": t.name, "array": array, "ctype": names.ctype[t.name],
                       "macro": f"N_{array.upper()}", "size": size, "offset": offset,
-                      "shape": list(t.shape), "type": str(t.type)})
+                      "shape": list(t.shape), "type": str(t.type), "cpp": to_cpp(t.type),
+                      "width": t.type.width, "integer_bits": t.type.integer_bits,
+                      "frac_bits": t.type.frac_bits, "signed": t.type.signed})
         offset += size
     return ports
 
@@ -98,10 +135,12 @@ def render(graph: Graph, settings: Settings) -> dict:
     names = tensor_names(graph)
     layers, offset = [], 0
     outputs = {t.name for t in graph.outputs}
-    ii = 1
+    ii, reused = 1, []
     for node in graph.nodes:
         reuse = settings.reuse_for(node) if node.op in (Op.DENSE, Op.CONV) else 1
         ii = max(ii, reuse)
+        if reuse > 1:
+            reused.append(f"{node.source or node.name} (reuse {reuse})")
         cfg = config_for(node, names, reuse)
         cfg["is_output"] = node.output.name in outputs
         traced = node.output.type.width <= TRACE_MAX_WIDTH
@@ -114,10 +153,17 @@ def render(graph: Graph, settings: Settings) -> dict:
     typedefs += [{"name": names.ctype[n.output.name], "cpp": to_cpp(n.output.type),
                   "comment": f"{n.op.value} {n.source or n.name}"} for n in graph.nodes]
     inputs, outs = _ports(graph, names, graph.inputs), _ports(graph, names, graph.outputs)
+    interface = get_interface(settings.interface)
+    check_ii(interface, ii, reused)
+    ii = max(ii, annotate_ports(inputs, outs, interface, settings.axis_word_bits))
     return {
         "name": graph.name, "guard": graph.name.upper(), "version": VERSION,
         "layers": layers, "typedefs": typedefs, "inputs": inputs, "outputs": outs,
         "ports": inputs + outs, "ii": ii, "part": settings.part, "clock_ns": settings.clock_ns,
+        "interface": {"name": interface.name, "block": interface.block,
+                      "ports": interface.ports, "summary": interface.summary},
+        "control": control_signals(interface, interface.ports == "axis"),
+        "board": settings.board,
         "trace_size": offset,
         "in_total": sum(p["size"] for p in inputs), "out_total": sum(p["size"] for p in outs),
         "trace": [{"node": c["node"], "op": c["op"], "source": c["source"],
@@ -187,6 +233,7 @@ def _write(root: Path, graph: Graph, settings: Settings, ctx: dict,
         "trigc_version": VERSION, "name": name, "settings": settings.to_json(),
         "inputs": ctx["inputs"], "outputs": ctx["outputs"], "trace": ctx["trace"],
         "trace_size": ctx["trace_size"], "ii": ctx["ii"],
+        "interface": ctx["interface"], "control": ctx["control"],
         "precision_report": [str(r) for r in getattr(graph, "precision_report", [])],
         "budgets": budgets.to_json(), "estimate": est.to_json(),
         "graph": graph_to_json(graph),
@@ -195,13 +242,32 @@ def _write(root: Path, graph: Graph, settings: Settings, ctx: dict,
     (root / "trigc.json").write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
 
 
+def _estimate(graph: Graph, settings: Settings):
+    from trigc.estimate import UnknownPartError, estimate
+
+    try:
+        return estimate(graph, settings)
+    except UnknownPartError as exc:
+        if settings.board is None:
+            raise
+        raise UnknownPartError(
+            f"Board {settings.board!r} carries the part {settings.part}, which the "
+            "estimator's device database (trigc.estimate.devices) does not know yet, so "
+            "trigc cannot estimate its latency and utilization; choose another board "
+            f"(`trigc boards`) or a known part. {exc}") from None
+
+
 def write_project(graph: Graph, output_dir, settings: Settings | None = None,
-                  tb_inputs: list[np.ndarray] | None = None, budgets=None):
+                  tb_inputs: list[np.ndarray] | None = None, budgets=None, extra=None):
     """Write the project to ``output_dir`` atomically: into a temporary directory
     beside it, then renamed into place. A failure leaves nothing behind.
 
+    ``extra(root, ctx, estimate)``, when given, is called after the project is written
+    into the temporary directory ``root`` and before it is moved into place, to add
+    files (the IP export uses it).
+
     Returns the project path and the latency/resource estimate."""
-    from trigc.estimate import Budgets, estimate
+    from trigc.estimate import Budgets
 
     settings = settings or Settings()
     budgets = budgets if budgets is not None else Budgets()
@@ -211,12 +277,14 @@ def write_project(graph: Graph, output_dir, settings: Settings | None = None,
             f"{str(target)!r} exists and is not a trigc project; choose an empty or new "
             "output directory")
     ctx = render(graph, settings)
-    est = estimate(graph, settings)
+    est = _estimate(graph, settings)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     os.chmod(tmp, 0o755)
     try:
         _write(tmp, graph, settings, ctx, tb_inputs, est, budgets)
+        if extra is not None:
+            extra(tmp, ctx, est)
         old = None
         if target.exists():
             old = target.with_name(f".{target.name}.old.{os.getpid()}")

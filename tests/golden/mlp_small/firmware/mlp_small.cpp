@@ -10,6 +10,7 @@ void mlp_small(
     #pragma HLS ARRAY_RESHAPE variable=x complete dim=0
     #pragma HLS ARRAY_RESHAPE variable=dense_1_MatMul_out complete dim=0
     #pragma HLS INTERFACE mode=ap_vld port=x,dense_1_MatMul_out
+    #pragma HLS INTERFACE mode=ap_ctrl_hs port=return
     #pragma HLS PIPELINE II=2
 
     // dense_0_MatMul: Dense from layer 'dense_0'

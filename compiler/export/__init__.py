@@ -1,0 +1,18 @@
+"""IP core export for detector boards: the board table, ``trigc boards`` and
+``trigc export`` (see :mod:`trigc.export.ip`)."""
+
+from trigc.export.boards import (
+    BOARDS,
+    Board,
+    UnknownBoardError,
+    format_boards,
+    get_board,
+    known_boards,
+)
+from trigc.export.docs import VLNV
+from trigc.export.ip import ExportError, ExportResult, VLNVError, export_ip, make_vlnv
+
+__all__ = [
+    "BOARDS", "VLNV", "Board", "ExportError", "ExportResult", "UnknownBoardError",
+    "VLNVError", "export_ip", "format_boards", "get_board", "known_boards", "make_vlnv",
+]

@@ -1,0 +1,116 @@
+"""Helpers of the IP export tests: the CLI, the stub Vitis HLS run under tclsh, and
+directory snapshots."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from trigc.errors import TrigcError
+
+HERE = Path(__file__).resolve().parent
+STUB_RUN = HERE / "stub_run.tcl"
+SEP = "\x1f"
+
+
+def tclsh() -> str:
+    path = shutil.which("tclsh")
+    if path is None:
+        pytest.skip("tclsh not found; install Debian's tcl package (apt-get install tcl)")
+    return path
+
+
+def _wired() -> bool:
+    """Whether trigc.cli registers the export subcommands (compiler/cli.py wiring)."""
+    import contextlib
+    import io
+
+    from trigc.cli import build_parser
+
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            build_parser().parse_args(["boards"])
+        return True
+    except SystemExit:
+        return False
+
+
+def run_cli(argv: list[str]) -> int:
+    """``trigc ARGV``: through trigc.cli once it registers the export commands, else
+    through a parser with only them, handling errors exactly as trigc.cli.main does."""
+    if _wired():
+        from trigc.cli import main
+
+        return main(argv)
+    from trigc.export.cli import add_parsers
+
+    parser = argparse.ArgumentParser(prog="trigc")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    add_parsers(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    try:
+        return args.func(args)
+    except TrigcError as exc:
+        print(f"trigc: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def run_stub(directory: Path, script: str = "export_ip.tcl", args=(), zip_mode=None,
+             exit_code: int = 0) -> list[list[str]]:
+    """Run ``script`` in ``directory`` under tclsh with the stub Vitis HLS commands;
+    return the recorded calls, each [command, arg, ...]."""
+    log = directory / ".stub_calls"
+    log.unlink(missing_ok=True)
+    env = {**os.environ, "TRIGC_STUB_LOG": str(log), "TRIGC_STUB_EXIT": str(exit_code)}
+    if zip_mode:
+        env["TRIGC_STUB_ZIP"] = zip_mode
+    proc = subprocess.run([tclsh(), str(STUB_RUN), script, *args], cwd=directory, env=env,
+                          capture_output=True, text=True)
+    assert proc.returncode == exit_code, proc.stdout + proc.stderr
+    calls = [line.split(SEP) for line in log.read_text().splitlines()]
+    log.unlink()
+    return calls
+
+
+def fake_vitis_hls(bin_dir: Path, zip_mode: str = "output", exit_code: int = 0) -> Path:
+    """A ``vitis_hls`` executable that runs ``-f SCRIPT ARGS`` with the stubs."""
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    tool = bin_dir / "vitis_hls"
+    tool.write_text(
+        "#!/bin/sh\n"
+        "# fake vitis_hls for tests: -f SCRIPT [ARGS]\n"
+        "shift\n"
+        f"export TRIGC_STUB_LOG=\"$PWD/.stub_calls\" TRIGC_STUB_ZIP={zip_mode} "
+        f"TRIGC_STUB_EXIT={exit_code}\n"
+        f"exec {tclsh()} {STUB_RUN} \"$@\"\n")
+    tool.chmod(0o755)
+    return tool
+
+
+def path_without_vitis() -> str:
+    """PATH with every directory holding a vitis_hls removed."""
+    dirs = os.environ.get("PATH", "").split(os.pathsep)
+    return os.pathsep.join(d for d in dirs if not (Path(d) / "vitis_hls").exists())
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file()}
+
+
+def by_name(calls: list[list[str]]) -> dict[str, list[list[str]]]:
+    out: dict[str, list[list[str]]] = {}
+    for call in calls:
+        out.setdefault(call[0], []).append(call[1:])
+    return out
+
+
+def option(args: list[str], flag: str) -> str:
+    return args[args.index(flag) + 1]

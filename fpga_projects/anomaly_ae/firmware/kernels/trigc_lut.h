@@ -1,0 +1,101 @@
+// trigc kernel library: lookup-table activations and softmax.
+//
+// A table is indexed by the raw integer of its input, exactly as the emulator
+// (trigc.ir.ops.LutAttrs) does:
+//   index = (clamp(raw, index_low, index_low + (n_table << shift) - 1) - index_low) >> shift
+//
+// lut      CONFIG_T: n, n_table, static const long long index_low, shift;
+//          table[n_table] (raw integers of res_T).                    y[i] = table[index(raw(x[i]))]
+// softmax  CONFIG_T: n_rows, n_cls; typedefs diff_t, exp_t, sum_t, inv_t;
+//          exp_index_low, exp_shift, n_exp, exp_table[n_exp] (raw integers of exp_t);
+//          inv_index_low, inv_shift, n_inv, inv_table[n_inv] (raw integers of inv_t).
+//          Per row: m = max(x); d = x - m (diff_t, exact, frac(diff_t) = frac(data_T));
+//          e = exp_table[index(raw(d))]; s = sum e (sum_t, exact, frac(sum_t) = frac(exp_t));
+//          inv = inv_table[index(raw(s))]; y = e * inv (exact product assigned to res_T).
+#ifndef TRIGC_LUT_H_
+#define TRIGC_LUT_H_
+
+#include "trigc_common.h"
+
+// Loop labels name loops for Vitis HLS; g++ -Wall would call them unused.
+#if defined(__GNUC__) && !defined(__SYNTHESIS__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-label"
+#endif
+
+namespace trigc {
+
+// The table index of raw integer `raw`.
+template <unsigned N_TABLE, unsigned SHIFT>
+unsigned lut_index(long long raw, long long index_low) {
+    #pragma HLS INLINE
+    const long long top = index_low + ((long long)N_TABLE << SHIFT) - 1;
+    long long clamped = raw;
+    if (clamped < index_low) clamped = index_low;
+    if (clamped > top) clamped = top;
+    return (unsigned)((clamped - index_low) >> SHIFT);
+}
+
+template <class data_T, class res_T, class CONFIG_T>
+void lut(const data_T x[CONFIG_T::n], res_T y[CONFIG_T::n]) {
+    #pragma HLS INLINE
+LutLoop:
+    for (unsigned i = 0; i < CONFIG_T::n; i++) {
+        #pragma HLS UNROLL
+        const unsigned idx =
+            lut_index<CONFIG_T::n_table, CONFIG_T::shift>(raw_bits(x[i]), CONFIG_T::index_low);
+        y[i] = from_raw<res_T>(CONFIG_T::table[idx]);
+    }
+}
+
+template <class data_T, class res_T, class CONFIG_T>
+void softmax(const data_T x[CONFIG_T::n_rows * CONFIG_T::n_cls],
+             res_T y[CONFIG_T::n_rows * CONFIG_T::n_cls]) {
+    #pragma HLS INLINE
+    typedef typename CONFIG_T::diff_t diff_t;
+    typedef typename CONFIG_T::exp_t exp_t;
+    typedef typename CONFIG_T::sum_t sum_t;
+    typedef typename CONFIG_T::inv_t inv_t;
+SoftmaxRow:
+    for (unsigned row = 0; row < CONFIG_T::n_rows; row++) {
+        #pragma HLS UNROLL
+        const unsigned base = row * CONFIG_T::n_cls;
+
+        data_T m = x[base];
+    SoftmaxMax:
+        for (unsigned i = 1; i < CONFIG_T::n_cls; i++) {
+            #pragma HLS UNROLL
+            if (x[base + i] > m) m = x[base + i];
+        }
+
+        exp_t e[CONFIG_T::n_cls];
+        #pragma HLS ARRAY_PARTITION variable=e complete
+        sum_t s = 0;
+    SoftmaxExp:
+        for (unsigned i = 0; i < CONFIG_T::n_cls; i++) {
+            #pragma HLS UNROLL
+            diff_t d = x[base + i] - m;
+            e[i] = from_raw<exp_t>(CONFIG_T::exp_table[
+                lut_index<CONFIG_T::n_exp, CONFIG_T::exp_shift>(raw_bits(d),
+                                                                CONFIG_T::exp_index_low)]);
+            s += e[i];
+        }
+
+        const inv_t inv = from_raw<inv_t>(CONFIG_T::inv_table[
+            lut_index<CONFIG_T::n_inv, CONFIG_T::inv_shift>(raw_bits(s),
+                                                            CONFIG_T::inv_index_low)]);
+    SoftmaxNorm:
+        for (unsigned i = 0; i < CONFIG_T::n_cls; i++) {
+            #pragma HLS UNROLL
+            y[base + i] = e[i] * inv;
+        }
+    }
+}
+
+}  // namespace trigc
+
+#if defined(__GNUC__) && !defined(__SYNTHESIS__)
+#pragma GCC diagnostic pop
+#endif
+
+#endif  // TRIGC_LUT_H_

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from trigc.errors import ConfigError, TrigcError
 from trigc.export.cli import add_parsers, add_target_flags, target_kwargs
+from trigc.trigger.cli import add_parsers as add_trigger_parsers
 
 
 def _precision_args(args) -> dict:
@@ -210,6 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_budget_flags(p)
     p.set_defaults(func=cmd_check)
     add_parsers(sub)
+    add_trigger_parsers(sub)
 
     p = sub.add_parser("csim", help="C-simulate a project with g++ and compare every bit")
     p.add_argument("project", help="project directory written by `trigc compile`")

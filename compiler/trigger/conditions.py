@@ -361,7 +361,7 @@ class _Compiler:
                                             node.operands[i], node.operands[i + 1]))
         if len(parts) == 1:
             return parts[0]
-        chain = _text(parts[0].left) + "".join(f" {p.op} {_text(p.right)}" for p in parts)
+        chain = parts[0].left.text + "".join(f" {p.op} {p.right.text}" for p in parts)
         return Logic("and", tuple(parts), chain)
 
     def _compare_pair(self, op, left, right, left_node, right_node):
@@ -384,7 +384,7 @@ class _Compiler:
         if ArgIndex in kinds and kinds & {Element, Reduce, Arith, Negate}:
             raise self.error(left_node, "cannot compare an index (argmax/argmin) with a "
                              "fixed-point value")
-        return Cmp(op, left, right, f"{_text(left)} {op} {_text(right)}")
+        return Cmp(op, left, right, f"{left.text} {op} {right.text}")
 
     def _constant(self, value: Fraction, node, other) -> Const:
         if isinstance(other, ArgIndex):
@@ -464,10 +464,6 @@ def _kind(value) -> str:
     return f"'{value.text}'"
 
 
-def _text(value) -> str:
-    return value.text
-
-
 def _wrap(value) -> str:
     simple = isinstance(value, (Element, Reduce, ArgIndex, Const, BitRef))
     return value.text if simple else f"({value.text})"
@@ -491,18 +487,5 @@ def compile_condition(text: str, *, outputs: dict, where: str, defines: dict | N
     return value
 
 
-__all__ = [
-    "FUNCTIONS",
-    "ROUNDINGS",
-    "ArgIndex",
-    "BitRef",
-    "Cmp",
-    "Const",
-    "Logic",
-    "OutputInfo",
-    "Quantity",
-    "compile_condition",
-    "exact_decimal",
-    "thresholds",
-    "walk",
-]
+__all__ = ["FUNCTIONS", "ROUNDINGS", "ArgIndex", "BitRef", "Cmp", "Const", "Logic",
+           "OutputInfo", "Quantity", "compile_condition", "exact_decimal", "thresholds", "walk"]

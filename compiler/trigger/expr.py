@@ -305,19 +305,5 @@ def parse(text: str, where: str = "condition"):
     return _Parser(text, where).parse()
 
 
-__all__ = [
-    "COMPARISONS",
-    "BinOp",
-    "BoolOp",
-    "Call",
-    "Compare",
-    "Index",
-    "Name",
-    "Neg",
-    "Not",
-    "Num",
-    "Str",
-    "caret_error",
-    "parse",
-    "tokenize",
-]
+__all__ = ["COMPARISONS", "BinOp", "BoolOp", "Call", "Compare", "Index", "Name", "Neg", "Not",
+           "Num", "Str", "caret_error", "parse", "tokenize"]

@@ -363,14 +363,5 @@ def _asdict(bunches: Bunches) -> dict:
             "filled_bunches": bunches.filled_bunches, "total_bunches": bunches.total_bunches}
 
 
-__all__ = [
-    "LHC_BX_MHZ",
-    "Bunches",
-    "Labels",
-    "Menu",
-    "Prescaler",
-    "TriggerBit",
-    "default_outputs",
-    "load_menu",
-    "read_menu_file",
-]
+__all__ = ["LHC_BX_MHZ", "Bunches", "Labels", "Menu", "Prescaler", "TriggerBit",
+           "default_outputs", "load_menu", "read_menu_file"]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from trigc.trigger.conditions import Element
 from trigc.trigger.stats import Curve, Stats
 
 log = logging.getLogger(__name__)
@@ -61,9 +62,21 @@ def rate_vs_threshold(stats: Stats, path) -> Path | None:
     return Path(path)
 
 
+def _classes_of(stats: Stats, curve: Curve, classes: list) -> list:
+    """A named output element (score["t"]) is plotted for its own class only."""
+    q = curve.quantity
+    if isinstance(q, Element):
+        info = next(o for o in stats.menu.outputs if o.alias == q.output)
+        if info.elements is not None:
+            match = [k for k in classes if stats.menu.labels.name(k) == info.elements[q.flat]]
+            if match:
+                return match
+    return classes
+
+
 def efficiency_vs_rate(stats: Stats, path) -> Path | None:
     """For each quantity and signal class: efficiency vs rate over every threshold, and
-    each bit's (rate, efficiency) as a point. Needs labels."""
+    each bit's (rate, efficiency) for the class it selects best. Needs labels."""
     classes = stats.signal_classes()
     if not classes or stats.n_rate == 0:
         log.info("no labelled signal classes: skipping %s", path)
@@ -72,22 +85,21 @@ def efficiency_vs_rate(stats: Stats, path) -> Path | None:
     fig, ax = _figure(f"{stats.menu.name}: efficiency vs rate")
     for curve in stats.curves:
         rates = _rates(stats, curve)
-        for label in classes:
+        for label in _classes_of(stats, curve, classes):
             hist = curve.class_hist.get(label)
             if hist is None:
                 continue
             eff = Curve.passing(hist) / stats.class_n[label]
             keep = rates > 0
             ax.plot(rates[keep], eff[keep], label=f"{curve.quantity.text}, {names(label)}")
-    summary = stats.to_dict()
-    for bit in summary["bits"]:
+    for bit in stats.to_dict()["bits"]:
         if not bit["rate_hz"]:
             continue
-        for label in classes:
-            eff = bit["efficiency"][names(label)]
-            ax.plot([bit["rate_hz"]], [eff], "k*", markersize=8)
-            ax.annotate(f"{bit['name']} ({names(label)})", (bit["rate_hz"], eff), fontsize=7,
-                        xytext=(4, 4), textcoords="offset points")
+        label = max(classes, key=lambda k: bit["efficiency"][names(k)])  # the bit's signal
+        eff = bit["efficiency"][names(label)]
+        ax.plot([bit["rate_hz"]], [eff], "k*", markersize=8)
+        ax.annotate(f"{bit['name']} ({names(label)})", (bit["rate_hz"], eff), fontsize=7,
+                    xytext=(4, 4), textcoords="offset points")
     ax.set_xscale("log")
     ax.set_xlabel("rate [Hz]")
     ax.set_ylabel("signal efficiency")

@@ -395,14 +395,5 @@ class RootSource(EventSource):
         return {n: np.asarray(arrays[n]) for n in names}
 
 
-__all__ = [
-    "FORMATS",
-    "Column",
-    "EventSource",
-    "Hdf5Source",
-    "NpySource",
-    "NpzSource",
-    "ParquetSource",
-    "RootSource",
-    "open_events",
-]
+__all__ = ["FORMATS", "Column", "EventSource", "Hdf5Source", "NpySource", "NpzSource",
+           "ParquetSource", "RootSource", "open_events"]

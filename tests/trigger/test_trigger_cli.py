@@ -13,7 +13,7 @@ import pytest
 from trigc.trigger.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
-SNIPPET = REPO / "compiler" / "trigger" / "README_SNIPPET.md"
+README = REPO / "README.md"
 
 
 def run(argv, capsys):
@@ -72,8 +72,8 @@ def test_usage_errors_exit_2(project, menu_file, events, tmp_path, capsys, args,
 
 
 def test_readme_worked_example_runs_as_written(tmp_path):
-    """Every sh block of README_SNIPPET.md's worked example, in order, in a scratch dir."""
-    text = SNIPPET.read_text().split("### Worked example", 1)[1]
+    """Every sh block of the README's trigger worked example, in order, in a scratch dir."""
+    text = README.read_text().split("### Worked example", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"```sh\n(.*?)```", text, re.DOTALL)
     trigc = f"{sys.executable} -m trigc.trigger.cli "  # `trigc` with emulate, wired or not
     lines = []

@@ -101,7 +101,7 @@ def test_readme_worked_example_runs_as_written(tmp_path):
     assert "threshold 3.3 is not representable in score[\"t\"] (fixed<15,4>" in out
     # the README's table shows these bits and conditions (its numbers come from the
     # committed trained model, and are not pinned here so that retraining stays free)
-    shown = SNIPPET.read_text()
+    shown = README.read_text()
     rows = re.findall(r"^(?:top_tag|W_tag|Z_window|L1A) .*$", out, re.MULTILINE)[:4]
     assert len(rows) == 4, out
     for row in rows:

@@ -16,7 +16,7 @@ from trigc.passes.fold_batchnorm import fold_batchnorm
 from trigc.passes.fold_constants import fold_constants
 from trigc.passes.infer_precision import infer_precision
 from trigc.passes.lower_matmul import lower_matmul
-from trigc.passes.simplify import eliminate_dead, fuse_cast, lower_div
+from trigc.passes.simplify import eliminate_dead, fuse_cast, lower_div, relu_into_cast
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +30,7 @@ PIPELINE = [
     to_channels_last,   # Conv/Pool channels-last, Transposes sunk and cancelled
     cancel_transposes,
     fuse_cast,          # op -> Cast becomes op with the Cast's type
+    relu_into_cast,     # Relu into an unsigned saturating type is that cast alone
     eliminate_dead,
     infer_precision,    # exact types from value bounds, LUTs, accumulators
 ]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from trigc.fixed import Overflow
 from trigc.ir.graph import Graph
-from trigc.ir.ops import Op
+from trigc.ir.ops import CastAttrs, Op
 from trigc.passes.absorb_quant import po2_exponent
 
 
@@ -48,6 +49,22 @@ def fuse_cast(graph: Graph) -> bool:
         out.producer = prod
         graph.tensors.pop(x.name, None)
         changed = True
+    return changed
+
+
+def relu_into_cast(graph: Graph) -> bool:
+    """Relu assigned to an unsigned saturating type is just that assignment.
+
+    Rounding is monotone and keeps negative values <= 0, and an unsigned AP_SAT /
+    AP_SAT_SYM / AP_SAT_ZERO type maps every value <= 0 to 0, exactly as the Relu
+    would: the comparator is redundant (common after Brevitas' QuantReLU)."""
+    changed = False
+    for node in graph.find(Op.RELU):
+        t = node.output.type
+        if t is not None and not t.signed and t.overflow in (
+                Overflow.SAT, Overflow.SAT_SYM, Overflow.SAT_ZERO):
+            node.op, node.attrs = Op.CAST, CastAttrs()
+            changed = True
     return changed
 
 

@@ -19,10 +19,10 @@ void anomaly_ae(
     trigc::dense<x_t, enc1_Gemm_t, config_enc1_Gemm>(x, enc1_Gemm_out);
     TRIGC_TRACE(0, enc1_Gemm_out, 32);
 
-    // relu1_Relu: Relu from layer 'relu1'
+    // relu1_Relu: Cast from layer 'relu1'
     relu1_Relu_t relu1_Relu_out[32];
     #pragma HLS ARRAY_PARTITION variable=relu1_Relu_out complete dim=0
-    trigc::relu<enc1_Gemm_t, relu1_Relu_t, config_relu1_Relu>(enc1_Gemm_out, relu1_Relu_out);
+    trigc::cast<enc1_Gemm_t, relu1_Relu_t, config_relu1_Relu>(enc1_Gemm_out, relu1_Relu_out);
     TRIGC_TRACE(32, relu1_Relu_out, 32);
 
     // enc2_Gemm: Dense from layer 'enc2'
@@ -37,10 +37,10 @@ void anomaly_ae(
     trigc::dense<enc2_Gemm_t, dec1_Gemm_t, config_dec1_Gemm>(enc2_Gemm_out, dec1_Gemm_out);
     TRIGC_TRACE(72, dec1_Gemm_out, 32);
 
-    // relu2_Relu: Relu from layer 'relu2'
+    // relu2_Relu: Cast from layer 'relu2'
     relu2_Relu_t relu2_Relu_out[32];
     #pragma HLS ARRAY_PARTITION variable=relu2_Relu_out complete dim=0
-    trigc::relu<dec1_Gemm_t, relu2_Relu_t, config_relu2_Relu>(dec1_Gemm_out, relu2_Relu_out);
+    trigc::cast<dec1_Gemm_t, relu2_Relu_t, config_relu2_Relu>(dec1_Gemm_out, relu2_Relu_out);
     TRIGC_TRACE(104, relu2_Relu_out, 32);
 
     // dec2_Gemm: Dense from layer 'dec2'

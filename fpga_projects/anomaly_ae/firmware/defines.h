@@ -7,10 +7,10 @@
 
 typedef ap_fixed<8,4,AP_RND_CONV,AP_SAT> x_t;  // x
 typedef ap_fixed<18,7> enc1_Gemm_t;  // Dense enc1
-typedef ap_ufixed<8,3,AP_RND_CONV,AP_SAT> relu1_Relu_t;  // Relu relu1
+typedef ap_ufixed<8,3,AP_RND_CONV,AP_SAT> relu1_Relu_t;  // Cast relu1
 typedef ap_fixed<8,4,AP_RND_CONV,AP_SAT> enc2_Gemm_t;  // Dense enc2
 typedef ap_fixed<16,6> dec1_Gemm_t;  // Dense dec1
-typedef ap_ufixed<8,4,AP_RND_CONV,AP_SAT> relu2_Relu_t;  // Relu relu2
+typedef ap_ufixed<8,4,AP_RND_CONV,AP_SAT> relu2_Relu_t;  // Cast relu2
 typedef ap_fixed<8,4,AP_RND_CONV,AP_SAT> dec2_Gemm_t;  // Dense dec2
 typedef ap_fixed<9,5> sub_Sub_t;  // Sub sub
 typedef ap_fixed<17,9> mul_Mul_t;  // Mul mul

@@ -213,7 +213,7 @@ const long long config_enc1_Gemm::bias[32] = {
     342, 318, -160, 205, 554, 232, 518, -423
 };
 
-// relu1_Relu (Relu) from layer 'relu1'
+// relu1_Relu (Cast) from layer 'relu1'
 struct config_relu1_Relu {
     static const unsigned n = 32;
 };
@@ -463,7 +463,7 @@ const long long config_dec1_Gemm::bias[32] = {
     854, 164, 664, 104, 2, -144, 566, 420
 };
 
-// relu2_Relu (Relu) from layer 'relu2'
+// relu2_Relu (Cast) from layer 'relu2'
 struct config_relu2_Relu {
     static const unsigned n = 32;
 };

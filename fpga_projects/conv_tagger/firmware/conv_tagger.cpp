@@ -25,10 +25,10 @@ void conv_tagger(
     trigc::conv2d<conv1_Conv_in_t_t, conv1_Conv_t, config_conv1_Conv>(conv1_Conv_in_t_out, conv1_Conv_out);
     TRIGC_TRACE(64, conv1_Conv_out, 512);
 
-    // relu1_Relu: Relu from layer 'relu1'
+    // relu1_Relu: Cast from layer 'relu1'
     relu1_Relu_t relu1_Relu_out[512];
     #pragma HLS ARRAY_PARTITION variable=relu1_Relu_out complete dim=0
-    trigc::relu<conv1_Conv_t, relu1_Relu_t, config_relu1_Relu>(conv1_Conv_out, relu1_Relu_out);
+    trigc::cast<conv1_Conv_t, relu1_Relu_t, config_relu1_Relu>(conv1_Conv_out, relu1_Relu_out);
     TRIGC_TRACE(576, relu1_Relu_out, 512);
 
     // pool1_MaxPool: MaxPool from layer 'pool1'
@@ -43,10 +43,10 @@ void conv_tagger(
     trigc::conv2d<pool1_MaxPool_t, conv2_Conv_t, config_conv2_Conv>(pool1_MaxPool_out, conv2_Conv_out);
     TRIGC_TRACE(1216, conv2_Conv_out, 256);
 
-    // relu2_Relu: Relu from layer 'relu2'
+    // relu2_Relu: Cast from layer 'relu2'
     relu2_Relu_t relu2_Relu_out[256];
     #pragma HLS ARRAY_PARTITION variable=relu2_Relu_out complete dim=0
-    trigc::relu<conv2_Conv_t, relu2_Relu_t, config_relu2_Relu>(conv2_Conv_out, relu2_Relu_out);
+    trigc::cast<conv2_Conv_t, relu2_Relu_t, config_relu2_Relu>(conv2_Conv_out, relu2_Relu_out);
     TRIGC_TRACE(1472, relu2_Relu_out, 256);
 
     // pool2_MaxPool: MaxPool from layer 'pool2'
@@ -73,10 +73,10 @@ void conv_tagger(
     trigc::dense<view_Reshape_t, fc1_Gemm_t, config_fc1_Gemm>(view_Reshape_out, fc1_Gemm_out);
     TRIGC_TRACE(1920, fc1_Gemm_out, 16);
 
-    // relu3_Relu: Relu from layer 'relu3'
+    // relu3_Relu: Cast from layer 'relu3'
     relu3_Relu_t relu3_Relu_out[16];
     #pragma HLS ARRAY_PARTITION variable=relu3_Relu_out complete dim=0
-    trigc::relu<fc1_Gemm_t, relu3_Relu_t, config_relu3_Relu>(fc1_Gemm_out, relu3_Relu_out);
+    trigc::cast<fc1_Gemm_t, relu3_Relu_t, config_relu3_Relu>(fc1_Gemm_out, relu3_Relu_out);
     TRIGC_TRACE(1936, relu3_Relu_out, 16);
 
     // fc2_Gemm: Dense from layer 'fc2'

@@ -8,15 +8,15 @@
 typedef ap_ufixed<8,2,AP_RND_CONV,AP_SAT> x_t;  // x
 typedef ap_ufixed<8,2> conv1_Conv_in_t_t;  // Reshape conv1
 typedef ap_fixed<16,5> conv1_Conv_t;  // Conv conv1
-typedef ap_ufixed<6,1,AP_RND_CONV,AP_SAT> relu1_Relu_t;  // Relu relu1
+typedef ap_ufixed<6,1,AP_RND_CONV,AP_SAT> relu1_Relu_t;  // Cast relu1
 typedef ap_ufixed<6,1> pool1_MaxPool_t;  // MaxPool pool1
 typedef ap_fixed<16,7> conv2_Conv_t;  // Conv conv2
-typedef ap_ufixed<6,3,AP_RND_CONV,AP_SAT> relu2_Relu_t;  // Relu relu2
+typedef ap_ufixed<6,3,AP_RND_CONV,AP_SAT> relu2_Relu_t;  // Cast relu2
 typedef ap_ufixed<6,3> pool2_MaxPool_t;  // MaxPool pool2
 typedef ap_ufixed<6,3> pool2_MaxPool_out_t_t;  // Transpose pool2
 typedef ap_ufixed<6,3> view_Reshape_t;  // Reshape view
 typedef ap_fixed<16,8> fc1_Gemm_t;  // Dense fc1
-typedef ap_ufixed<6,3,AP_RND_CONV,AP_SAT> relu3_Relu_t;  // Relu relu3
+typedef ap_ufixed<6,3,AP_RND_CONV,AP_SAT> relu3_Relu_t;  // Cast relu3
 typedef ap_fixed<13,6> fc2_Gemm_t;  // Dense fc2
 
 #define N_X 64

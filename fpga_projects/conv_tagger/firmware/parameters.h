@@ -78,7 +78,7 @@ struct config_conv1_Conv {
     typedef config_conv1_Conv_mult mult_config;
 };
 
-// relu1_Relu (Relu) from layer 'relu1'
+// relu1_Relu (Cast) from layer 'relu1'
 struct config_relu1_Relu {
     static const unsigned n = 512;
 };
@@ -522,7 +522,7 @@ struct config_conv2_Conv {
     typedef config_conv2_Conv_mult mult_config;
 };
 
-// relu2_Relu (Relu) from layer 'relu2'
+// relu2_Relu (Cast) from layer 'relu2'
 struct config_relu2_Relu {
     static const unsigned n = 256;
 };
@@ -945,7 +945,7 @@ const long long config_fc1_Gemm::bias[16] = {
     83, -39, -14, -31, -32, -11, 43, -28
 };
 
-// relu3_Relu (Relu) from layer 'relu3'
+// relu3_Relu (Cast) from layer 'relu3'
 struct config_relu3_Relu {
     static const unsigned n = 16;
 };

@@ -7,11 +7,11 @@
 
 typedef ap_fixed<8,4,AP_RND_CONV,AP_SAT> x_t;  // x
 typedef ap_fixed<14,6> fc1_Gemm_t;  // Dense fc1
-typedef ap_ufixed<6,2,AP_RND_CONV,AP_SAT> relu1_Relu_t;  // Relu relu1
+typedef ap_ufixed<6,2,AP_RND_CONV,AP_SAT> relu1_Relu_t;  // Cast relu1
 typedef ap_fixed<15,6> fc2_Gemm_t;  // Dense fc2
-typedef ap_ufixed<6,3,AP_RND_CONV,AP_SAT> relu2_Relu_t;  // Relu relu2
+typedef ap_ufixed<6,3,AP_RND_CONV,AP_SAT> relu2_Relu_t;  // Cast relu2
 typedef ap_fixed<15,7> fc3_Gemm_t;  // Dense fc3
-typedef ap_ufixed<6,4,AP_RND_CONV,AP_SAT> relu3_Relu_t;  // Relu relu3
+typedef ap_ufixed<6,4,AP_RND_CONV,AP_SAT> relu3_Relu_t;  // Cast relu3
 typedef ap_fixed<14,7> fc4_Gemm_t;  // Dense fc4
 
 #define N_X 16

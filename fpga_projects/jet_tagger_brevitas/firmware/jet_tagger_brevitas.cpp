@@ -19,10 +19,10 @@ void jet_tagger_brevitas(
     trigc::dense<x_t, fc1_Gemm_t, config_fc1_Gemm>(x, fc1_Gemm_out);
     TRIGC_TRACE(0, fc1_Gemm_out, 64);
 
-    // relu1_Relu: Relu from layer 'relu1'
+    // relu1_Relu: Cast from layer 'relu1'
     relu1_Relu_t relu1_Relu_out[64];
     #pragma HLS ARRAY_PARTITION variable=relu1_Relu_out complete dim=0
-    trigc::relu<fc1_Gemm_t, relu1_Relu_t, config_relu1_Relu>(fc1_Gemm_out, relu1_Relu_out);
+    trigc::cast<fc1_Gemm_t, relu1_Relu_t, config_relu1_Relu>(fc1_Gemm_out, relu1_Relu_out);
     TRIGC_TRACE(64, relu1_Relu_out, 64);
 
     // fc2_Gemm: Dense from layer 'fc2'
@@ -31,10 +31,10 @@ void jet_tagger_brevitas(
     trigc::dense<relu1_Relu_t, fc2_Gemm_t, config_fc2_Gemm>(relu1_Relu_out, fc2_Gemm_out);
     TRIGC_TRACE(128, fc2_Gemm_out, 32);
 
-    // relu2_Relu: Relu from layer 'relu2'
+    // relu2_Relu: Cast from layer 'relu2'
     relu2_Relu_t relu2_Relu_out[32];
     #pragma HLS ARRAY_PARTITION variable=relu2_Relu_out complete dim=0
-    trigc::relu<fc2_Gemm_t, relu2_Relu_t, config_relu2_Relu>(fc2_Gemm_out, relu2_Relu_out);
+    trigc::cast<fc2_Gemm_t, relu2_Relu_t, config_relu2_Relu>(fc2_Gemm_out, relu2_Relu_out);
     TRIGC_TRACE(160, relu2_Relu_out, 32);
 
     // fc3_Gemm: Dense from layer 'fc3'
@@ -43,10 +43,10 @@ void jet_tagger_brevitas(
     trigc::dense<relu2_Relu_t, fc3_Gemm_t, config_fc3_Gemm>(relu2_Relu_out, fc3_Gemm_out);
     TRIGC_TRACE(192, fc3_Gemm_out, 32);
 
-    // relu3_Relu: Relu from layer 'relu3'
+    // relu3_Relu: Cast from layer 'relu3'
     relu3_Relu_t relu3_Relu_out[32];
     #pragma HLS ARRAY_PARTITION variable=relu3_Relu_out complete dim=0
-    trigc::relu<fc3_Gemm_t, relu3_Relu_t, config_relu3_Relu>(fc3_Gemm_out, relu3_Relu_out);
+    trigc::cast<fc3_Gemm_t, relu3_Relu_t, config_relu3_Relu>(fc3_Gemm_out, relu3_Relu_out);
     TRIGC_TRACE(224, relu3_Relu_out, 32);
 
     // fc4_Gemm: Dense from layer 'fc4'

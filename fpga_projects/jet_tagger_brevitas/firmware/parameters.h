@@ -373,7 +373,7 @@ const long long config_fc1_Gemm::bias[64] = {
     -15, 70, 18, 153, -19, 2, -74, 41
 };
 
-// relu1_Relu (Relu) from layer 'relu1'
+// relu1_Relu (Cast) from layer 'relu1'
 struct config_relu1_Relu {
     static const unsigned n = 64;
 };
@@ -1111,7 +1111,7 @@ const long long config_fc2_Gemm::bias[32] = {
     -68, -83, -16, 62, 141, 136, -67, 156
 };
 
-// relu2_Relu (Relu) from layer 'relu2'
+// relu2_Relu (Cast) from layer 'relu2'
 struct config_relu2_Relu {
     static const unsigned n = 32;
 };
@@ -1501,7 +1501,7 @@ const long long config_fc3_Gemm::bias[32] = {
     17, -42, -22, -9, 20, 94, -88, 7
 };
 
-// relu3_Relu (Relu) from layer 'relu3'
+// relu3_Relu (Cast) from layer 'relu3'
 struct config_relu3_Relu {
     static const unsigned n = 32;
 };

@@ -7,7 +7,7 @@
 
 typedef ap_fixed<8,4,AP_RND_CONV,AP_SAT> x_t;  // x
 typedef ap_fixed<15,6> dense_0_MatMul_t;  // Dense dense_0
-typedef ap_ufixed<6,3,AP_RND_CONV,AP_SAT> relu_0_Relu_t;  // Relu relu_0
+typedef ap_ufixed<6,3,AP_RND_CONV,AP_SAT> relu_0_Relu_t;  // Cast relu_0
 typedef ap_fixed<10,7,AP_RND_CONV,AP_SAT> dense_1_MatMul_t;  // Dense dense_1
 
 #define N_X 4

@@ -19,10 +19,10 @@ void mlp_small(
     trigc::dense<x_t, dense_0_MatMul_t, config_dense_0_MatMul>(x, dense_0_MatMul_out);
     TRIGC_TRACE(0, dense_0_MatMul_out, 6);
 
-    // relu_0_Relu: Relu from layer 'relu_0'
+    // relu_0_Relu: Cast from layer 'relu_0'
     relu_0_Relu_t relu_0_Relu_out[6];
     #pragma HLS ARRAY_PARTITION variable=relu_0_Relu_out complete dim=0
-    trigc::relu<dense_0_MatMul_t, relu_0_Relu_t, config_relu_0_Relu>(dense_0_MatMul_out, relu_0_Relu_out);
+    trigc::cast<dense_0_MatMul_t, relu_0_Relu_t, config_relu_0_Relu>(dense_0_MatMul_out, relu_0_Relu_out);
     TRIGC_TRACE(6, relu_0_Relu_out, 6);
 
     // dense_1_MatMul: Dense from layer 'dense_1'

@@ -39,7 +39,7 @@ const long long config_dense_0_MatMul::bias[6] = {
     -8, -10, 0, 6, -1, -5
 };
 
-// relu_0_Relu (Relu) from layer 'relu_0'
+// relu_0_Relu (Cast) from layer 'relu_0'
 struct config_relu_0_Relu {
     static const unsigned n = 6;
 };

@@ -25,7 +25,7 @@ is the least certain part). trigc's exact accumulators are wider than hls4ml's
 Typical use::
 
     est = estimate(project.graph, project.meta["settings"])
-    print(format_table(est, budgets))
+    text = format_table(est, budgets)  # per-layer table against the budgets
     violations = check(est, budgets)
 """
 

@@ -3,7 +3,7 @@ decisions, rates, efficiencies, overlaps and golden comparison, over large event
 
     from trigc.trigger import emulate_events
     result = emulate_events("prj", "events.npz", "menu.toml", out="decisions.parquet")
-    print(format_summary(result.stats))
+    summary = format_summary(result.stats)  # counts, rates, efficiencies, overlaps
 
 The command line is ``trigc emulate`` (:mod:`trigc.trigger.cli`).
 """

@@ -50,7 +50,8 @@ def check_printed(graph) -> str:
 def test_print_mlp():
     graph = trigc.load(mlp())
     text = check_printed(graph)
-    assert [n.op for n in graph.nodes] == [Op.DENSE, Op.RELU] * 3 + [Op.DENSE]
+    # Relu -> unsigned saturating Quant is one Cast (relu_into_cast)
+    assert [n.op for n in graph.nodes] == [Op.DENSE, Op.CAST] * 3 + [Op.DENSE]
     assert "input  x[16]:fixed<8,4,RND_CONV,SAT>" in text
     for i in range(4):
         assert f"# dense_{i}" in text

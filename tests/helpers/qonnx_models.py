@@ -4,49 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 import onnx
-from onnx import TensorProto, helper, numpy_helper
 
-QONNX_DOMAIN = "qonnx.custom_op.general"
+from trigc.frontends.qonnx_builder import QONNX_DOMAIN, QonnxBuilder  # noqa: F401
 
 
-class Builder:
-    """Tiny QONNX graph builder: every call appends nodes and returns the output name."""
-
-    def __init__(self, name="model"):
-        self.name = name
-        self.nodes, self.inits, self.count = [], [], 0
-
-    def _n(self, base):
-        self.count += 1
-        return f"{base}_{self.count}"
-
-    def const(self, value, base="c"):
-        name = self._n(base)
-        self.inits.append(numpy_helper.from_array(np.asarray(value, dtype=np.float32), name))
-        return name
-
-    def node(self, op, inputs, domain="", name=None, **attrs):
-        out = self._n(op.lower())
-        self.nodes.append(helper.make_node(op, inputs, [out], name=name or self._n(op),
-                                           domain=domain, **attrs))
-        return out
+class Builder(QonnxBuilder):
+    """trigc's QonnxBuilder, with the short ``zp=`` keyword the tests use."""
 
     def quant(self, x, scale, bits, signed=True, narrow=False, rounding="ROUND", zp=0.0,
               name=None):
-        return self.node("Quant", [x, self.const(scale, "scale"), self.const(zp, "zp"),
-                                   self.const(bits, "bits")], domain=QONNX_DOMAIN, name=name,
-                         signed=int(signed), narrow=int(narrow), rounding_mode=rounding)
-
-    def model(self, inputs: dict, output: str, out_shape, opset=13):
-        g = helper.make_graph(
-            self.nodes, self.name,
-            [helper.make_tensor_value_info(k, TensorProto.FLOAT, list(v)) for k, v in
-             inputs.items()],
-            [helper.make_tensor_value_info(output, TensorProto.FLOAT, list(out_shape))],
-            initializer=self.inits)
-        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset),
-                                                helper.make_opsetid(QONNX_DOMAIN, 1)])
-        return m
+        return super().quant(x, scale, bits, signed=signed, narrow=narrow, rounding=rounding,
+                             zero_point=zp, name=name)
 
 
 def qonnx_execute(model: onnx.ModelProto, x: np.ndarray) -> np.ndarray:

@@ -35,5 +35,9 @@ fpga_projects: setup
 
 .PHONY: fpga_projects
 
+# trigc vs hls4ml, side by side (about 10 minutes): bench/RESULTS.md, results.json, scaling.png
+bench: setup
+	$(PY) -m bench $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

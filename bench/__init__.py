@@ -1,0 +1,1 @@
+"""trigc vs hls4ml benchmarks (``make bench``); see bench/run.py."""

@@ -85,6 +85,7 @@ class _Importer:
         self.graph = Graph(name)
         self.onnx_graph = model.graph
         self.shapes: dict[str, list] = {}
+        self._const_derived: set[str] = set()  # outputs computed only from constants
         self.opset = next(
             (o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 13
         )
@@ -152,12 +153,8 @@ class _Importer:
             return t
         return self._activation(name, source=source)
 
-    _const_derived: set
-
     # ---- nodes ------------------------------------------------------------
     def _node(self, node: onnx.NodeProto) -> None:
-        if not hasattr(self, "_const_derived"):
-            self._const_derived = set()
         op_type = node.op_type
         name = node.name or f"{op_type}_{len(self.graph.nodes)}"
         source = layer_name(name)

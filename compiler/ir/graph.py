@@ -148,8 +148,6 @@ class Graph:
             tensor.users.remove(user)
             out.users.append(user)
         self.outputs = [out if t is tensor else t for t in self.outputs]
-        if tensor in self.inputs:
-            pass  # graph inputs stay; their users now read ``out``
         return node
 
     def own_constant(self, node: Node, index: int) -> Tensor:

@@ -11,7 +11,7 @@ import numpy as np
 from trigc.errors import ModelError
 from trigc.fixed import FixedType, Rounding
 from trigc.ir.graph import Graph
-from trigc.ir.ops import ATTRS_FOR, LutAttrs, Op, SoftmaxAttrs
+from trigc.ir.ops import ATTRS_FOR, LutAttrs, Op
 
 FORMAT_VERSION = 1
 
@@ -97,4 +97,4 @@ def graph_from_json(data: dict) -> Graph:
     return graph
 
 
-__all__ = ["graph_from_json", "graph_to_json", "SoftmaxAttrs"]
+__all__ = ["graph_from_json", "graph_to_json"]

@@ -103,10 +103,6 @@ def _bounds_of_type(t: Tensor) -> Bounds:
                                                                          dtype=dt))
 
 
-def _val(raw, frac) -> Value:
-    return Value(np.asarray(raw)[None] if np.ndim(raw) else np.asarray(raw), frac)
-
-
 def _const_value(t: Tensor) -> Value:
     return Value(t.raw, t.type.frac_bits)
 

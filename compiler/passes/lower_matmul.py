@@ -23,10 +23,8 @@ def lower_matmul(graph: Graph) -> bool:
             raise UnsupportedOpError(
                 f"{mm.where()}: input shape {x.shape} does not match weight {w.value.shape}")
         out = mm.output
-        inputs = [x, w]
-        users = out.users
-        if len(users) == 1 and users[0].op is Op.ADD and out not in graph.outputs:
-            add = users[0]
+        if len(out.users) == 1 and out.users[0].op is Op.ADD and out not in graph.outputs:
+            add = out.users[0]
             other = add.inputs[1] if add.inputs[0] is out else add.inputs[0]
             if other.is_constant and other.value.size == n_out:
                 bias = graph.add_constant(f"{mm.name}_bias",
@@ -34,14 +32,13 @@ def lower_matmul(graph: Graph) -> bool:
                 add_out = add.output
                 graph.remove_node(add)
                 graph.remove_node(mm)
-                mm_out = add_out
-                node = graph.add_node(Op.DENSE, [x, w, bias], [mm_out],
+                graph.add_node(Op.DENSE, [x, w, bias], [add_out],
                                       DenseAttrs(n_in, n_out), mm.name, mm.source,
                                       index=_position(graph, x))
                 changed = True
                 continue
         graph.remove_node(mm)
-        graph.add_node(Op.DENSE, inputs, [out], DenseAttrs(n_in, n_out), mm.name, mm.source,
+        graph.add_node(Op.DENSE, [x, w], [out], DenseAttrs(n_in, n_out), mm.name, mm.source,
                        index=_position(graph, x))
         changed = True
     if changed:

@@ -14,7 +14,7 @@ import numpy as np
 from trigc.errors import UnsupportedOpError
 from trigc.fixed import FixedType, constant_type, to_cpp, to_float
 from trigc.ir.graph import Graph, Node, Tensor
-from trigc.ir.ops import LutAttrs, Op
+from trigc.ir.ops import Op
 
 
 class Names(NamedTuple):

@@ -19,8 +19,8 @@ from trigc.backends.vitis.config import Names, config_for, tensor_names
 from trigc.backends.vitis.interfaces import (
     DEFAULT_INTERFACE, annotate_ports, check_ii, control_signals, get_interface,
 )
-from trigc.errors import ConfigError, TrigcError
-from trigc.fixed import FixedType, to_cpp
+from trigc.errors import ConfigError
+from trigc.fixed import to_cpp
 from trigc.ir.graph import Graph
 from trigc.ir.ops import Op
 from trigc.ir.serialize import graph_to_json
@@ -299,4 +299,4 @@ def write_project(graph: Graph, output_dir, settings: Settings | None = None,
     return target, est
 
 
-__all__ = ["Settings", "TrigcError", "render", "write_project", "FixedType"]
+__all__ = ["Settings", "render", "write_project"]

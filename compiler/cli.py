@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import sys
-from pathlib import Path
 
+from trigc.config import read_config
 from trigc.errors import ConfigError, TrigcError
 from trigc.export.cli import add_parsers, add_target_flags, target_kwargs
 from trigc.trigger.cli import add_parsers as add_trigger_parsers
@@ -16,12 +15,7 @@ from trigc.trigger.cli import add_parsers as add_trigger_parsers
 def _precision_args(args) -> dict:
     precision: dict = {}
     if args.config:
-        path = Path(args.config)
-        try:
-            data = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ConfigError(f"Cannot read precision config {str(path)!r}: {exc}") from None
-        precision.update(data.get("precision", data))
+        precision.update(read_config(args.config).get("precision", {}))
     for item in args.type or []:
         key, sep, value = item.partition("=")
         if not sep:
@@ -43,22 +37,14 @@ def cmd_inspect(args) -> int:
 def cmd_compile(args) -> int:
     from trigc.project import compile as compile_model
 
-    config = None
-    if args.config:
-        from trigc.project import _read_config
-
-        config = _read_config(args.config)
+    config = read_config(args.config) if args.config else None
     precision = {}
     for item in args.type or []:
         key, sep, value = item.partition("=")
         if not sep:
             raise ConfigError(f"--type takes NAME=TYPE (e.g. input=fixed<16,6>), got {item!r}")
         precision[key] = value
-    tb = None
-    if args.tb_inputs:
-        import numpy as np
-
-        tb = np.load(args.tb_inputs)
+    tb = load_arrays(args.tb_inputs, "--tb-inputs") if args.tb_inputs else None
     project = compile_model(args.model, args.output, part=args.part, clock_ns=args.clock_ns,
                             reuse=args.reuse, config=config, precision=precision,
                             tb_inputs=tb, budgets=_budget_flags(args), **target_kwargs(args))
@@ -66,6 +52,37 @@ def cmd_compile(args) -> int:
     for report in project.meta["precision_report"]:
         print(f"warning: {report}")
     return _report_budgets(project, project.budgets())
+
+
+def load_arrays(path: str, flag: str, keep_names: bool = False):
+    """The numeric arrays of a ``.npy`` file (one) or ``.npz`` file (one per model
+    input, in file order): a list, or ``{name: array}`` with ``keep_names``. Pickled,
+    object, string and empty arrays are refused with a typed error."""
+    import zipfile
+
+    import numpy as np
+
+    try:
+        with open(path, "rb") as f:
+            data = np.load(f, allow_pickle=False)
+            arrays = ({k: data[k] for k in data.files} if isinstance(data, np.lib.npyio.NpzFile)
+                      else {"arr_0": data})
+    except FileNotFoundError:
+        raise ConfigError(f"{flag}: no file {path!r}") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError(f"{flag}: cannot read {path!r} as a .npy/.npz array file ({text}); "
+                          "save the inputs with numpy.save or numpy.savez") from None
+    if not arrays:
+        raise ConfigError(f"{flag}: {path!r} holds no arrays")
+    for name, x in arrays.items():
+        if x.dtype.kind not in "biuf":
+            raise ConfigError(f"{flag}: array {name!r} in {path!r} has dtype {x.dtype}; "
+                              "inputs must be numbers (save them as float64)")
+        if x.ndim == 0 or x.shape[0] == 0:
+            raise ConfigError(f"{flag}: array {name!r} in {path!r} has shape {x.shape}; "
+                              "it needs at least one event (N, *input_shape)")
+    return arrays if keep_names else list(arrays.values())
 
 
 def _budget_flags(args) -> dict:
@@ -92,14 +109,11 @@ def cmd_check(args) -> int:
 
 
 def cmd_csim(args) -> int:
-    import numpy as np
-
     from trigc.project import Project
 
     project = Project(args.project)
     if args.inputs:
-        x = np.load(args.inputs)
-        inputs = [x[: args.n] if args.n else x]
+        inputs = [x[: args.n] if args.n else x for x in load_arrays(args.inputs, "--inputs")]
     else:
         inputs = [x[: args.n] if args.n else x for x in project.tb_inputs()]
     result = project.compare(*inputs)
@@ -134,16 +148,10 @@ def cmd_build(args) -> int:
 
 
 def cmd_profile(args) -> int:
-    import numpy as np
-
     from trigc.profile import profile
 
-    try:
-        data = np.load(args.data)
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"Cannot read profiling data {args.data!r}: {exc}") from None
-    if isinstance(data, np.lib.npyio.NpzFile):  # .npz: one array per model input
-        data = {k: data[k] for k in data.files} if len(data.files) > 1 else data[data.files[0]]
+    arrays = load_arrays(args.data, "--data", keep_names=True)
+    data = arrays if len(arrays) > 1 else next(iter(arrays.values()))
     result = profile(args.model, data, width=args.width, percentile=args.percentile)
     print(result.table())
     paths = result.write(args.out, weights=args.weights)
@@ -168,6 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="trigc", description="Compile QAT neural networks into bit-exact FPGA trigger firmware")
     parser.add_argument("--version", action="version", version=f"trigc {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log compiler decisions")
+    parser.add_argument("--debug", action="store_true",
+                        help="show the full error and traceback instead of one line")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("inspect", help="print the final IR: ops, shapes, fixed-point types")
     p.add_argument("model", help="ONNX / QONNX file")
@@ -229,6 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the ``trigc`` command. Every failure is one line on stderr and exit status
+    2 (130 on Ctrl-C); ``--debug`` shows the traceback instead."""
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
@@ -237,9 +249,37 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except BrokenPipeError:
         return 0
-    except TrigcError as exc:
-        print(f"trigc: error: {exc}", file=sys.stderr)
+    except KeyboardInterrupt:
+        if args.debug:
+            raise
+        print("trigc: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the CLI's one place that reports everything
+        if args.debug:
+            raise
+        print(f"trigc: error: {_one_line(exc)}", file=sys.stderr)
         return 2
+
+
+def _one_line(exc: BaseException) -> str:
+    """The error as one printable line: typed errors as they are (their first line),
+    OS errors with the file, anything else marked as a trigc bug."""
+    if isinstance(exc, TrigcError):
+        text = str(exc)
+    elif isinstance(exc, OSError):
+        path = f" {str(exc.filename)!r}" if exc.filename is not None else ""
+        text = f"{exc.strerror or exc}:{path}" if path else str(exc.strerror or exc)
+        text += "; check the path, its permissions and the free disk space"
+    elif isinstance(exc, MemoryError):
+        text = "out of memory; process fewer events at a time (e.g. --chunk-size, -n)"
+    else:
+        text = (f"internal error {type(exc).__name__}: {exc} (a bug in trigc; rerun with "
+                "--debug for the traceback and report it)")
+    lines = text.splitlines() or [""]
+    first = lines[0].encode("ascii", "backslashreplace").decode("ascii")
+    if len(lines) > 1:
+        first += f" ({len(lines) - 1} more line(s) with --debug)"
+    return first
 
 
 if __name__ == "__main__":

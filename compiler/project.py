@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,6 +10,7 @@ import numpy as np
 
 from trigc.backends.vitis.interfaces import DEFAULT_INTERFACE
 from trigc.backends.vitis.writer import Settings, write_project
+from trigc.config import read_config
 from trigc.csim.build import CSimError, CSimLibrary, build_library, build_testbench, load_meta
 from trigc.errors import ConfigError
 from trigc.fixed import to_float
@@ -182,10 +182,11 @@ def compile(model, output_dir, *, part: str | None = None, clock_ns: float | Non
     from trigc.api import load
     from trigc.estimate import Budgets
 
-    cfg = _read_config(config)
+    cfg = read_config(config)
     if part is None and board is None:  # the target comes from the keywords or the config
         part, board = cfg.get("part"), cfg.get("board")
-    settings = Settings(part=part, board=board, clock_ns=clock_ns or cfg.get("clock_ns"),
+    settings = Settings(part=part, board=board,
+                        clock_ns=clock_ns if clock_ns is not None else cfg.get("clock_ns"),
                         default_reuse=int(cfg.get("default_reuse", 1)),
                         reuse=dict(cfg.get("reuse", {})),
                         interface=interface or cfg.get("interface") or DEFAULT_INTERFACE,
@@ -205,18 +206,6 @@ def compile(model, output_dir, *, part: str | None = None, clock_ns: float | Non
                             [np.asarray(x, dtype=np.float64) for x in tb_inputs]
                             if tb_inputs is not None else None, limits)
     return Project(path)
-
-
-def _read_config(config) -> dict:
-    if config is None:
-        return {}
-    if isinstance(config, dict):
-        return config
-    path = Path(config)
-    try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"Cannot read config {str(path)!r}: {exc}") from None
 
 
 __all__ = ["CSimError", "Comparison", "Project", "compile"]

@@ -24,11 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from trigc.errors import ConfigError
-
-
-class UnknownPartError(ConfigError):
-    """The FPGA part is not in the estimator's device database."""
+from trigc.target import UnknownPartError
 
 
 @dataclass(frozen=True)

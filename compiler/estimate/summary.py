@@ -14,6 +14,7 @@ from trigc.estimate.latency import schedule
 from trigc.estimate.resources import datapath_for
 from trigc.ir.graph import Graph
 from trigc.ir.ops import Op
+from trigc.target import check_clock
 
 log = logging.getLogger(__name__)
 
@@ -111,14 +112,13 @@ def _settings(settings, graph: Graph) -> _Settings:
     get = settings.get if isinstance(settings, Mapping) else (
         lambda key, default=None: getattr(settings, key, default))
     part = get("part", None) or DEFAULT_PART
+    clock = get("clock_ns", None)
+    clock_ns = check_clock(DEFAULT_CLOCK_NS if clock is None else clock)
     try:
-        clock_ns = float(get("clock_ns", None) or DEFAULT_CLOCK_NS)
         default_reuse = int(get("default_reuse", 1) or 1)
         reuse = {str(k): int(v) for k, v in dict(get("reuse", None) or {}).items()}
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"Invalid estimator settings {settings!r}: {exc}") from None
-    if clock_ns <= 0:
-        raise ConfigError(f"Clock period must be positive, not {clock_ns} ns")
     bad = {k: v for k, v in reuse.items() if v < 1}
     if default_reuse < 1 or bad:
         raise ConfigError(f"Reuse factors must be at least 1, got "

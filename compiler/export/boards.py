@@ -15,9 +15,11 @@ with ``clock_ns``.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 from trigc.errors import ConfigError
+from trigc.target import _show, check_clock, check_part
 
 
 class UnknownBoardError(ConfigError):
@@ -95,13 +97,11 @@ def get_board(name: str) -> Board:
     key = name.strip().lower() if isinstance(name, str) else None
     if key in BOARDS:
         return BOARDS[key]
+    close = difflib.get_close_matches(key or "", list(BOARDS), n=3, cutoff=0.5)
+    hint = f"did you mean {', '.join(close)}? " if close else ""
     raise UnknownBoardError(
-        f"Unknown board {name!r}. Known boards: {', '.join(known_boards())} "
+        f"Unknown board {_show(name)}; {hint}Known boards: {', '.join(known_boards())} "
         "(`trigc boards` lists their parts and clocks); or give the FPGA part instead")
-
-
-def _same_part(a: str, b: str) -> bool:
-    return a.strip().lower() == b.strip().lower()
 
 
 def resolve_target(part: str | None, clock_ns: float | None, board: str | None,
@@ -111,13 +111,14 @@ def resolve_target(part: str | None, clock_ns: float | None, board: str | None,
     the default clock; an explicit clock overrides the board's; a part that differs
     from the board's is an error."""
     if board is None:
-        return part or default_part, float(clock_ns or default_clock_ns), None
+        part = check_part(default_part if part is None else part)
+        return part, check_clock(default_clock_ns if clock_ns is None else clock_ns), None
     b = get_board(board)
-    if part and not _same_part(part, b.part):
+    if part is not None and check_part(part) != b.part:
         raise ConfigError(
-            f"Board {b.name!r} carries the part {b.part}, but the part {part!r} was also "
-            "given; give either the board or the part, not both")
-    return b.part, float(clock_ns or b.clock_ns), b.name
+            f"Board {b.name!r} carries the part {b.part}, but the part {_show(part)} was "
+            "also given; give either the board or the part, not both")
+    return b.part, check_clock(b.clock_ns if clock_ns is None else clock_ns), b.name
 
 
 def board_device(b: Board):

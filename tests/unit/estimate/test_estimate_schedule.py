@@ -69,7 +69,7 @@ def test_reuse_factor_validation():
         estimate(dense_4x2(), {"default_reuse": 7})
     with pytest.raises(ConfigError, match="unknown layers \\['nope'\\]"):
         estimate(dense_4x2(), {"reuse": {"nope": 2}})
-    with pytest.raises(ConfigError, match="Clock period must be positive"):
+    with pytest.raises(ConfigError, match="clock period is -1 ns; trigc targets clocks from 1 ns"):
         estimate(dense_4x2(), {"clock_ns": -1})
     est = estimate(dense_4x2(), {"reuse": {"fc": 3}})
     assert est.ii == 3 and est.layers[0].reuse == 3

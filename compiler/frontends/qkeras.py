@@ -31,6 +31,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from trigc.errors import ModelError, UnsupportedOpError
+from trigc.frontends.keras_safety import check_keras_config, read_keras_config
 from trigc.frontends.qkeras_quantizers import (
     ACTIVATION_QUANTIZERS, QuantSpec, evaluate, quantized_weight, where,
 )
@@ -61,8 +62,10 @@ def load_keras(model, custom_objects=None):
     if not isinstance(model, (str, Path)):
         return model
     path = Path(model)
-    if not path.is_file():
-        raise ModelError(f"Keras model file {str(path)!r} does not exist")
+    _check_model_path(path)
+    # before any Keras code runs: a legacy .h5 rebuilds (and calls) Lambda bytecode on
+    # load whatever safe_mode says, so the configuration is vetted here first
+    check_keras_config(read_keras_config(path), path, LAYERS, (custom_objects or {}).keys())
     import tensorflow as tf
     from qkeras.utils import _add_supported_quantized_objects
 
@@ -71,9 +74,21 @@ def load_keras(model, custom_objects=None):
     objects["QActivation"] = _loadable_qactivation()
     objects.update(custom_objects or {})
     try:
-        return tf.keras.models.load_model(str(path), custom_objects=objects, compile=False)
+        return tf.keras.models.load_model(str(path), custom_objects=objects, compile=False,
+                                          safe_mode=True)
     except Exception as exc:  # noqa: BLE001 - Keras raises many types while deserialising
         raise ModelError(f"{str(path)!r} could not be loaded as a Keras model: {exc}") from None
+
+
+def _check_model_path(path: Path) -> None:
+    if path.is_dir():
+        raise ModelError(f"{str(path)!r} is a directory, not a Keras model file; give the "
+                         ".h5 or .keras file that model.save() wrote")
+    if not path.is_file():
+        raise ModelError(f"Keras model file {str(path)!r} does not exist; check the path")
+    if path.stat().st_size == 0:
+        raise ModelError(f"Keras model file {str(path)!r} is empty (0 bytes); the save did "
+                         "not finish, save the model again")
 
 
 def _loadable_qactivation():

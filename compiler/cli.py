@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 from trigc.config import read_config
 from trigc.errors import ConfigError, TrigcError
@@ -152,11 +153,22 @@ def cmd_profile(args) -> int:
 
     arrays = load_arrays(args.data, "--data", keep_names=True)
     data = arrays if len(arrays) > 1 else next(iter(arrays.values()))
+    _refuse_outputs_over_inputs(
+        [Path(args.out) / f for f in ("precision.json", "profile.json", "profile.png")],
+        [args.model, args.data])
     result = profile(args.model, data, width=args.width, percentile=args.percentile)
     print(result.table())
     paths = result.write(args.out, weights=args.weights)
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0
+
+
+def _refuse_outputs_over_inputs(outputs, inputs) -> None:
+    for out in outputs:
+        for given in inputs:
+            if Path(out).exists() and Path(given).exists() and Path(out).samefile(given):
+                raise ConfigError(f"The output {str(out)!r} is the input {str(given)!r}; "
+                                  "choose another --out folder")
 
 
 BUDGET_FLAGS = {"latency_ns": float, "latency_cycles": int, "ii": int, "dsp": int, "lut": int,

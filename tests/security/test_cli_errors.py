@@ -262,3 +262,19 @@ def test_typed_error_message_keeps_names_printable(tmp_path, capsys):
     assert code == 2
     assert len(err.strip().splitlines()) == 1
     assert Path(tmp_path).exists()
+
+
+def test_profile_never_writes_over_its_input(tmp_path, capsys):
+    """``trigc profile M --data profile.json``-style collisions: the calibration data
+    (or the model) is never replaced by an output."""
+    from trigc.frontends.qonnx_builder import quantized_mlp as mlp
+
+    onnx.save(mlp(sizes=(4, 3), seed=1), str(tmp_path / "tiny.onnx"))
+    data = tmp_path / "profile.png"
+    with open(data, "wb") as f:
+        np.save(f, np.zeros((8, 4)))
+    before = data.read_bytes()
+    code, _, err = run_cli(["profile", "tiny.onnx", "--data", data, "--out", tmp_path],
+                           capsys, tmp_path)
+    assert_one_line_error(code, err, "is the input")
+    assert data.read_bytes() == before

@@ -27,10 +27,11 @@ demo: setup
 	$(VENV)/bin/trigc compile models/jet_tagger_qkeras/jet_tagger_qkeras.onnx -o fpga_projects/jet_tagger_qkeras
 	$(VENV)/bin/trigc csim fpga_projects/jet_tagger_qkeras
 
-# Regenerate the committed firmware projects (tests/golden diffs them in CI).
+# Regenerate the committed firmware projects (tests/golden diffs them in CI). --overwrite:
+# only trigc's files are replaced; a stray file is kept, and the golden diff shows it.
 fpga_projects: setup
 	for m in $(REFERENCE_MODELS); do \
-	  $(VENV)/bin/trigc compile models/$$m/$$m.onnx -o fpga_projects/$$m > /dev/null || exit 1; \
+	  $(VENV)/bin/trigc compile models/$$m/$$m.onnx -o fpga_projects/$$m --overwrite > /dev/null || exit 1; \
 	done
 
 .PHONY: fpga_projects

@@ -48,7 +48,8 @@ def cmd_compile(args) -> int:
     tb = load_arrays(args.tb_inputs, "--tb-inputs") if args.tb_inputs else None
     project = compile_model(args.model, args.output, part=args.part, clock_ns=args.clock_ns,
                             reuse=args.reuse, config=config, precision=precision,
-                            tb_inputs=tb, budgets=_budget_flags(args), **target_kwargs(args))
+                            tb_inputs=tb, budgets=_budget_flags(args), **target_kwargs(args),
+                            overwrite=args.overwrite)
     print(f"wrote {project.path} ({len(project.graph.nodes)} layers, II={project.meta['ii']})")
     for report in project.meta["precision_report"]:
         print(f"warning: {report}")
@@ -209,6 +210,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--type", action="append", metavar="NAME=TYPE",
                    help="override a tensor/layer type, e.g. input=fixed<16,6>")
     p.add_argument("--tb-inputs", help=".npy file of testbench inputs (N, *input_shape)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="when OUTPUT holds files trigc did not write (yours, Vitis's "
+                        "<name>_prj/, ip/), replace only trigc's files and keep those")
     _add_budget_flags(p)
     p.set_defaults(func=cmd_compile)
 

@@ -29,3 +29,14 @@ class ConfigError(TrigcError, ValueError):
 
 class BudgetError(TrigcError):
     """An estimate exceeds a user budget."""
+
+
+class OutputError(ConfigError):
+    """An output path cannot be used: it holds files trigc did not write, is a file
+    where a folder is needed (or the reverse), is an input, is read-only, or the disk
+    is full. The message names the path and what to do."""
+
+
+class ProjectError(TrigcError, ValueError):
+    """A project directory is missing, truncated or corrupted (``trigc.json``,
+    ``tb_data``); recompiling it with ``trigc compile`` repairs it."""

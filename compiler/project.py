@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from trigc.backends.vitis.interfaces import DEFAULT_INTERFACE
 from trigc.backends.vitis.writer import Settings, write_project
 from trigc.config import read_config
 from trigc.csim.build import CSimError, CSimLibrary, build_library, build_testbench, load_meta
-from trigc.errors import ConfigError
+from trigc.errors import ConfigError, ProjectError, TrigcError
 from trigc.fixed import to_float
 from trigc.ir.graph import Graph
 from trigc.ir.serialize import graph_from_json
@@ -47,13 +48,48 @@ class Comparison:
         return text if self.first is None else f"{text}\nfirst mismatch: {self.first}"
 
 
+def _graph_of(path: Path, meta: dict) -> Graph:
+    """The final IR stored in ``trigc.json``; a ``ProjectError`` when it is damaged."""
+    missing = [k for k in ("name", "graph", "settings", "inputs", "outputs", "trace",
+                           "trace_size") if k not in meta]
+    if missing:
+        raise ProjectError(f"{str(path / 'trigc.json')!r} lacks {', '.join(missing)}: it "
+                           "is truncated or not written by trigc; recompile the project "
+                           "with `trigc compile`")
+    try:
+        return graph_from_json(meta["graph"])
+    except (TrigcError, KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise ProjectError(f"{str(path / 'trigc.json')!r} holds a damaged graph ({exc!r}); "
+                           "recompile the project with `trigc compile`") from exc
+
+
+def _read_tb_data(path: Path, columns: int) -> np.ndarray:
+    """The rows of a tb_data file, each with ``columns`` numbers."""
+    fix = "recompile the project with `trigc compile` to write it again"
+    try:
+        with warnings.catch_warnings():  # an empty file warns, then fails the check below
+            warnings.simplefilter("ignore", UserWarning)
+            flat = np.loadtxt(path, ndmin=2, dtype=np.float64)
+    except OSError as exc:
+        raise ProjectError(f"Cannot read {str(path)!r}: {exc.strerror or exc}; {fix}") from exc
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ProjectError(f"{str(path)!r} is truncated or corrupted ({exc}); {fix}") from exc
+    if flat.shape[0] == 0 or flat.shape[1] != columns:
+        raise ProjectError(f"{str(path)!r} holds {flat.shape[0]} rows of {flat.shape[1]} "
+                           f"numbers where the model needs rows of {columns}; it is "
+                           f"truncated or not this project's; {fix}")
+    if not np.isfinite(flat).all():
+        raise ProjectError(f"{str(path)!r} holds NaN or infinite values; {fix}")
+    return flat
+
+
 class Project:
     """A trigc project directory (``trigc.json`` + firmware + testbench)."""
 
     def __init__(self, path) -> None:
         self.path = Path(path).resolve()
         self.meta = load_meta(self.path)
-        self.graph: Graph = graph_from_json(self.meta["graph"])
+        self.graph: Graph = _graph_of(self.path, self.meta)
         self.name = self.meta["name"]
         self._lib: CSimLibrary | None = None
 
@@ -68,12 +104,17 @@ class Project:
             if x.shape[1:] != t.shape:
                 raise ConfigError(f"Input {t.name!r} expects shape (N, "
                                   f"{', '.join(map(str, t.shape))}), got {x.shape}")
+            if not np.isfinite(x).all():  # as the emulator: the C-sim would saturate them
+                raise PrecisionError(f"Cannot quantize NaN or infinite values to {t.type}; "
+                                     "clean the input data first")
             arrays.append(x)
         return arrays
 
     def tb_inputs(self) -> list[np.ndarray]:
-        """The inputs stored in tb_data (as the testbench reads them)."""
-        flat = np.loadtxt(self.path / "tb_data" / "tb_input_features.dat", ndmin=2)
+        """The inputs stored in tb_data (as the testbench reads them); a missing,
+        truncated or corrupted file is a ``ProjectError``."""
+        flat = _read_tb_data(self.path / "tb_data" / "tb_input_features.dat",
+                             sum(int(np.prod(t.shape)) for t in self.graph.inputs))
         out, offset = [], 0
         for t in self.graph.inputs:
             size = int(np.prod(t.shape))
@@ -165,7 +206,8 @@ def compile(model, output_dir, *, part: str | None = None, clock_ns: float | Non
             reuse: int | dict | None = None, config: dict | str | Path | None = None,
             precision: dict | None = None, tb_inputs=None, name: str | None = None,
             budgets: dict | None = None, example_input=None, board: str | None = None,
-            interface: str | None = None, axis_word_bits: int | None = None) -> Project:
+            interface: str | None = None, axis_word_bits: int | None = None,
+            overwrite: bool = False) -> Project:
     """Compile a model to a Vitis HLS project: an ONNX/QONNX path or ModelProto, a
     trigc Graph, a Brevitas/torch ``nn.Module`` (with ``example_input``) or a
     Keras/QKeras model.
@@ -178,7 +220,11 @@ def compile(model, output_dir, *, part: str | None = None, clock_ns: float | Non
     ``default_reuse``, ``part`` or ``board``, ``clock_ns``, ``interface``,
     ``axis_word_bits`` and ``budgets`` (latency_ns, latency_cycles, ii, dsp, lut, ff,
     bram, dsp_pct, ...); keyword arguments override it. The estimate and budgets are
-    stored in the project (report.txt/json/png); ``trigc check`` enforces them."""
+    stored in the project (report.txt/json/png); ``trigc check`` enforces them.
+
+    An existing ``output_dir`` holding files trigc did not write (see
+    ``trigc.outputs``) is an ``OutputError``; ``overwrite=True`` replaces only trigc's
+    files there and keeps the others."""
     from trigc.api import load
     from trigc.estimate import Budgets
 
@@ -204,7 +250,7 @@ def compile(model, output_dir, *, part: str | None = None, clock_ns: float | Non
     limits = Budgets.from_dict(cfg.get("budgets")).override(**(budgets or {}))
     path, _ = write_project(graph, output_dir, settings,
                             [np.asarray(x, dtype=np.float64) for x in tb_inputs]
-                            if tb_inputs is not None else None, limits)
+                            if tb_inputs is not None else None, limits, overwrite=overwrite)
     return Project(path)
 
 

@@ -143,8 +143,20 @@ class CSimLibrary:
 
 
 def load_meta(project: Path) -> dict:
+    """The project's ``trigc.json``; a ``ProjectError`` when missing, truncated or invalid."""
+    from trigc.errors import ProjectError
+
     path = Path(project) / "trigc.json"
     if not path.is_file():
-        raise CSimError(f"{str(project)!r} is not a trigc project (no trigc.json); "
-                        "create one with `trigc compile`")
-    return json.loads(path.read_text())
+        raise ProjectError(f"{str(project)!r} is not a trigc project (no trigc.json); "
+                           "create one with `trigc compile`")
+    try:
+        meta = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise ProjectError(f"{str(path)!r} is truncated or corrupted ({exc}); recompile "
+                           "the project with `trigc compile`") from exc
+    if not isinstance(meta, dict):
+        raise ProjectError(f"{str(path)!r} is not a trigc project file (a JSON "
+                           f"{type(meta).__name__}, not an object); recompile the project "
+                           "with `trigc compile`")
+    return meta

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -258,9 +256,14 @@ def _estimate(graph: Graph, settings: Settings):
 
 
 def write_project(graph: Graph, output_dir, settings: Settings | None = None,
-                  tb_inputs: list[np.ndarray] | None = None, budgets=None, extra=None):
-    """Write the project to ``output_dir`` atomically: into a temporary directory
-    beside it, then renamed into place. A failure leaves nothing behind.
+                  tb_inputs: list[np.ndarray] | None = None, budgets=None, extra=None,
+                  overwrite: bool = False):
+    """Write the project to ``output_dir`` atomically with ``trigc.outputs.replace_dir``:
+    into a temporary directory beside it, then swapped into place, so a failure leaves
+    the old project (or nothing) and never a half-written one. The project's manifest
+    (``.trigc-manifest.json``) lists the files written here; an existing folder holding
+    anything else is an ``OutputError`` unless ``overwrite``, which replaces trigc's
+    files and keeps the others.
 
     ``extra(root, ctx, estimate)``, when given, is called after the project is written
     into the temporary directory ``root`` and before it is moved into place, to add
@@ -268,33 +271,22 @@ def write_project(graph: Graph, output_dir, settings: Settings | None = None,
 
     Returns the project path and the latency/resource estimate."""
     from trigc.estimate import Budgets
+    from trigc.outputs import check_target, output_errors, replace_dir
 
     settings = settings or Settings()
     budgets = budgets if budgets is not None else Budgets()
     target = Path(output_dir).resolve()
-    if target.exists() and not (target / "trigc.json").is_file():
-        raise ConfigError(
-            f"{str(target)!r} exists and is not a trigc project; choose an empty or new "
-            "output directory")
+    with output_errors(target):
+        check_target(target, overwrite)
     ctx = render(graph, settings)
     est = _estimate(graph, settings)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    os.chmod(tmp, 0o755)
-    try:
-        _write(tmp, graph, settings, ctx, tb_inputs, est, budgets)
+
+    def build(root: Path) -> None:
+        _write(root, graph, settings, ctx, tb_inputs, est, budgets)
         if extra is not None:
-            extra(tmp, ctx, est)
-        old = None
-        if target.exists():
-            old = target.with_name(f".{target.name}.old.{os.getpid()}")
-            target.rename(old)
-        tmp.rename(target)
-        if old is not None:
-            shutil.rmtree(old)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+            extra(root, ctx, est)
+
+    replace_dir(target, build, overwrite=overwrite)
     log.info("wrote %s", target)
     return target, est
 

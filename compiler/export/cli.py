@@ -50,7 +50,8 @@ def cmd_export(args) -> int:
                        library=args.library, ip_name=args.ip_name,
                        ip_version=args.ip_version, description=args.description,
                        clock_ns=args.clock_ns, axis_word_bits=args.axis_word_bits,
-                       output_dir=args.output, run_tool=False if args.no_run else None)
+                       output_dir=args.output, run_tool=False if args.no_run else None,
+                       overwrite=args.overwrite)
     est = result.estimate
     print(f"exported {result.path}: IP {result.vlnv}, part {est.part}, clock "
           f"{est.clock_ns:g} ns; estimate (not synthesis): latency {est.latency_cycles} "
@@ -101,4 +102,8 @@ def add_parsers(subparsers) -> None:
                    help="write the exported project here instead of updating PROJECT")
     p.add_argument("--no-run", action="store_true",
                    help="do not run vitis_hls even when it is on PATH; write the bundle")
+    p.add_argument("--overwrite", action="store_true",
+                   help="when the output folder holds files trigc did not write (<name>_prj/"
+                        " and ip/ of an earlier run, yours), replace only trigc's files and "
+                        "keep those")
     p.set_defaults(func=cmd_export)

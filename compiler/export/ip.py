@@ -31,6 +31,7 @@ from trigc.backends.vitis.writer import VERSION, Settings, _env, write_project
 from trigc.errors import ConfigError, TrigcError
 from trigc.export.boards import get_board
 from trigc.export.docs import VLNV, port_map_json, readme_context
+from trigc.outputs import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +184,7 @@ def _run_tool(tool: str, out: Path, vlnv: VLNV) -> Path:
         if not found:
             raise ExportError(f"{tool} finished but wrote no IP archive (looked for {wanted} "
                               f"and *_prj/solution1/impl/**/*.zip); see {out / LOG}")
-        shutil.copyfile(found[0], wanted)
+        atomic_write(wanted, lambda tmp: shutil.copyfile(found[0], tmp))
     return wanted
 
 
@@ -192,12 +193,16 @@ def export_ip(project_dir, board: str | None = None, interface: str | None = Non
               ip_name: str | None = None, ip_version: str = DEFAULT_VERSION,
               description: str | None = None, clock_ns: float | None = None,
               axis_word_bits: int | None = None, output_dir=None,
-              run_tool: bool | None = None) -> ExportResult:
+              run_tool: bool | None = None, overwrite: bool = False) -> ExportResult:
     """Export a trigc project (``trigc compile`` output) as a Vivado IP core.
 
     ``board`` and ``interface`` default to the project's; ``output_dir`` defaults to
     the project directory itself (rewritten in place). ``run_tool``: None runs
-    ``vitis_hls`` when it is on PATH, False never runs it (bundle only)."""
+    ``vitis_hls`` when it is on PATH, False never runs it (bundle only).
+
+    The output folder is replaced atomically and only trigc's files in it are: a
+    folder holding others (``<name>_prj/`` and ``ip/`` of an earlier run, a user's
+    files) is an ``OutputError``, unless ``overwrite``, which keeps them."""
     from trigc.estimate import Budgets
     from trigc.project import Project
 
@@ -221,7 +226,8 @@ def export_ip(project_dir, board: str | None = None, interface: str | None = Non
     out = Path(output_dir).resolve() if output_dir is not None else project.path
     path, est = write_project(graph, out, settings, project.tb_inputs(),
                               Budgets.from_dict(meta.get("budgets")),
-                              extra=_export_files(vlnv, settings, tool is None))
+                              extra=_export_files(vlnv, settings, tool is None),
+                              overwrite=overwrite)
     if tool is None:
         command = _command(path, vlnv, True)
         log.info("%s not run: wrote %s; run `%s` on a machine with Vitis HLS", TOOL,

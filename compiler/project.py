@@ -105,6 +105,8 @@ class Project:
                 raise ConfigError(f"Input {t.name!r} expects shape (N, "
                                   f"{', '.join(map(str, t.shape))}), got {x.shape}")
             if not np.isfinite(x).all():  # as the emulator: the C-sim would saturate them
+                from trigc.errors import PrecisionError
+
                 raise PrecisionError(f"Cannot quantize NaN or infinite values to {t.type}; "
                                      "clean the input data first")
             arrays.append(x)

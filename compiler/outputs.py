@@ -268,9 +268,12 @@ def _walk(root: Path, rel_dir: str, owned: dict, dirs: set, foreign: list) -> No
 
 def check_target(target, overwrite: bool = False) -> Survey:
     """Raise ``OutputError`` unless trigc may replace the folder ``target``: it is new,
-    empty, or holds only unchanged files of its manifest (or ``overwrite``)."""
+    empty, or holds only unchanged files of its manifest (or ``overwrite``). Leftovers
+    of killed runs beside it are first restored or removed (``recover``)."""
     target = Path(target)
     _check_parents(target)
+    if target.parent.is_dir():
+        recover(target)
     found = survey(target)
     if found.foreign and not overwrite:
         raise OutputError(_foreign_message(found))
@@ -396,8 +399,6 @@ def replace_dir(target, build: Callable[[Path], None], *, overwrite: bool = Fals
     with output_errors(target):
         check_target(target, overwrite)
         target.parent.mkdir(parents=True, exist_ok=True)
-        recover(target)
-        check_target(target, overwrite)
         tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
         try:
             os.chmod(tmp, 0o755)
@@ -484,6 +485,6 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), str(b))
 
 
-__all__ = ["MANIFEST", "OutputError", "Survey", "TEMP_MARKER", "atomic_write",
+__all__ = ["MANIFEST", "TEMP_MARKER", "OutputError", "Survey", "atomic_write",
            "check_target", "fs_error", "output_errors", "read_manifest", "recover",
            "refuse_inputs", "replace_dir", "survey", "write_manifest"]

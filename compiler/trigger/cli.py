@@ -3,6 +3,8 @@
 Wired into the ``trigc`` command by ``add_parsers(subparsers)``; until then (or
 stand-alone) ``python -m trigc.trigger.cli emulate ...`` runs the same command.
 Exit status: 0 on success, 1 when the golden check fails, 2 on a usage error.
+Outputs are never written over an input and appear only when complete; a missing
+output folder is created.
 """
 
 from __future__ import annotations
@@ -20,20 +22,24 @@ examples:
   trigc emulate prj --data run.root:Events --map x=j_mass,j_tau21,... --labels label
   trigc emulate prj --data big.parquet --menu menu.toml --workers 2 --plots plots/
   trigc emulate prj --data big.h5 --menu menu.toml --dask tcp://scheduler:8786
+
+outputs (--out, --junit, --summary, --plots) are written to a temporary file and renamed
+when complete, never over an input (--data, --menu, --golden, the project's files), and
+their folders are created if missing.
 """
 
 
 def _workers(text: str):
+    from trigc.trigger.run import check_workers, max_workers
+
     if text == "auto":
         return text
     try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"--workers takes a number >= 1 or 'auto', "
-                                         f"not {text!r}")
-    return value
+        return check_workers(int(text))
+    except ValueError as exc:  # int() or WorkerError (a ConfigError, so a ValueError)
+        message = str(exc) if isinstance(exc, TrigcError) else \
+            f"--workers takes a whole number 1..{max_workers()} or 'auto', not {text!r}"
+        raise argparse.ArgumentTypeError(message) from None
 
 
 def _positive(text: str) -> int:
@@ -58,7 +64,8 @@ def add_parsers(subparsers) -> None:
     p.add_argument("--menu", help="trigger menu (.toml or .yaml); without one, only raw "
                                   "outputs are written and compared")
     p.add_argument("--out", metavar="DECISIONS",
-                   help="write per-event decisions and raw outputs (.parquet or .npz)")
+                   help="write per-event decisions and raw outputs (.parquet or .npz; "
+                        "missing folders are created)")
     p.add_argument("--golden", help="decision file to compare with event by event; "
                                     "exit 1 on any difference")
     p.add_argument("--junit", metavar="FILE", help="write the golden check as JUnit XML")
@@ -70,7 +77,7 @@ def add_parsers(subparsers) -> None:
                    help="bit-exact numpy emulator (default) or the project's g++ C-sim")
     p.add_argument("--workers", type=_workers, default="auto", metavar="N",
                    help="local worker processes, or 'auto' (the default): one per core, at "
-                        "most one per chunk")
+                        "most one per chunk; at most 4 per core")
     p.add_argument("--dask", metavar="ADDR",
                    help="run the chunks on a Dask cluster, e.g. tcp://scheduler:8786 (the "
                         "event file and project must be visible to the workers)")
@@ -112,12 +119,14 @@ def _background(text: str | None):
 
 
 def cmd_emulate(args) -> int:
+    from trigc.outputs import atomic_write
     from trigc.trigger.inputs import parse_map
     from trigc.trigger.run import emulate_events
     from trigc.trigger.stats import format_summary
 
     if args.junit and not args.golden:
         raise ConfigError("--junit writes the golden check: give --golden GOLDEN as well")
+    _check_outputs(args)
     result = emulate_events(
         args.project, args.data, args.menu, out=args.out, golden=args.golden,
         junit=args.junit, backend=args.backend, workers=args.workers, dask=args.dask,
@@ -128,11 +137,11 @@ def cmd_emulate(args) -> int:
     print(result.headline())
     print(format_summary(result.stats))
     if args.summary:
-        with open(args.summary, "w") as fp:
-            json.dump({"run": {"events": result.events, "seconds": result.seconds,
-                               "events_per_second": result.events_per_second,
-                               "backend": result.backend, "workers": result.workers},
-                       **result.stats.to_dict()}, fp, indent=2)
+        summary = {"run": {"events": result.events, "seconds": result.seconds,
+                           "events_per_second": result.events_per_second,
+                           "backend": result.backend, "workers": result.workers},
+                   **result.stats.to_dict()}
+        atomic_write(args.summary, json.dumps(summary, indent=2), make_parents=True)
         print(f"wrote {args.summary}")
     if args.plots:
         from trigc.trigger.plots import write_plots
@@ -150,6 +159,16 @@ def cmd_emulate(args) -> int:
         return 0
     print(result.golden, file=sys.stderr)
     return 1
+
+
+def _check_outputs(args) -> None:
+    """Before the run: no output over an input or another output; folders created."""
+    from trigc.trigger.files import check_outputs, event_file, plot_files
+
+    outputs = {"--out": args.out, "--junit": args.junit, "--summary": args.summary,
+               **(plot_files(args.plots) if args.plots else {})}
+    inputs = {"--data": event_file(args.data), "--menu": args.menu, "--golden": args.golden}
+    check_outputs(outputs, inputs, args.project)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -97,14 +97,17 @@ class Reduce(Quantity):
 
 @dataclass(frozen=True)
 class Arith(Quantity):
-    op: str = "+"
-    left: Quantity | None = None
-    right: Quantity | None = None
+    """``terms[0] ops[0] terms[1] ...`` at ``frac`` fractional bits, summed in order."""
+
+    ops: tuple = ()  # "+" or "-", one per term after the first
+    terms: tuple = ()
 
     def evaluate(self, env) -> np.ndarray:
-        a = self.left.evaluate(env) << (self.frac - self.left.frac)
-        b = self.right.evaluate(env) << (self.frac - self.right.frac)
-        return a + b if self.op == "+" else a - b
+        total = self.terms[0].evaluate(env) << (self.frac - self.terms[0].frac)
+        for op, term in zip(self.ops, self.terms[1:]):
+            value = term.evaluate(env) << (self.frac - term.frac)
+            total = total + value if op == "+" else total - value
+        return total
 
 
 @dataclass(frozen=True)
@@ -202,7 +205,8 @@ def walk(node):
     """Every typed node of a condition, depth first."""
     yield node
     for child in (getattr(node, "left", None), getattr(node, "right", None),
-                  getattr(node, "operand", None), *getattr(node, "values", ())):
+                  getattr(node, "operand", None), *getattr(node, "values", ()),
+                  *getattr(node, "terms", ())):
         if child is not None:
             yield from walk(child)
 
@@ -328,19 +332,36 @@ class _Compiler:
                              f"{_INT64_BITS} menus evaluate exactly")
         return quantity
 
-    def arith(self, node: ast.BinOp | ast.Neg):
+    def arith(self, node: ast.Sum | ast.Neg):
         if isinstance(node, ast.Neg):
             operand = self.number(node.operand, "-")
-            return self._checked(node, Negate(f"-{_wrap(operand)}", operand.frac, -operand.hi,
-                                              -operand.lo, "exact negation", operand))
-        left, right = self.number(node.left, node.op), self.number(node.right, node.op)
-        frac = max(left.frac, right.frac)
-        a_lo, a_hi = left.lo << (frac - left.frac), left.hi << (frac - left.frac)
-        b_lo, b_hi = right.lo << (frac - right.frac), right.hi << (frac - right.frac)
-        lo, hi = (a_lo + b_lo, a_hi + b_hi) if node.op == "+" else (a_lo - b_hi, a_hi - b_lo)
-        text = f"{left.text} {node.op} {_wrap(right)}"
-        kind = "exact sum" if node.op == "+" else "exact difference"
-        return self._checked(node, Arith(text, frac, lo, hi, kind, node.op, left, right))
+            return self._checked(node, Negate(self._sized(node, f"-{_wrap(operand)}"),
+                                              operand.frac, -operand.hi, -operand.lo,
+                                              "exact negation", operand))
+        terms = [self.number(t, op) for t, op in zip(node.terms, ("+", *node.ops))]
+        frac = max(t.frac for t in terms)
+        lo, hi = terms[0].lo << (frac - terms[0].frac), terms[0].hi << (frac - terms[0].frac)
+        widest = max(abs(lo), abs(hi))
+        for i, (op, term) in enumerate(zip(node.ops, terms[1:]), start=1):
+            t_lo, t_hi = term.lo << (frac - term.frac), term.hi << (frac - term.frac)
+            lo, hi = (lo + t_lo, hi + t_hi) if op == "+" else (lo - t_hi, hi - t_lo)
+            widest = max(widest, abs(lo), abs(hi))  # every partial sum must fit, too
+            if widest.bit_length() + 1 > _INT64_BITS:
+                self._checked(node.terms[i], Quantity(_sum_text(terms[:i + 1], node.ops),
+                                                      frac, lo, hi, ""))
+        text = _sum_text(terms, node.ops)
+        kind = "exact difference" if node.ops == ("-",) else "exact sum"
+        return Arith(self._sized(node, text), frac, lo, hi, kind, node.ops, tuple(terms))
+
+    def _sized(self, node, text: str) -> str:
+        """``text`` of a node being built, refused past MAX_CHARS: defines that use
+        defines can double a condition's size at every step (d2 = 'd1 + d1')."""
+        if len(text) > ast.MAX_CHARS:
+            raise self.error(node, f"this condition expands to {len(text):,} characters, "
+                             f"more than the {ast.MAX_CHARS:,} allowed",
+                             "defines that repeat other defines grow exponentially; "
+                             "simplify them")
+        return text
 
     def number(self, node, op: str) -> Quantity:
         value = self.expr(node)
@@ -362,7 +383,7 @@ class _Compiler:
         if len(parts) == 1:
             return parts[0]
         chain = parts[0].left.text + "".join(f" {p.op} {p.right.text}" for p in parts)
-        return Logic("and", tuple(parts), chain)
+        return Logic("and", tuple(parts), self._sized(node, chain))
 
     def _compare_pair(self, op, left, right, left_node, right_node):
         for value, src in ((left, left_node), (right, right_node)):
@@ -384,7 +405,7 @@ class _Compiler:
         if ArgIndex in kinds and kinds & {Element, Reduce, Arith, Negate}:
             raise self.error(left_node, "cannot compare an index (argmax/argmin) with a "
                              "fixed-point value")
-        return Cmp(op, left, right, f"{left.text} {op} {right.text}")
+        return Cmp(op, left, right, self._sized(left_node, f"{left.text} {op} {right.text}"))
 
     def _constant(self, value: Fraction, node, other) -> Const:
         if isinstance(other, ArgIndex):
@@ -431,16 +452,16 @@ class _Compiler:
             return self.index(node)
         if isinstance(node, ast.Call):
             return self.call(node)
-        if isinstance(node, (ast.BinOp, ast.Neg)):
+        if isinstance(node, (ast.Sum, ast.Neg)):
             return self.arith(node)
         if isinstance(node, ast.Compare):
             return self.compare(node)
         if isinstance(node, ast.Not):
             operand = self.condition(node.operand)
-            return Invert(operand, f"not {_wrap(operand)}")
+            return Invert(operand, self._sized(node, f"not {_wrap(operand)}"))
         values = tuple(self.condition(v) for v in node.values)
-        return Logic(node.op, values, f" {node.op} ".join(
-            _wrap(v) if isinstance(v, Logic) and v.op != node.op else v.text for v in values))
+        return Logic(node.op, values, self._sized(node, f" {node.op} ".join(
+            _wrap(v) if isinstance(v, Logic) and v.op != node.op else v.text for v in values)))
 
     def condition(self, node):
         value = self.expr(node)
@@ -462,6 +483,10 @@ def _kind(value) -> str:
     if isinstance(value, BOOL_NODES):
         return f"the condition '{value.text}'"
     return f"'{value.text}'"
+
+
+def _sum_text(terms, ops) -> str:
+    return terms[0].text + "".join(f" {op} {_wrap(t)}" for op, t in zip(ops, terms[1:]))
 
 
 def _wrap(value) -> str:

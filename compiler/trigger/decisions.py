@@ -17,6 +17,7 @@ Metadata (menu, conditions, types, backend) is JSON in the Parquet schema metada
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -27,7 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from trigc.trigger.errors import EventDataError
+from trigc.trigger.errors import EventDataError, OutputError
+from trigc.trigger.files import prepare_folder, temp_path
 from trigc.trigger.menu import Menu
 
 WRITERS = (".parquet", ".pq", ".npz")
@@ -64,19 +66,38 @@ def decision_meta(menu: Menu, project, backend: str) -> dict:
 
 
 def open_writer(path, meta: dict, n_events: int):
+    """A streaming writer of the decision file ``path`` (its folder is created)."""
     suffix = Path(path).suffix.lower()
     if suffix not in WRITERS:
         raise EventDataError(f"Decision file {str(path)!r} must end in .parquet or .npz")
-    return NpzWriter(path, meta, n_events) if suffix == ".npz" else ParquetWriter(path, meta)
+    prepare_folder(Path(path).parent, f"--out {str(path)!r}")
+    with _write_errors(path):
+        return NpzWriter(path, meta, n_events) if suffix == ".npz" else \
+            ParquetWriter(path, meta)
+
+
+@contextlib.contextmanager
+def _write_errors(path):
+    """Turn an OSError while writing ``path`` (disk full, permissions) into an
+    OutputError."""
+    try:
+        yield
+    except OSError as exc:
+        raise OutputError(f"Cannot write --out {str(path)!r}: {exc.strerror or exc}; check "
+                          "the free space and permissions of its folder") from None
 
 
 class ParquetWriter:
     def __init__(self, path, meta: dict) -> None:
         self.path, self.meta = Path(path), meta
-        self.tmp = self.path.with_name(f".{self.path.name}.partial")
+        self.tmp = temp_path(self.path)
         self.writer = None
 
     def write(self, columns: dict) -> None:
+        with _write_errors(self.path):
+            self._write(columns)
+
+    def _write(self, columns: dict) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -95,13 +116,20 @@ class ParquetWriter:
 
     def close(self) -> None:
         if self.writer is None:
+            self.abort()
             raise EventDataError(f"No events to write to {self.path}")
-        self.writer.close()
-        os.replace(self.tmp, self.path)
+        try:
+            with _write_errors(self.path):
+                self.writer.close()
+                os.replace(self.tmp, self.path)
+        except BaseException:
+            self.tmp.unlink(missing_ok=True)
+            raise
 
     def abort(self) -> None:
         if self.writer is not None:
-            self.writer.close()
+            with contextlib.suppress(OSError):
+                self.writer.close()
         self.tmp.unlink(missing_ok=True)
 
 
@@ -121,15 +149,23 @@ class NpzWriter:
         return fp
 
     def write(self, columns: dict) -> None:
-        for name, values in columns.items():
-            fp = self.files.get(name) or self._open(name, values)
-            fp.write(np.ascontiguousarray(values).tobytes())
+        with _write_errors(self.path):
+            for name, values in columns.items():
+                fp = self.files.get(name) or self._open(name, values)
+                fp.write(np.ascontiguousarray(values).tobytes())
         self.written += len(columns["event"])
 
     def close(self) -> None:
         if self.written != self.n:
             self.abort()
             raise EventDataError(f"{self.path}: wrote {self.written} of {self.n} events")
+        try:
+            with _write_errors(self.path):
+                self._zip()
+        finally:
+            self.abort()  # the temporary folder (after the rename, only the column files)
+
+    def _zip(self) -> None:
         tmp = self.dir / "out.npz"
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
             for name, fp in self.files.items():
@@ -139,7 +175,6 @@ class NpzWriter:
             np.save(buf, np.array(json.dumps(self.meta)))
             zf.writestr(f"{META_KEY}.npy", buf.getvalue())
         os.replace(tmp, self.path)
-        shutil.rmtree(self.dir, ignore_errors=True)
 
     def abort(self) -> None:
         for fp in self.files.values():
@@ -159,5 +194,5 @@ def read_meta(path) -> dict:
     return json.loads(metadata[b"trigc"]) if b"trigc" in metadata else {}
 
 
-__all__ = ["NpzWriter", "ParquetWriter", "decision_column_names", "decision_columns", "decision_meta", "open_writer",
-           "read_meta"]
+__all__ = ["NpzWriter", "ParquetWriter", "decision_column_names", "decision_columns",
+           "decision_meta", "open_writer", "read_meta"]

@@ -1,9 +1,10 @@
-"""Typed errors of trigger emulation. Both are ``ConfigError`` (and so ``TrigcError``):
-the CLI reports them as ``trigc: error: ...`` and exits 2."""
+"""Typed errors of trigger emulation. All are ``ConfigError`` (and so ``TrigcError``):
+the CLI reports them as ``trigc: error: ...`` and exits 2. ``OutputError`` (an output
+that would overwrite an input, or cannot be written) is trigc's own, re-exported."""
 
 from __future__ import annotations
 
-from trigc.errors import ConfigError
+from trigc.errors import ConfigError, OutputError
 
 
 class MenuError(ConfigError):
@@ -15,4 +16,8 @@ class EventDataError(ConfigError):
     """An event file cannot be read or does not map onto the model inputs."""
 
 
-__all__ = ["EventDataError", "MenuError"]
+class WorkerError(ConfigError):
+    """A worker count is out of range, or a worker process failed."""
+
+
+__all__ = ["EventDataError", "MenuError", "OutputError", "WorkerError"]

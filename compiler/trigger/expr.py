@@ -9,7 +9,7 @@ points at the offending character::
     and_expr   := not_expr ('and' not_expr)*
     not_expr   := 'not' not_expr | comparison
     comparison := sum (('<' | '<=' | '>' | '>=' | '==' | '!=') sum)*   # chains: a < x <= b
-    sum        := unary (('+' | '-') unary)*
+    sum        := unary (('+' | '-') unary)*                           # one n-ary Sum node
     unary      := ('-' | '+') unary | postfix
     postfix    := atom ('[' index (',' index)* ']')*
     atom       := NUMBER | STRING | NAME | NAME '(' [expr (',' expr)*] ')' | '(' expr ')'
@@ -18,6 +18,12 @@ Number literals are kept as exact :class:`fractions.Fraction` values (``0.85`` i
 17/20, not the nearest double), so a threshold's representability in a fixed-point
 type is decided exactly. Names and functions are resolved later, by
 :mod:`trigc.trigger.conditions`, against a whitelist.
+
+Menus come from anywhere, so the parser bounds what it builds: a number has at most
+``MAX_DIGITS`` digits and an exponent within ``±MAX_EXPONENT`` (``1e999999999`` would
+otherwise be an exact integer of a billion digits), parentheses, ``not``, signs and
+function calls nest at most ``MAX_DEPTH`` deep (the parser recurses per level), and a
+condition has at most ``MAX_CHARS`` characters. A flat sum is one node, however long.
 """
 
 from __future__ import annotations
@@ -30,6 +36,14 @@ from trigc.trigger.errors import MenuError
 
 COMPARISONS = ("<", "<=", ">", ">=", "==", "!=")
 KEYWORDS = ("and", "or", "not")
+MAX_DIGITS = 100  # digits of one number literal
+MAX_EXPONENT = 400  # |exponent| of a literal; float64 ends at 1.8e308
+MAX_DEPTH = 50  # nesting of (), not, unary signs and calls
+MAX_CHARS = 1_000_000  # characters of one condition
+
+_QUOTED = 100  # characters of a long condition quoted in an error
+
+_NUMBER = re.compile(r"(?P<mantissa>[\d.]+)(?:[eE](?P<exponent>[+-]?\d+))?")
 
 _TOKEN = re.compile(r"""
     (?P<space>\s+)
@@ -102,10 +116,12 @@ class Neg:
 
 
 @dataclass(frozen=True)
-class BinOp:
-    op: str  # + or -
-    left: object
-    right: object
+class Sum:
+    """``terms[0] ops[0] terms[1] ops[1] ...``: a whole ``a + b - c`` chain as one node,
+    so a long sum costs no recursion."""
+
+    terms: tuple
+    ops: tuple  # "+" or "-", one fewer than terms
     pos: int
 
 
@@ -132,7 +148,12 @@ class Not:
 # ---- errors -------------------------------------------------------------------------
 
 def caret_error(where: str, text: str, pos: int, problem: str, hint: str = "") -> MenuError:
-    """A MenuError that quotes the expression and points at column ``pos``."""
+    """A MenuError that quotes the expression (around ``pos`` when it is long) and
+    points at column ``pos``."""
+    if len(text) > _QUOTED:
+        start = max(0, min(pos - _QUOTED // 2, len(text) - _QUOTED))
+        head, tail = ("..." if start else ""), ("..." if start + _QUOTED < len(text) else "")
+        text, pos = head + text[start:start + _QUOTED] + tail, pos - start + len(head)
     lines = [f"{where}: {problem}", f"    {text}", "    " + " " * pos + "^"]
     if hint:
         lines.append(hint)
@@ -160,6 +181,22 @@ def tokenize(text: str, where: str) -> list[Token]:
     return tokens
 
 
+def number_value(text: str, where: str, source: str, pos: int) -> Fraction:
+    """The exact value of a number literal, refused when it has more than MAX_DIGITS
+    digits or an exponent beyond ±MAX_EXPONENT (an exact Fraction of 10**999999999 never
+    finishes; no fixed-point type or float64 holds such a value)."""
+    m = _NUMBER.fullmatch(text)
+    digits = sum(c.isdigit() for c in m.group("mantissa"))
+    exponent = (m.group("exponent") or "0").lstrip("+-").lstrip("0") or "0"
+    if digits > MAX_DIGITS or len(exponent) > 4 or int(exponent) > MAX_EXPONENT:
+        raise caret_error(where, source, pos, f"number {text[:40]}{'...' * (len(text) > 40)} "
+                          f"is out of bounds: menu numbers have at most {MAX_DIGITS} digits "
+                          f"and an exponent within ±{MAX_EXPONENT}",
+                          "write a threshold inside the range of the compared output, "
+                          "e.g. 0.5 or 1.25e3")
+    return Fraction(text)
+
+
 # ---- parser -------------------------------------------------------------------------
 
 class _Parser:
@@ -167,6 +204,17 @@ class _Parser:
         self.text, self.where = text, where
         self.tokens = tokenize(text, where)
         self.i = 0
+        self.depth = 0
+
+    def enter(self, tok: Token) -> None:
+        """One more nesting level (parenthesis, call, not, sign); refused past MAX_DEPTH,
+        before the recursion could exhaust Python's stack."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise self.error(f"the condition nests more than {MAX_DEPTH} levels deep "
+                             f"(parentheses, not, signs, calls)", tok,
+                             "split it into named [define] entries or remove redundant "
+                             "parentheses")
 
     @property
     def tok(self) -> Token:
@@ -213,7 +261,10 @@ class _Parser:
     def not_expr(self):
         tok = self.accept("not")
         if tok is not None:
-            return Not(self.not_expr(), tok.pos)
+            self.enter(tok)
+            node = Not(self.not_expr(), tok.pos)
+            self.depth -= 1
+            return node
         return self.comparison()
 
     def comparison(self):
@@ -228,18 +279,21 @@ class _Parser:
         return Compare(tuple(operands), tuple(ops), first.pos)
 
     def sum(self):
-        node = self.unary()
+        first = self.tok
+        terms, ops = [self.unary()], []
         while self.tok.kind == "op" and self.tok.text in ("+", "-"):
-            tok = self.tok
+            ops.append(self.tok.text)
             self.i += 1
-            node = BinOp(tok.text, node, self.unary(), tok.pos)
-        return node
+            terms.append(self.unary())
+        return terms[0] if not ops else Sum(tuple(terms), tuple(ops), first.pos)
 
     def unary(self):
         tok = self.accept("-", "+")
         if tok is None:
             return self.postfix()
+        self.enter(tok)
         operand = self.unary()
+        self.depth -= 1
         if tok.text == "+":
             return operand
         if isinstance(operand, Num):  # fold, so thresholds like -0.5 stay literals
@@ -258,7 +312,7 @@ class _Parser:
 
     def index(self):
         tok = self.tok
-        if tok.kind == "number" and re.fullmatch(r"\d+", tok.text):
+        if tok.kind == "number" and re.fullmatch(r"\d{1,18}", tok.text):
             self.i += 1
             return int(tok.text)
         if tok.kind == "string":
@@ -271,7 +325,8 @@ class _Parser:
         tok = self.tok
         if tok.kind == "number":
             self.i += 1
-            return Num(Fraction(tok.text), tok.text, tok.pos)
+            return Num(number_value(tok.text, self.where, self.text, tok.pos), tok.text,
+                       tok.pos)
         if tok.kind == "string":
             self.i += 1
             return Str(tok.text[1:-1], tok.pos)
@@ -280,17 +335,21 @@ class _Parser:
             opened = self.accept("(")
             if opened is None:
                 return Name(tok.text, tok.pos)
+            self.enter(opened)
             args = []
             if self.accept(")") is None:
                 args.append(self.or_expr())
                 while self.accept(","):
                     args.append(self.or_expr())
                 self.expect(")", opened)
+            self.depth -= 1
             return Call(tok.text, tuple(args), tok.pos)
         opened = self.accept("(")
         if opened is not None:
+            self.enter(opened)
             node = self.or_expr()
             self.expect(")", opened)
+            self.depth -= 1
             return node
         if tok.kind == "end":
             raise self.error("the condition ends too early")
@@ -301,9 +360,14 @@ def parse(text: str, where: str = "condition"):
     """Parse a condition into its AST; ``where`` (e.g. ``"bit 'W_tag'"``) prefixes errors."""
     if not isinstance(text, str):
         raise MenuError(f"{where}: a condition must be a string like 'score > 0.5', "
-                        f"not {text!r}")
+                        f"not {text!r:.80}")
+    if len(text) > MAX_CHARS:
+        raise MenuError(f"{where}: the condition has {len(text):,} characters, more than "
+                        f"the {MAX_CHARS:,} a menu condition may have; split it into named "
+                        "[define] entries")
     return _Parser(text, where).parse()
 
 
-__all__ = ["COMPARISONS", "BinOp", "BoolOp", "Call", "Compare", "Index", "Name", "Neg", "Not",
-           "Num", "Str", "caret_error", "parse", "tokenize"]
+__all__ = ["COMPARISONS", "MAX_CHARS", "MAX_DEPTH", "MAX_DIGITS", "MAX_EXPONENT", "BoolOp",
+           "Call", "Compare", "Index", "Name", "Neg", "Not", "Num", "Str", "Sum", "caret_error",
+           "number_value", "parse", "tokenize"]

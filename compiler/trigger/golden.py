@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from trigc.outputs import atomic_write
 from trigc.trigger.decisions import read_meta
 from trigc.trigger.errors import EventDataError
 from trigc.trigger.readers import open_events
@@ -91,7 +92,8 @@ class GoldenReport:
                 node = ET.SubElement(tc, "failure", message=failure, type="GoldenMismatch")
                 node.text = str(self)
         ET.SubElement(ts, "system-out").text = str(self)
-        ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
+        atomic_write(path, lambda tmp: ET.ElementTree(root).write(
+            tmp, encoding="utf-8", xml_declaration=True), make_parents=True)
 
 
 def _fmt(value) -> str:

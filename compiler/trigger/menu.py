@@ -51,6 +51,10 @@ _RESERVED = {"and", "or", "not", "L1A", *FUNCTIONS}
 _TOP_KEYS = {"name", "round_thresholds", "outputs", "inputs", "labels", "rates", "define",
              "bits", "l1"}
 LHC_BX_MHZ = 40.079  # the LHC bunch-crossing frequency ("40 MHz"): 3564 slots per 11.2455 kHz
+MAX_MENU_BYTES = 16 << 20  # a menu file larger than this is not a menu
+MAX_NESTING = 32  # YAML mappings/lists inside each other
+MAX_PRESCALE = 2**62  # prescale counters are int64
+MAX_BUNCHES = 10**6
 
 
 @dataclass(frozen=True)
@@ -162,32 +166,81 @@ class Prescaler:
 
 # ---- loading ------------------------------------------------------------------------
 
+def _menu_text(path: Path) -> str:
+    """The menu file as text: refused when unreadable, larger than MAX_MENU_BYTES or not
+    UTF-8."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_MENU_BYTES:
+            raise MenuError(f"Menu {str(path)!r} has {size:,} bytes, more than the "
+                            f"{MAX_MENU_BYTES:,} a menu may have; is it the right file?")
+        return path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        raise MenuError(f"Cannot read menu {str(path)!r}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise MenuError(f"Menu {str(path)!r} is not UTF-8 text (byte {exc.object[exc.start]:#04x}"
+                        f" at offset {exc.start}); save it as UTF-8") from None
+
+
 def read_menu_file(path) -> dict:
+    """A menu file as a dict. YAML aliases are refused (an alias bomb of a few lines
+    expands to gigabytes) and nesting is bounded; TOML has neither feature."""
     path = Path(path)
     if path.suffix.lower() not in (".toml", ".yaml", ".yml"):
         raise MenuError(f"Menu {str(path)!r} must be a .toml, .yaml or .yml file")
+    text = _menu_text(path)
     try:
-        text = path.read_text()
-    except OSError as exc:
-        raise MenuError(f"Cannot read menu {str(path)!r}: {exc.strerror}") from None
-    if path.suffix.lower() == ".toml":
-        try:
-            import tomllib
-        except ModuleNotFoundError:  # Python 3.10
-            import tomli as tomllib
-        try:
-            return tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise MenuError(f"{path}: invalid TOML: {exc}") from None
+        data = _load_toml(text, path) if path.suffix.lower() == ".toml" else \
+            _load_yaml(text, path)
+    except RecursionError:
+        raise MenuError(f"{path}: the menu nests tables or lists too deeply; a menu has "
+                        "sections of bits, not deep structures") from None
+    if not isinstance(data, dict):
+        raise MenuError(f"{path}: a menu is a mapping with a 'bits' section, not a "
+                        f"{type(data).__name__}")
+    return data
+
+
+def _load_toml(text: str, path: Path) -> dict:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise MenuError(f"{path}: invalid TOML: {exc}") from None
+
+
+def _load_yaml(text: str, path: Path):
     import yaml
 
+    class MenuLoader(yaml.SafeLoader):
+        """SafeLoader without aliases and with bounded nesting (checked as each node is
+        composed, before anything is expanded)."""
+
+        depth = 0
+
+        def compose_node(self, parent, index):
+            if self.check_event(yaml.AliasEvent):
+                event = self.peek_event()
+                raise MenuError(f"{path}:{event.start_mark.line + 1}: YAML aliases "
+                                f"(*{event.anchor}) are not allowed in menus; write the "
+                                "value out in full")
+            self.depth += 1
+            if self.depth > MAX_NESTING:
+                mark = self.peek_event().start_mark
+                raise MenuError(f"{path}:{mark.line + 1}: the menu nests more than "
+                                f"{MAX_NESTING} levels deep; a menu is a few flat sections")
+            try:
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
+
     try:
-        data = yaml.safe_load(text)
+        return yaml.load(text, Loader=MenuLoader)
     except yaml.YAMLError as exc:
         raise MenuError(f"{path}: invalid YAML: {exc}") from None
-    if not isinstance(data, dict):
-        raise MenuError(f"{path}: a menu is a mapping with a 'bits' section")
-    return data
 
 
 def default_outputs(graph) -> tuple:
@@ -298,9 +351,11 @@ def _bits(section, outputs: dict, defines: dict, rounding, source: str) -> tuple
         if "condition" not in spec:
             raise MenuError(f"{source}: bit {name!r} has no condition")
         prescale = spec.get("prescale", 1)
-        if isinstance(prescale, bool) or not isinstance(prescale, int) or prescale < 0:
+        if isinstance(prescale, bool) or not isinstance(prescale, int) or \
+                not 0 <= prescale <= MAX_PRESCALE:
             raise MenuError(f"{source}: bit {name!r}: prescale must be a whole number >= 0 "
-                            f"(1 keeps every event, 0 disables the bit), not {prescale!r}")
+                            f"and <= 2**62 (1 keeps every event, 0 disables the bit), not "
+                            f"{prescale!r:.40}")
         condition = compile_condition(spec["condition"], outputs=outputs, defines=defines,
                                       rounding=spec.get("round", rounding),
                                       where=f"{source}: bit {name!r}")
@@ -349,12 +404,12 @@ def _bunches(section, source: str) -> Bunches:
         bunches = Bunches(float(section.get("bx_frequency_mhz", LHC_BX_MHZ)),
                           int(section.get("filled_bunches", 2808)),
                           int(section.get("total_bunches", 3564)))
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise MenuError(f"{source}: [rates] values must be numbers: {exc}") from None
-    if not (bunches.bx_frequency_mhz > 0 and 0 < bunches.filled_bunches
-            <= bunches.total_bunches):
-        raise MenuError(f"{source}: [rates] needs bx_frequency_mhz > 0 and 0 < filled_bunches "
-                        f"<= total_bunches, got {bunches}")
+    if not (0 < bunches.bx_frequency_mhz < 1e6 and 0 < bunches.filled_bunches
+            <= bunches.total_bunches <= MAX_BUNCHES):
+        raise MenuError(f"{source}: [rates] needs 0 < bx_frequency_mhz < 1e6 and 0 < "
+                        f"filled_bunches <= total_bunches <= {MAX_BUNCHES:,}, got {bunches}")
     return bunches
 
 

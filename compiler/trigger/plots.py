@@ -8,7 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
+from trigc.outputs import atomic_write
 from trigc.trigger.conditions import Element
+from trigc.trigger.files import prepare_folder
 from trigc.trigger.stats import Curve, Stats
 
 log = logging.getLogger(__name__)
@@ -58,7 +60,7 @@ def rate_vs_threshold(stats: Stats, path) -> Path | None:
     ax.set_ylabel("rate [Hz]")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path)
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
     return Path(path)
 
 
@@ -106,14 +108,14 @@ def efficiency_vs_rate(stats: Stats, path) -> Path | None:
     ax.set_ylim(0, 1.02)
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
-    fig.savefig(path)
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png"))
     return Path(path)
 
 
 def write_plots(stats: Stats, directory) -> list:
-    """Both plots into ``directory``; returns the files written."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+    """Both plots into ``directory`` (created if missing), each written atomically;
+    returns the files written."""
+    directory = prepare_folder(directory, f"--plots {str(directory)!r}")
     written = [rate_vs_threshold(stats, directory / "rate_vs_threshold.png"),
                efficiency_vs_rate(stats, directory / "efficiency_vs_rate.png")]
     return [p for p in written if p is not None]

@@ -21,6 +21,8 @@ visible at the same path). Formats:
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import struct
 import zipfile
 from dataclasses import dataclass
@@ -28,7 +30,10 @@ from pathlib import Path
 
 import numpy as np
 
+from trigc.errors import TrigcError
 from trigc.trigger.errors import EventDataError
+
+log = logging.getLogger(__name__)
 
 FORMATS = {".npy": "npy", ".npz": "npz", ".h5": "hdf5", ".hdf5": "hdf5", ".hdf": "hdf5",
            ".parquet": "parquet", ".pq": "parquet", ".root": "root"}
@@ -53,6 +58,12 @@ class EventSource:
         self.columns: dict[str, Column] = {}
 
     def read(self, start: int, stop: int, names) -> dict:
+        """Columns ``names`` of events ``start..stop``; a damaged file (truncated,
+        corrupt) is an EventDataError, whatever the reading library raised."""
+        with damaged_file_errors(self.path, f"events {start}..{stop}"):
+            return self._read(start, stop, names)
+
+    def _read(self, start: int, stop: int, names) -> dict:
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -72,10 +83,32 @@ def open_events(path, tree: str | None = None) -> EventSource:
                              f"{', '.join(sorted(FORMATS))}")
     if not Path(text).is_file():
         raise EventDataError(f"Event file {text!r} does not exist")
-    if kind == "root":
-        return RootSource(text, tree)
-    return {"npy": NpySource, "npz": NpzSource, "hdf5": Hdf5Source,
-            "parquet": ParquetSource}[kind](text)
+    with damaged_file_errors(text, "the columns"):
+        if kind == "root":
+            return RootSource(text, tree)
+        return {"npy": NpySource, "npz": NpzSource, "hdf5": Hdf5Source,
+                "parquet": ParquetSource}[kind](text)
+
+
+@contextlib.contextmanager
+def damaged_file_errors(path: str, what: str):
+    """Turn whatever numpy, zipfile, h5py, pyarrow or uproot raise on a truncated or
+    corrupt file into one EventDataError line naming the file."""
+    try:
+        yield
+    except TrigcError:
+        raise
+    except Exception as exc:  # the libraries raise OSError, ValueError, zlib.error, ...
+        log.debug("reading %s of %s failed", what, path, exc_info=True)
+        raise EventDataError(f"Cannot read {what} of {path!r} ({type(exc).__name__}: "
+                             f"{one_line(exc)}); the file looks truncated or damaged: copy or "
+                             "write it again") from None
+
+
+def one_line(exc: BaseException, limit: int = 300) -> str:
+    """A library's exception message on one line (uproot's span several), shortened."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 # ---- .npy / .npz --------------------------------------------------------------------
@@ -97,7 +130,7 @@ class _NpyArray:
             try:
                 shape, fortran, dtype = _npy_header(fp)
             except ValueError as exc:
-                raise EventDataError(f"{label}: not a valid .npy array: {exc}") from None
+                raise EventDataError(f"{label}: not a valid .npy array: {one_line(exc)}") from None
             self.data_offset = fp.tell()
         if fortran and len(shape) > 1:
             raise EventDataError(f"{label} is stored in Fortran order; re-save it with "
@@ -142,7 +175,7 @@ class NpySource(EventSource):
         self.array = _NpyArray(self.path, 0, self.path)
         self.columns = _columns_of(self.array.shape, self.array.dtype, self.name)
 
-    def read(self, start, stop, names) -> dict:
+    def _read(self, start, stop, names) -> dict:
         return _split_fields(self.array.read_rows(start, stop), self.name, names)
 
 
@@ -196,7 +229,7 @@ class NpzSource(EventSource):
             with zipfile.ZipFile(self.path) as zf:
                 infos = [i for i in zf.infolist() if i.filename.endswith(".npy")]
         except zipfile.BadZipFile as exc:
-            raise EventDataError(f"{self.path} is not a valid .npz file: {exc}") from None
+            raise EventDataError(f"{self.path} is not a valid .npz file: {one_line(exc)}") from None
         for info in infos:
             key = info.filename[:-4]
             if info.compress_type == zipfile.ZIP_STORED:
@@ -210,7 +243,7 @@ class NpzSource(EventSource):
         self._owner = {c: key for key, m in self.members.items()
                        for c in _columns_of(m.shape, m.dtype, key)}
 
-    def read(self, start, stop, names) -> dict:
+    def _read(self, start, stop, names) -> dict:
         out = {}
         for key in dict.fromkeys(self._owner[n] for n in names):
             out.update(_split_fields(self.members[key].read_rows(start, stop), key, names))
@@ -231,7 +264,7 @@ class Hdf5Source(EventSource):
             with h5py.File(self.path, "r") as f:
                 f.visititems(self._visit)
         except OSError as exc:
-            raise EventDataError(f"Cannot read HDF5 file {self.path!r}: {exc}") from None
+            raise EventDataError(f"Cannot read HDF5 file {self.path!r}: {one_line(exc)}") from None
 
     def _visit(self, name, obj) -> None:
         import h5py
@@ -244,7 +277,7 @@ class Hdf5Source(EventSource):
             self.columns[key] = Column(key, col.length, col.shape, col.dtype)
             self._fields[key] = (name, field)
 
-    def read(self, start, stop, names) -> dict:
+    def _read(self, start, stop, names) -> dict:
         import h5py
 
         out = {}
@@ -290,7 +323,8 @@ class ParquetSource(EventSource):
         try:
             pf = pq.ParquetFile(self.path)
         except (OSError, pa.ArrowException) as exc:
-            raise EventDataError(f"Cannot read Parquet file {self.path!r}: {exc}") from None
+            raise EventDataError(f"Cannot read Parquet file {self.path!r}: "
+                                 f"{one_line(exc)}") from None
         self.row_groups = [pf.metadata.row_group(i).num_rows
                            for i in range(pf.metadata.num_row_groups)]
         n = pf.metadata.num_rows
@@ -323,7 +357,7 @@ class ParquetSource(EventSource):
                                                 row_groups=[g]))
         return {"batches": batches, "row": first_row, "names": names, "pending": None}
 
-    def read(self, start, stop, names) -> dict:
+    def _read(self, start, stop, names) -> dict:
         """Stream in order (each row decoded once); reading backwards reopens the file."""
         import pyarrow as pa
 
@@ -365,7 +399,7 @@ class RootSource(EventSource):
         try:
             f = uproot.open(self.path)
         except (OSError, ValueError) as exc:
-            raise EventDataError(f"Cannot read ROOT file {self.path!r}: {exc}") from None
+            raise EventDataError(f"Cannot read ROOT file {self.path!r}: {one_line(exc)}") from None
         with f:
             trees = [k.split(";")[0] for k, c in f.classnames().items() if c in self.KINDS]
             if tree is None:
@@ -386,7 +420,7 @@ class RootSource(EventSource):
                                         "jagged" if jagged else str(values.dtype))
         self.tree = tree
 
-    def read(self, start, stop, names) -> dict:
+    def _read(self, start, stop, names) -> dict:
         import uproot
 
         with uproot.open(self.path) as f:

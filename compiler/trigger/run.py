@@ -18,10 +18,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from trigc.errors import ConfigError
 from trigc.trigger.decisions import (
     decision_column_names, decision_columns, decision_meta, open_writer,
 )
+from trigc.trigger.errors import WorkerError
+from trigc.trigger.files import check_outputs, event_file
 from trigc.trigger.golden import GoldenComparer, GoldenReport
 from trigc.trigger.inputs import plan_inputs
 from trigc.trigger.menu import Menu, Prescaler, default_outputs, load_menu
@@ -32,6 +36,28 @@ from trigc.trigger.worker import BACKENDS, Chunk, Job, process_chunk
 log = logging.getLogger(__name__)
 
 DEFAULT_CHUNK_SIZE = 50_000
+WORKERS_PER_CORE = 4  # more local processes than this only cost memory
+
+
+def max_workers() -> int:
+    """The most local worker processes a run may start on this machine."""
+    return WORKERS_PER_CORE * (os.cpu_count() or 1)
+
+
+def check_workers(workers) -> int | str:
+    """``workers`` if it is ``"auto"`` or a whole number 1..max_workers(), else a
+    WorkerError saying what to pass instead."""
+    if workers == "auto":
+        return workers
+    limit, cores = max_workers(), os.cpu_count() or 1
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise WorkerError(f"--workers takes a whole number 1..{limit} or 'auto', not "
+                          f"{workers!r:.40}")
+    if workers > limit:
+        raise WorkerError(f"--workers {workers} is more than {WORKERS_PER_CORE} per core "
+                          f"({limit} on this machine with {cores} cores); use --workers auto "
+                          f"(one per core) or at most {limit}")
+    return workers
 
 
 @dataclass
@@ -73,17 +99,44 @@ def _local_results(job: Job, chunks, workers: int, read_in_main):
     # is not re-run in each worker (as spawn and forkserver would)
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_ignore_sigint)
+    finished = False
     try:
-        with ProcessPoolExecutor(workers, mp_context=context) as pool:
-            for ready in [pool.submit(os.getpid) for _ in range(workers)]:
-                ready.result()  # fork every worker now, before the main process reads data
-            yield from _ordered(lambda c: pool.submit(process_chunk, job, read_in_main(c)),
-                                chunks, 2 * workers, lambda f: f.result())
+        for ready in [pool.submit(os.getpid) for _ in range(workers)]:
+            ready.result()  # fork every worker now, before the main process reads data
+        yield from _ordered(lambda c: pool.submit(process_chunk, job, read_in_main(c)),
+                            chunks, 2 * workers, lambda f: f.result())
+        finished = True
     except BrokenProcessPool:
-        raise ConfigError(
+        raise WorkerError(
             f"a worker process died (out of memory?) while emulating with {workers} workers; "
             "use fewer --workers or a smaller --chunk-size, or --workers 1 to see the "
             "error in the main process") from None
+    finally:
+        _stop(pool, terminate=not finished)
+
+
+def _ignore_sigint() -> None:
+    """Workers leave Ctrl-C to the main process, which stops them (one message, not one
+    traceback per worker)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _stop(pool, terminate: bool) -> None:
+    """Shut the pool down. After Ctrl-C or an error (``terminate``), queued chunks are
+    cancelled and the workers terminated at once rather than left to finish theirs."""
+    if not terminate:
+        pool.shutdown(wait=True)
+        return
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(timeout=5)
 
 
 def _dask_results(job: Job, chunks, address: str, read_in_main):
@@ -158,9 +211,13 @@ def emulate_events(project, data, menu=None, *, out=None, golden=None, junit=Non
 
     if backend not in BACKENDS:
         raise ConfigError(f"Backend must be one of {BACKENDS}, not {backend!r}")
-    if chunk_size < 1 or (workers != "auto" and workers < 1):
-        raise ConfigError(f"chunk_size and workers must be >= 1, got {chunk_size}, {workers}")
+    workers = check_workers(workers)
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        raise ConfigError(f"chunk_size must be a whole number >= 1, not {chunk_size!r:.40}")
     project = project if isinstance(project, Project) else Project(project)
+    check_outputs({"--out": out, "--junit": junit},
+                  {"--data": event_file(data), "--golden": golden,
+                   "--menu": menu if isinstance(menu, (str, Path)) else None}, project.path)
     label_over = {k: v for k, v in (("column", labels), ("background", background))
                   if v is not None}
     menu = prepare_menu(project, menu, bunches=bunches, labels=label_over, inputs=mapping)
@@ -174,7 +231,7 @@ def emulate_events(project, data, menu=None, *, out=None, golden=None, junit=Non
     if n == 0:
         raise ConfigError(f"{data} has no events to emulate")
     if backend == "csim":
-        project.csim(*plan.assemble(source.read(0, 1, plan.columns)))  # build once, here
+        project.csim(*[np.zeros((1, *t.shape)) for t in project.graph.inputs])  # build once
     chunks = _chunks(n, chunk_size)
     cores = os.cpu_count() or 1
     if workers == "auto":  # one per core, but no pool for a file of one chunk
@@ -229,6 +286,7 @@ def _merge(project, menu: Menu, job: Job, results, n: int, *, out, golden, junit
     except BaseException:
         if writer:
             writer.abort()
+        getattr(results, "close", lambda: None)()  # stop the workers now, not at GC
         raise
     seconds = time.perf_counter() - started
     if writer:
@@ -242,4 +300,5 @@ def _merge(project, menu: Menu, job: Job, results, n: int, *, out, golden, junit
     return result
 
 
-__all__ = ["DEFAULT_CHUNK_SIZE", "RunResult", "emulate_events", "prepare_menu"]
+__all__ = ["DEFAULT_CHUNK_SIZE", "RunResult", "check_workers", "emulate_events", "max_workers",
+           "prepare_menu"]

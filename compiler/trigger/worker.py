@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from trigc.trigger.errors import EventDataError
 from trigc.trigger.inputs import InputPlan
 from trigc.trigger.menu import Menu
 from trigc.trigger.readers import EventSource
@@ -80,6 +81,7 @@ def process_chunk(job: Job, chunk: Chunk) -> ChunkResult:
     if data is None:
         data = job.source.read(chunk.start, chunk.stop, job.plan.columns)
     inputs = job.plan.assemble(data)
+    check_finite(job, chunk.start, inputs)
     labels = job.plan.labels_of(data)
     del data
     started = time.perf_counter()
@@ -87,6 +89,20 @@ def process_chunk(job: Job, chunk: Chunk) -> ChunkResult:
         raw = run_model(project_for(job.project), job.backend, inputs, job.threads)
     seconds = time.perf_counter() - started
     return ChunkResult(chunk.start, chunk.stop, raw, job.menu.evaluate(raw), labels, seconds)
+
+
+def check_finite(job: Job, start: int, inputs: list) -> None:
+    """NaN and infinity have no fixed-point value: refuse them, naming the event, for
+    every backend alike (the C-sim would otherwise saturate them to the maximum)."""
+    for (name, _, columns), x in zip(job.plan.inputs, inputs):
+        bad = ~np.isfinite(x.reshape(len(x), -1)).all(axis=1)
+        if bad.any():
+            event = start + int(np.argmax(bad))
+            raise EventDataError(
+                f"{job.source.path}: event {event} has NaN or infinite values in model input "
+                f"{name!r} (columns {', '.join(columns)}; {int(bad.sum())} of events "
+                f"{start}..{start + len(x) - 1} have them); the firmware has no value for them: "
+                "clean the data first (drop those events or replace the values)")
 
 
 def _one_blas_thread():
@@ -101,5 +117,5 @@ def _one_blas_thread():
     return threadpool_limits(1, user_api="blas")
 
 
-__all__ = ["BACKENDS", "Chunk", "ChunkResult", "Job", "process_chunk",
+__all__ = ["BACKENDS", "Chunk", "ChunkResult", "Job", "check_finite", "process_chunk",
            "project_for", "run_model"]

@@ -195,7 +195,15 @@ class Project:
         return Budgets.from_dict(self.meta.get("budgets")).override(**overrides)
 
     def run_testbench(self) -> tuple[int, str]:
-        """Build and run the project's own testbench on tb_data (as Vitis csim would)."""
+        """Build and run the project's own testbench on tb_data (as Vitis csim would);
+        damaged tb_data files are a ``ProjectError``."""
+        events = self.tb_inputs()[0].shape[0]
+        expected = _read_tb_data(self.path / "tb_data" / "tb_output_predictions.dat",
+                                 sum(int(p["size"]) for p in self.meta["outputs"]))
+        if expected.shape[0] != events:
+            raise ProjectError(f"{str(self.path / 'tb_data')!r} holds {events} input rows "
+                               f"but {expected.shape[0]} expected-output rows; a file is "
+                               "truncated; recompile the project with `trigc compile`")
         exe = build_testbench(self.path, self.name)
         out = self.path / "tb_data" / "csim_results.log"
         proc = subprocess.run([str(exe), "tb_data/tb_input_features.dat",

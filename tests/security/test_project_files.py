@@ -413,3 +413,16 @@ def test_atomic_write_into_a_missing_folder_or_onto_a_folder(tmp_path):
     (tmp_path / "f").write_text("file")
     with pytest.raises(OutputError, match="'.*f' is a file, not a folder"):
         atomic_write(tmp_path / "f" / "out.json", "{}")
+
+
+@pytest.mark.parametrize("keep,tail,match", [
+    (50, "", "100 input rows but 50 expected-output rows"),
+    (50, "12", "truncated or corrupted .the number of columns changed"),
+    (0, "", "holds 0 rows"),
+])
+def test_truncated_expected_outputs_stop_the_testbench(project, keep, tail, match):
+    predictions = project / "tb_data" / "tb_output_predictions.dat"
+    lines = predictions.read_text().splitlines(keepends=True)
+    predictions.write_text("".join(lines[:keep]) + tail)
+    with pytest.raises(ProjectError, match=match):
+        trigc.Project(project).run_testbench()

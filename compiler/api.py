@@ -8,7 +8,7 @@ from pathlib import Path
 
 import onnx
 
-from trigc.errors import ConfigError
+from trigc.errors import ConfigError, UnsupportedOpError
 from trigc.fixed import FixedType
 from trigc.frontends.onnx_import import import_onnx
 from trigc.ir.graph import Graph
@@ -43,12 +43,26 @@ def _is_keras_model(model) -> bool:
     return type(model).__module__.split(".")[0] in ("keras", "tf_keras", "tensorflow", "qkeras")
 
 
+# pickle-based files: unpickling one runs whatever code its author put in it
+PICKLE_SUFFIXES = (".pt", ".pth", ".ckpt", ".pkl", ".pickle")
+
+
+def _refuse_pickle(model) -> None:
+    if isinstance(model, (str, Path)) and Path(model).suffix.lower() in PICKLE_SUFFIXES:
+        raise UnsupportedOpError(
+            f"{str(model)!r} is a PyTorch checkpoint (a pickle); trigc never unpickles files, "
+            "because unpickling runs code stored in them. Build your module, load the "
+            "weights with torch.load(path, weights_only=True), and pass the module (with "
+            "example_input) or its QONNX export (brevitas.export.export_qonnx)")
+
+
 def to_onnx(model, example_input=None, custom_objects=None) -> onnx.ModelProto | str | Path:
     """Bring any supported model to (Q)ONNX: ONNX paths and protos pass through,
     torch/Brevitas modules are exported with ``brevitas.export.export_qonnx``,
     Keras/QKeras models (objects or .h5/.keras files) with trigc's QKeras exporter."""
     if isinstance(model, onnx.ModelProto):
         return model
+    _refuse_pickle(model)
     if _is_keras_model(model):
         from trigc.frontends.qkeras import to_qonnx
 

@@ -17,9 +17,13 @@ import onnx
 from onnx import numpy_helper
 
 from trigc.errors import ModelError, UnsupportedOpError
+from trigc.frontends.onnx_validate import (
+    check_bit_width, check_finite, check_scale, read_model, where,
+)
 from trigc.ir.graph import Graph, Tensor
 from trigc.ir import ops as O
 from trigc.ir.ops import Op
+from trigc.names import identifier
 
 log = logging.getLogger(__name__)
 
@@ -41,20 +45,7 @@ def layer_name(onnx_name: str) -> str:
     return onnx_name
 
 
-def _read_model(model) -> onnx.ModelProto:
-    if isinstance(model, onnx.ModelProto):
-        return model
-    if isinstance(model, (str, Path)):
-        path = Path(model)
-        if not path.is_file():
-            raise ModelError(f"Model file {str(path)!r} does not exist")
-        try:
-            return onnx.load(str(path))
-        except Exception as exc:  # onnx raises DecodeError and friends
-            raise ModelError(f"{str(path)!r} is not a readable ONNX file: {exc}") from None
-    raise ModelError(
-        f"Expected an ONNX ModelProto or a path to a .onnx file, got {type(model).__name__}"
-    )
+_read_model = read_model  # the name trigc.profile imports
 
 
 def _infer_shapes(model: onnx.ModelProto) -> onnx.ModelProto:
@@ -127,6 +118,11 @@ class _Importer:
         if not dims:
             raise ModelError(f"Tensor {name!r} is a scalar; trigc needs a leading batch axis")
         per_sample = dims[1:]
+        if any(isinstance(d, int) and d <= 0 for d in per_sample):
+            raise ModelError(
+                f"Tensor {name!r}{f' of layer {source!r}' if source else ''} has shape "
+                f"{dims}, with a zero-sized axis; every axis but the batch axis needs at "
+                "least one element. Export the model with its real input shape")
         if any(not isinstance(d, int) or d <= 0 for d in per_sample):
             raise ModelError(
                 f"Tensor {name!r} has dynamic shape {dims}; only the first (batch) axis may be "
@@ -163,6 +159,13 @@ class _Importer:
             source = scope
             name = f"{scope}/{op_type}"
         ins = [self._input(n, node) if n else None for n in node.input]
+        # a quantizer's scale, zero point and bit widths get their own checks
+        params = ins[1:] if op_type in ("Quant", "BipolarQuant", "Trunc") else ()
+        for i, t in enumerate(ins):
+            if t is not None and t.value is not None and all(t is not p for p in params):
+                # Clip may bound by +-inf; nothing else in a model is meant to be
+                check_finite(t.value, f"constant input {i} ({t.name!r})",
+                             where(name, source, op_type), allow_inf=op_type == "Clip")
         handler = getattr(self, f"_op_{op_type}", None)
         if handler is None:
             raise UnsupportedOpError(
@@ -196,10 +199,14 @@ class _Importer:
 
     # QONNX
     def _op_Quant(self, node, name, source, ins):
-        if len(ins) != 4:
+        if len(ins) != 4 or any(t is None for t in ins):
             raise ModelError(f"Node {name!r}: Quant needs 4 inputs, got {len(ins)}")
         for t, what in zip(ins[1:], ("scale", "zero point", "bit width")):
             self._constant_input(t, node, what)
+        at = where(name, source, "Quant")
+        check_scale(ins[1].value, "scale", at)
+        check_finite(ins[2].value, "zero point", at)
+        check_bit_width(ins[3].value, "bit width", at)
         attrs = O.QuantAttrs(
             signed=bool(_attr(node, "signed", 1)),
             narrow=bool(_attr(node, "narrow", 0)),
@@ -209,6 +216,7 @@ class _Importer:
 
     def _op_BipolarQuant(self, node, name, source, ins):
         self._constant_input(ins[1], node, "scale")
+        check_scale(ins[1].value, "scale", where(name, source, "BipolarQuant"))
         self._emit(Op.BIPOLAR_QUANT, node, name, source, ins)
 
     def _op_Trunc(self, node, name, source, ins):
@@ -220,8 +228,18 @@ class _Importer:
         else:
             raise UnsupportedOpError(
                 f"Node {name!r}: Trunc needs 5 (QONNX v1) or 6 (v2) inputs, got {len(ins)}")
+        if any(t is None for t in ins):
+            raise ModelError(f"Node {name!r}: Trunc has an empty input")
         for t, label in zip(ins[1:], what):
             self._constant_input(t, node, label)
+        at = where(name, source, "Trunc")
+        for t, label in zip(ins[1:], what):
+            if "scale" in label:
+                check_scale(t.value, label, at)
+            elif "bit width" in label:
+                check_bit_width(t.value, label, at)
+            else:
+                check_finite(t.value, label, at)
         mode = _decode(_attr(node, "rounding_mode", "FLOOR")).upper()
         attrs = O.TruncAttrs(mode, version=len(ins) - 4, signed=bool(_attr(node, "signed", 1)),
                              narrow=bool(_attr(node, "narrow", 0)))
@@ -465,13 +483,10 @@ def _decode(v):
     return v.decode() if isinstance(v, bytes) else v
 
 
-def _c_name(name: str) -> str:
-    """A C identifier from an exporter's node name ("/fc1/Gemm" -> "fc1_Gemm")."""
-    s = re.sub(r"[^0-9A-Za-z_]", "_", name).strip("_")
-    s = re.sub(r"_+", "_", s)
-    if not s or s[0].isdigit():
-        s = f"n_{s}"
-    return s
+def _c_name(name: str, prefix: str = "n") -> str:
+    """A safe C identifier from an exporter's node name ("/fc1/Gemm" -> "fc1_Gemm"),
+    from :func:`trigc.names.identifier`; the node keeps the original as its source."""
+    return identifier(name, prefix=prefix)
 
 
 def import_onnx(model, name: str | None = None) -> Graph:
@@ -481,6 +496,6 @@ def import_onnx(model, name: str | None = None) -> Graph:
         name = Path(model).stem if isinstance(model, (str, Path)) else (
             proto.graph.name or "model")
     proto = _infer_shapes(proto)
-    graph = _Importer(proto, _c_name(name)).run()
+    graph = _Importer(proto, _c_name(name, prefix="model")).run()
     graph.prune_tensors()
     return graph

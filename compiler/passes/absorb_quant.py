@@ -18,6 +18,7 @@ import numpy as np
 
 from trigc.errors import UnsupportedOpError
 from trigc.fixed import FixedType, Overflow, Rounding
+from trigc.frontends.onnx_validate import check_bit_width
 from trigc.ir.graph import Graph, Node, Tensor
 from trigc.ir.ops import CastAttrs, ClipAttrs, Op
 from trigc.passes.float_eval import int_range
@@ -91,9 +92,7 @@ def _lower_quant(graph: Graph, node: Node) -> None:
     x, scale_t, zp_t, bits_t = node.inputs
     a = node.attrs
     scale, zp = scale_t.value, zp_t.value
-    bits = int(np.asarray(bits_t.value))
-    if float(np.asarray(bits_t.value)) != bits or bits < 1:
-        raise UnsupportedOpError(f"{node.where()}: bit width {bits_t.value} is not an integer")
+    bits = check_bit_width(bits_t.value, "bit width", node.where())
     if np.any(scale <= 0):
         raise UnsupportedOpError(f"{node.where()}: scales must be positive")
     if bits == 1 and a.signed:
@@ -140,12 +139,13 @@ def _lower_trunc(graph: Graph, node: Node) -> None:
     rounding = rounding_for(node, a.rounding_mode)
     on_grid = (Op.CAST, CastAttrs(-k, Rounding.RND_CONV), [], None)
     if a.version == 1:
-        drop = int(np.asarray(in_bits_t.value)) - int(np.asarray(node.inputs[4].value))
+        drop = check_bit_width(in_bits_t.value, "input bit width", node.where()) \
+            - check_bit_width(node.inputs[4].value, "output bit width", node.where())
         steps = [on_grid, (Op.MUL, None, [_const(graph, node, "trunc", 2.0**-drop)], None),
                  (Op.CAST, CastAttrs(-k, rounding), [], None)]
     else:
         out_scale = node.inputs[4].value
-        out_bits = int(np.asarray(node.inputs[5].value))
+        out_bits = check_bit_width(node.inputs[5].value, "output bit width", node.where())
         drop = int(np.round(np.log2(np.asarray(out_scale, dtype=np.float64) / 2.0**k)))
         overflow = Overflow.SAT_SYM if (a.signed and a.narrow) else Overflow.SAT
         if not a.signed and a.narrow:

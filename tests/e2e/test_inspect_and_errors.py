@@ -203,7 +203,7 @@ def test_missing_file(tmp_path):
 def test_garbage_file(tmp_path, data):
     path = tmp_path / "garbage.onnx"
     path.write_bytes(data)
-    with pytest.raises(trigc.ModelError, match="not a readable ONNX file"):
+    with pytest.raises(trigc.ModelError, match="not a valid ONNX file: it is truncated or corrupt"):
         trigc.load(path)
 
 

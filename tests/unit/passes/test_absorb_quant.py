@@ -246,7 +246,7 @@ def test_trunc_v2_matches_qonnx(scale, out_scale, rounding, signed, narrow):
     (dict(scale=0.5, bits=4, rounding="UP"), "rounding mode 'UP'"),
     (dict(scale=-0.5, bits=4), "scales must be positive"),
     (dict(scale=0.5, bits=4.5), "bit width 4.5 is not an integer"),
-    (dict(scale=0.5, bits=0), "is not an integer"),
+    (dict(scale=0.5, bits=0), "bit width 0 is out of range"),
     (dict(scale=0.5, bits=1, zp=1.0), "1-bit Quant with a zero point"),
 ])
 def test_unsupported_quant_is_a_clear_error(kwargs, message):

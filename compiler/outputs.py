@@ -365,6 +365,8 @@ def recover(target: Path, *, own: bool = False) -> None:
 
 
 def _recover_old(entry: Path, target: Path) -> None:
+    if target.is_dir() and not target.is_symlink() and not any(target.iterdir()):
+        target.rmdir()  # an empty folder made meanwhile: the old project is worth more
     if not os.path.lexists(target):
         os.rename(entry, target)
         log.warning("restored %s from %s, left by a killed trigc run", target, entry.name)

@@ -150,5 +150,7 @@ def check_bit_width(value: np.ndarray, what: str, node: str, minimum: int = 1) -
 
 def _show(value) -> str:
     flat = np.asarray(value).ravel()
+    if flat.size == 1:
+        return f"{float(flat[0]):g}"
     text = np.array2string(flat[:4], separator=", ")
     return text if flat.size <= 4 else f"{text[:-1]}, ...]"

@@ -15,6 +15,8 @@ arbitrary parameters, and QKeras' straight-through estimator beyond 2**24 LSBs.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import onnx
 import pytest
@@ -299,12 +301,74 @@ def bn_net(bn_class, exact, seed):
     return model
 
 
+# TensorFlow's float32 BatchNormalization is not exact on every CPU: on Intel hosts
+# with AVX-512 its vectorised rsqrt is approximate, so with the exact parameters below
+# 553 of 80,000 QKeras outputs came out one LSB off (this AMD EPYC host: 0). The
+# framework is then the inexact side, so trigc is held to an exact evaluation of
+# what the layers compute in principle, and QKeras' own deviation from it is only
+# measured and bounded.
+FRAMEWORK_BN_MISMATCH_BOUND = 0.02
+
+
+def quantized_bits_exact(x: np.ndarray, bits: int, integer: int) -> np.ndarray:
+    """QKeras quantized_bits(bits, integer) (alpha=1, keep_negative, not symmetric)
+    in float64: round half to even (tf.round) on the 2**(integer - bits + 1) grid,
+    then saturate to bits signed bits. Exact for the values of these tests."""
+    step = 2.0 ** (integer - bits + 1)
+    return np.clip(np.round(x / step), -(2 ** (bits - 1)), 2 ** (bits - 1) - 1) * step
+
+
+def bn_net_exact(model, x: np.ndarray) -> np.ndarray:
+    """``bn_net``'s semantics in float64, layer by layer: the quantized weights are
+    the ones QKeras multiplies with, BatchNorm is (x - mean) / sqrt(var + eps) *
+    gamma + beta. With bn_net's exact parameters every step is exact in float64
+    (dyadic values of few bits, sqrt of a power of four), so this is the exact
+    result, whatever the CPU."""
+    h = np.asarray(x, np.float64)
+    for layer in model.layers:
+        kind = type(layer).__name__
+        if kind == "QActivation":
+            q = layer.quantizer
+            h = quantized_bits_exact(h, q.bits, q.integer)
+        elif kind == "QConv2D":
+            w = np.asarray(layer.kernel_quantizer_internal(layer.kernel), np.float64)
+            win = np.lib.stride_tricks.sliding_window_view(h, w.shape[:2], axis=(1, 2))
+            h = np.einsum("nhwcij,ijco->nhwo", win, w)
+        elif kind in ("BatchNormalization", "QBatchNormalization"):
+            gamma, beta, mean, var = (np.asarray(v, np.float64) for v in layer.get_weights())
+            root = np.sqrt(var + layer.epsilon)
+            assert np.all(root * root == var + layer.epsilon), "sqrt must be exact here"
+            h = (h - mean) / root * gamma + beta
+        elif kind == "Flatten":
+            h = h.reshape(len(h), -1)
+        elif kind == "QDense":
+            w = np.asarray(layer.kernel_quantizer_internal(layer.kernel), np.float64)
+            b = np.asarray(layer.bias_quantizer_internal(layer.bias), np.float64)
+            h = h @ w + b
+        else:
+            assert kind == "InputLayer", kind
+    return h
+
+
 @pytest.mark.parametrize("bn_class", [L.BatchNormalization, QBatchNormalization],
                          ids=["keras", "qkeras"])
-def test_batchnorm_exact_parameters(bn_class):
+def test_batchnorm_exact_parameters(bn_class, record_property):
     model = bn_net(bn_class, exact=True, seed=10)
-    graph = assert_exact(model, inputs((6, 6, 2), lsb=2.0**-5, limit=4.0, seed=11))
+    x = inputs((6, 6, 2), lsb=2.0**-5, limit=4.0, seed=11)
+    exact = bn_net_exact(model, x)
+    graph, got = compile_and_run(model, x)
+    assert len(np.unique(exact)) >= 16
+    np.testing.assert_array_equal(got, exact)
     assert not graph.find(Op.MUL), "both BatchNorms fold into the conv / dense weights"
+
+    framework = predict(model, x)
+    mismatch = float(np.mean(framework != exact))
+    record_property("qkeras_vs_exact_mismatch", mismatch)
+    if mismatch:
+        warnings.warn(f"QKeras/TensorFlow BatchNorm differs from its exact evaluation in "
+                      f"{np.sum(framework != exact)} of {exact.size} values on this CPU",
+                      stacklevel=1)
+    assert mismatch <= FRAMEWORK_BN_MISMATCH_BOUND, mismatch
 
 
 @pytest.mark.parametrize("bn_class", [L.BatchNormalization, QBatchNormalization],

@@ -15,13 +15,18 @@ from trigc.errors import UnsupportedOpError
 from trigc.fixed import FixedType, constant_type, to_cpp, to_float
 from trigc.ir.graph import Graph, Node, Tensor
 from trigc.ir.ops import Op
+from trigc.names import identifier
 
 
 class Names(NamedTuple):
-    """C++ names of every tensor: its array and its type."""
+    """C++ names (all from :func:`trigc.names.identifier`): every tensor's array and
+    type, every node's base name (its config struct is ``config_<base>``) and the top
+    function's name."""
 
     array: dict[str, str]
     ctype: dict[str, str]
+    node: dict[str, str]
+    top: str
 
 
 def literal(value: float) -> str:
@@ -56,6 +61,11 @@ def fixed_literal(raw: int, t: FixedType) -> str:
 def _struct(name: str, consts=(), typedefs=(), arrays=(), functions=(), children=()) -> dict:
     return {"name": name, "consts": list(consts), "typedefs": list(typedefs),
             "arrays": list(arrays), "functions": list(functions), "children": list(children)}
+
+
+def _cname(node: Node, names: Names) -> str:
+    """The name of a node's config struct."""
+    return f"config_{names.node[node.name]}"
 
 
 def _array(ctype: str, name: str, values: list[str]) -> dict:
@@ -118,7 +128,7 @@ def config_dense(node: Node, names: Names, reuse: int) -> dict:
         raise UnsupportedOpError(
             f"{node.where()}: Dense on a {node.inputs[0].shape} tensor (applied per row) is not "
             "supported by the HLS backend; flatten the input first")
-    s = dense_struct(f"config_{node.name}", w.raw, w.type, b_raw, b_type,
+    s = dense_struct(_cname(node, names), w.raw, w.type, b_raw, b_type,
                      node.attrs.accum_type, reuse, node.where())
     return {"struct": s, "kernel": "dense", "template": ["in", "out", "config"]}
 
@@ -145,9 +155,9 @@ def config_conv(node: Node, names: Names, reuse: int) -> dict:
     for g in range(a.groups):
         full[:, g * cg:(g + 1) * cg, g * og:(g + 1) * og] = w_raw[:, :, g * og:(g + 1) * og]
     b_raw, b_type = _bias(node)
-    mult = dense_struct(f"config_{node.name}_mult", full.reshape(k * c_in, c_out), w.type,
+    mult = dense_struct(_cname(node, names) + "_mult", full.reshape(k * c_in, c_out), w.type,
                         b_raw, b_type, a.accum_type, reuse, node.where())
-    s = _struct(f"config_{node.name}",
+    s = _struct(_cname(node, names),
                 consts=[("in_h", in_h), ("in_w", in_w), ("n_chan", c_in), ("out_h", out_h),
                         ("out_w", out_w), ("n_filt", c_out), ("kernel_h", k_h),
                         ("kernel_w", k_w), ("stride_h", s_h), ("stride_w", s_w),
@@ -175,7 +185,7 @@ def config_pool(node: Node, names: Names, reuse: int) -> dict:
     consts = _pool_geometry(node) + [("count_include_pad", int(a.count_include_pad))]
     typedefs = [("accum_t", to_cpp(a.accum_type))] if node.op is Op.AVGPOOL else []
     kernel = "avgpool2d" if node.op is Op.AVGPOOL else "maxpool2d"
-    return {"struct": _struct(f"config_{node.name}", consts, typedefs), "kernel": kernel,
+    return {"struct": _struct(_cname(node, names), consts, typedefs), "kernel": kernel,
             "template": ["in", "out", "config"]}
 
 
@@ -184,7 +194,7 @@ def config_global_pool(node: Node, names: Names, reuse: int) -> dict:
     consts = [("n_spatial", _size(x) // x.shape[-1]), ("n_chan", x.shape[-1])]
     avg = node.op is Op.GLOBAL_AVGPOOL
     typedefs = [("accum_t", to_cpp(node.attrs.accum_type))] if avg else []
-    return {"struct": _struct(f"config_{node.name}", consts, typedefs),
+    return {"struct": _struct(_cname(node, names), consts, typedefs),
             "kernel": "global_avgpool" if avg else "global_maxpool",
             "template": ["in", "out", "config"]}
 
@@ -200,7 +210,7 @@ def config_binary(node: Node, names: Names, reuse: int) -> dict:
         raise UnsupportedOpError(f"{node.where()}: both operands are constants (fold them)")
     if a.is_constant or b.is_constant:
         c, x = (a, b) if a.is_constant else (b, a)
-        s = _struct(f"config_{node.name}",
+        s = _struct(_cname(node, names),
                     [("n", n), ("op", BINARY_CODES[node.op]), ("const_first", int(a is c))],
                     [("const_t", to_cpp(c.type))],
                     [raw_array("values", _flat_constant(node, c, out), c.type)])
@@ -211,7 +221,7 @@ def config_binary(node: Node, names: Names, reuse: int) -> dict:
             raise UnsupportedOpError(
                 f"{node.where()}: broadcasting two run-time tensors ({t.shape} to "
                 f"{out.shape}) is not supported by the HLS backend")
-    return {"struct": _struct(f"config_{node.name}", [("n", n)]),
+    return {"struct": _struct(_cname(node, names), [("n", n)]),
             "kernel": node.op.value.lower(),
             "operands": [names.array[a.name], names.array[b.name]],
             "types": [names.ctype[a.name], names.ctype[b.name], names.ctype[out.name]]}
@@ -219,7 +229,7 @@ def config_binary(node: Node, names: Names, reuse: int) -> dict:
 
 def config_div(node: Node, names: Names, reuse: int) -> dict:
     out, c = node.output, node.inputs[1]
-    s = _struct(f"config_{node.name}", [("n", _size(out))], [("const_t", to_cpp(c.type))],
+    s = _struct(_cname(node, names), [("n", _size(out))], [("const_t", to_cpp(c.type))],
                 [raw_array("divisor", _flat_constant(node, c, out), c.type)])
     return {"struct": s, "kernel": "div_const", "template": ["in", "out", "config"]}
 
@@ -249,7 +259,7 @@ def config_unary(node: Node, names: Names, reuse: int) -> dict:
         consts += [("has_low", int(a.low is not None)), ("has_high", int(a.high is not None))]
         functions += [("bound_t", "low", literal(a.low if a.low is not None else 0.0)),
                       ("bound_t", "high", literal(a.high if a.high is not None else 0.0))]
-    return {"struct": _struct(f"config_{node.name}", consts, typedefs, functions=functions),
+    return {"struct": _struct(_cname(node, names), consts, typedefs, functions=functions),
             "kernel": kernel, "template": ["in", "out", "config"]}
 
 
@@ -258,7 +268,7 @@ def config_lut(node: Node, names: Names, reuse: int) -> dict:
     consts = [("n", _size(node.output)), ("n_table", len(a.table)),
               ("index_low", a.index_low), ("shift", a.shift)]
     arrays = [raw_array("table", a.table, a.table_type)]
-    return {"struct": _struct(f"config_{node.name}", consts, (), arrays), "kernel": "lut",
+    return {"struct": _struct(_cname(node, names), consts, (), arrays), "kernel": "lut",
             "template": ["in", "out", "config"]}
 
 
@@ -275,14 +285,14 @@ def config_softmax(node: Node, names: Names, reuse: int) -> dict:
                 ("sum_t", to_cpp(a.sum_type)), ("inv_t", to_cpp(inv.table_type))]
     arrays = [raw_array("exp_table", e.table, e.table_type),
               raw_array("inv_table", inv.table, inv.table_type)]
-    return {"struct": _struct(f"config_{node.name}", consts, typedefs, arrays),
+    return {"struct": _struct(_cname(node, names), consts, typedefs, arrays),
             "kernel": "softmax", "template": ["in", "out", "config"]}
 
 
 def config_transpose(node: Node, names: Names, reuse: int) -> dict:
     x = node.inputs[0]
     index = np.transpose(np.arange(_size(x)).reshape(x.shape), node.attrs.perm).ravel()
-    s = _struct(f"config_{node.name}", [("n_in", _size(x)), ("n_out", index.size)], (),
+    s = _struct(_cname(node, names), [("n_in", _size(x)), ("n_out", index.size)], (),
                 [_array("unsigned", "index", [str(int(i)) for i in index])])
     return {"struct": s, "kernel": "gather", "template": ["in", "out", "config"]}
 
@@ -299,7 +309,7 @@ def config_concat(node: Node, names: Names, reuse: int) -> dict:
     joined = np.concatenate([ids_a, ids_b], axis=axis).ravel()
     from_b = joined >= _size(a)
     index = np.where(from_b, joined - _size(a), joined)
-    s = _struct(f"config_{node.name}", [("n_a", _size(a)), ("n_b", _size(b)),
+    s = _struct(_cname(node, names), [("n_a", _size(a)), ("n_b", _size(b)),
                                         ("n_out", joined.size)], (),
                 [_array("bool", "from_b", ["true" if f else "false" for f in from_b]),
                  _array("unsigned", "index", [str(int(i)) for i in index])])
@@ -353,21 +363,36 @@ def config_for(node: Node, names: Names, reuse: int = 1) -> dict:
     return cfg
 
 
+def _macro(array: str) -> str:
+    """The case-insensitive key of a port's size macro ``N_<ARRAY>``."""
+    return f"#N_{array.upper()}"
+
+
+INPUT_FORMS = (lambda b: f"{b}_t", lambda b: f"{b}_axis", lambda b: f"{b}_t_word", _macro)
+NODE_FORMS = (lambda b: f"config_{b}", lambda b: f"config_{b}_mult", lambda b: f"{b}_out",
+              lambda b: f"{b}_t", lambda b: f"{b}_out_axis", lambda b: f"{b}_t_word",
+              lambda b: _macro(f"{b}_out"))
+
+
 def tensor_names(graph: Graph) -> Names:
-    """Stable C++ names: inputs keep a sanitized model name, layer outputs are named
-    after their node."""
-    array, ctype = {}, {}
+    """Stable, safe, unique C++ names: the top function after the model, inputs after
+    their tensor, layer outputs, types and config structs after their node. User
+    names are sanitized by :func:`trigc.names.identifier`; an ordinary name such as
+    ``dense_0_MatMul`` is kept as it is."""
+    taken: set[str] = set()
+
+    def claim(name: str, prefix: str, forms, fallback: str | None = None) -> str:
+        base = identifier(name, taken, prefix, forms, fallback)
+        taken.update(f(base) for f in (lambda b: b, *forms))
+        return base
+
+    top = claim(graph.name, "model", (lambda b: f"#{b.upper()}",))
+    array, ctype, node_names = {}, {}, {}
     for i, t in enumerate(graph.inputs):
-        base = _c_ident(t.name) or f"input_{i}"
+        base = claim(t.name, "t", INPUT_FORMS, fallback=f"input_{i}")
         array[t.name], ctype[t.name] = base, f"{base}_t"
     for node in graph.nodes:
-        out = node.output
-        array[out.name], ctype[out.name] = f"{node.name}_out", f"{node.name}_t"
-    return Names(array, ctype)
-
-
-def _c_ident(name: str) -> str:
-    import re
-
-    s = re.sub(r"[^0-9A-Za-z_]", "_", name).strip("_")
-    return f"t_{s}" if s and s[0].isdigit() else s
+        base = claim(node.name, "n", NODE_FORMS)
+        node_names[node.name] = base
+        array[node.output.name], ctype[node.output.name] = f"{base}_out", f"{base}_t"
+    return Names(array, ctype, node_names, top)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import shutil
 from dataclasses import dataclass, field
 from importlib import resources
@@ -22,6 +23,7 @@ from trigc.fixed import to_cpp
 from trigc.ir.graph import Graph
 from trigc.ir.ops import Op
 from trigc.ir.serialize import graph_to_json
+from trigc.names import printable
 
 log = logging.getLogger(__name__)
 
@@ -89,10 +91,43 @@ def templates_dir() -> Path:
     return Path(str(resources.files("trigc.hls_templates")))
 
 
-def _env() -> jinja2.Environment:
-    return jinja2.Environment(
+_TCL_WORD = re.compile(r"[A-Za-z0-9_.,:/+=@-]+")
+
+
+def tcl_word(value) -> str:
+    """``value`` as one braced Tcl word (``{xcvu9p-flga2104-2L-e}``). Only letters,
+    digits and ``_.,:/+=@-`` are allowed, so nothing can end the braces, start a
+    command substitution or a new line; anything else is a ConfigError."""
+    text = str(value)
+    if not _TCL_WORD.fullmatch(text):
+        raise ConfigError(
+            f"{printable(text)!r} cannot be written into a Tcl script: only letters, "
+            "digits and '_.,:/+=@-' are allowed (no spaces, quotes, braces, brackets, '$', "
+            "backslashes or newlines); fix the part, clock or name that carries it")
+    return "{" + text + "}"
+
+
+def tcl_text(value) -> str:
+    """Free text (a description, a display name) as one braced Tcl word: the
+    :func:`trigc.names.printable` form, which has no brace, backslash or newline."""
+    return "{" + printable(value, max_len=500) + "}"
+
+
+def glue_env() -> jinja2.Environment:
+    """The Jinja2 environment of the glue templates, with the filters ``printable``
+    (escaped text for comments and strings, :func:`trigc.names.printable`) and
+    ``tcl`` (one validated, braced Tcl word, :func:`tcl_word`) and ``tcl_text``
+    (escaped free text as one braced Tcl word, :func:`tcl_text`)."""
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(templates_dir() / "glue")),
         undefined=jinja2.StrictUndefined, keep_trailing_newline=True, autoescape=False)
+    env.filters["printable"] = printable
+    env.filters["tcl"] = tcl_word
+    env.filters["tcl_text"] = tcl_text
+    return env
+
+
+_env = glue_env
 
 
 def _ports(graph: Graph, names: Names, tensors) -> list[dict]:
@@ -124,6 +159,8 @@ def _validate(graph: Graph, settings: Settings) -> None:
             raise ConfigError(
                 f"Port {t.name!r} is {t.type.width} bits wide; ports are limited to "
                 f"{TRACE_MAX_WIDTH} bits. Quantize the tensor to a narrower type")
+    tcl_word(settings.part)  # both are written into the Tcl scripts
+    tcl_word(settings.clock_ns)
 
 
 def render(graph: Graph, settings: Settings) -> dict:
@@ -142,7 +179,7 @@ def render(graph: Graph, settings: Settings) -> dict:
         cfg = config_for(node, names, reuse)
         cfg["is_output"] = node.output.name in outputs
         traced = node.output.type.width <= TRACE_MAX_WIDTH
-        cfg["trace_offset"] = offset if traced else -1
+        cfg["trace_offset"] = offset if traced else -1  # -1: no TRIGC_TRACE is emitted
         if traced:
             offset += cfg["output_size"]
         layers.append(cfg)
@@ -155,7 +192,7 @@ def render(graph: Graph, settings: Settings) -> dict:
     check_ii(interface, ii, reused)
     ii = max(ii, annotate_ports(inputs, outs, interface, settings.axis_word_bits))
     return {
-        "name": graph.name, "guard": graph.name.upper(), "version": VERSION,
+        "name": names.top, "guard": names.top.upper(), "version": VERSION,
         "layers": layers, "typedefs": typedefs, "inputs": inputs, "outputs": outs,
         "ports": inputs + outs, "ii": ii, "part": settings.part, "clock_ns": settings.clock_ns,
         "interface": {"name": interface.name, "block": interface.block,
@@ -210,7 +247,7 @@ def _write(root: Path, graph: Graph, settings: Settings, ctx: dict,
     from trigc.estimate import write_reports
 
     env = _env()
-    name = graph.name
+    name = ctx["name"]  # the top function's identifier (trigc.names), not the raw name
     fw = root / "firmware"
     (fw / "kernels").mkdir(parents=True)
     (root / "tb").mkdir()

@@ -7,14 +7,14 @@ foreach arg $::argv {
     }
 }
 
-open_project -reset conv_tagger_prj
-set_top conv_tagger
-add_files firmware/conv_tagger.cpp -cflags "-std=c++14"
-add_files -tb tb/conv_tagger_test.cpp -cflags "-std=c++14 -Ifirmware"
+open_project -reset {conv_tagger_prj}
+set_top {conv_tagger}
+add_files {firmware/conv_tagger.cpp} -cflags "-std=c++14"
+add_files -tb {tb/conv_tagger_test.cpp} -cflags "-std=c++14 -Ifirmware"
 add_files -tb tb_data
 open_solution -reset solution1 -flow_target vivado
 set_part {xcvu9p-flga2104-2L-e}
-create_clock -period 5.0 -name default
+create_clock -period {5.0} -name default
 
 if {$opt(csim)} { csim_design }
 if {$opt(synth)} { csynth_design }

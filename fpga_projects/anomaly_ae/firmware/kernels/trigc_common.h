@@ -193,7 +193,9 @@ res_T divide_exact(ap_int<NUM_W> num, ap_uint<DEN_W> den) {
 // ---- C-simulation tracing ----------------------------------------------------------------
 //
 // TRIGC_TRACE(offset, arr, n) copies raw_bits(arr[i]) for i < n to
-// trigc::trace_out[offset + i] when trigc::trace_out is non-null. Active only when
+// trigc::trace_out[offset + i] when trigc::trace_out is non-null and offset is not
+// negative (a layer wider than 64 bits is not traced: the glue emits no call for it,
+// and a negative offset never writes before the buffer). Active only when
 // TRIGC_TRACE_ENABLED is defined and __SYNTHESIS__ is not; trace_out itself is
 // defined by the C-simulation bridge that enables tracing.
 #ifndef __SYNTHESIS__
@@ -205,7 +207,7 @@ extern long long* trace_out;
 #if defined(TRIGC_TRACE_ENABLED) && !defined(__SYNTHESIS__)
 #define TRIGC_TRACE(offset, arr, n)                                              \
     do {                                                                         \
-        if (::trigc::trace_out) {                                                \
+        if (::trigc::trace_out && (long long)(offset) >= 0) {                    \
             for (long long trigc_trace_i_ = 0; trigc_trace_i_ < (long long)(n);  \
                  ++trigc_trace_i_) {                                             \
                 ::trigc::trace_out[(offset) + trigc_trace_i_] =                  \

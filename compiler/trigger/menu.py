@@ -315,7 +315,7 @@ def _outputs(section, graph, source: str) -> tuple:
             raise MenuError(f"{source}: outputs.{alias} = {ref!r} is not an output of model "
                             f"{graph.name!r}; its outputs are {listing}")
         t = graph.outputs[index]
-        elements = spec.get("elements")
+        elements = _name_list(spec.get("elements"), source, f"outputs.{alias}.elements")
         info = OutputInfo(alias, t.name, index, tuple(t.shape), t.type,
                           tuple(str(e) for e in elements) if elements is not None else None)
         if elements is not None and len(elements) != info.size:
@@ -378,12 +378,16 @@ def _inputs(section, source: str) -> dict:
 
 def _labels(section, source: str) -> Labels:
     section = _section(section, source, "labels", {"column", "names", "background"})
-    names = section.get("names")
+    column = section.get("column")
+    if column is not None and not isinstance(column, str):
+        raise MenuError(f"{source}: labels.column must be a column name, not {column!r:.40}")
+    names = _name_list(section.get("names"), source, "labels.names")
     names = tuple(str(n) for n in names) if names is not None else None
     background = section.get("background")
     if background is not None:
         if isinstance(background, (str, int)):
             background = [background]
+        background = _name_list(background, source, "labels.background")
         values = []
         for b in background:
             if isinstance(b, int) and not isinstance(b, bool):
@@ -394,7 +398,15 @@ def _labels(section, source: str) -> Labels:
                 raise MenuError(f"{source}: labels.background {b!r} is neither a label value "
                                 f"nor one of labels.names {list(names or [])}")
         background = tuple(values)
-    return Labels(section.get("column"), names, background)
+    return Labels(column, names, background)
+
+
+def _name_list(value, source: str, key: str):
+    """``value`` if it is None or a list, else a MenuError naming ``key``."""
+    if value is None or isinstance(value, (list, tuple)):
+        return value
+    raise MenuError(f"{source}: {key} must be a list, e.g. [\"g\", \"q\", \"W\"], not "
+                    f"{value!r:.40}")
 
 
 def _bunches(section, source: str) -> Bunches:

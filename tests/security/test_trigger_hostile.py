@@ -270,6 +270,21 @@ def test_hostile_menu_files_are_typed_errors_at_once(project, tmp_path, name, te
     assert seconds < 3
 
 
+@pytest.mark.parametrize("section, value, match", [
+    ("outputs", {"score": {"tensor": 0, "elements": 5}}, "outputs.score.elements must be a list"),
+    ("labels", {"names": 5}, "labels.names must be a list"),
+    ("labels", {"background": 1.5}, "labels.background must be a list"),
+    ("labels", {"column": {}}, "labels.column must be a column name"),
+    ("rates", {"filled_bunches": float("inf")}, r"\[rates\] values must be numbers"),
+    ("rates", {"bx_frequency_mhz": float("inf")}, r"\[rates\] needs 0 < bx_frequency_mhz")])
+def test_menu_values_of_the_wrong_kind_are_typed_errors(project, section, value, match):
+    menu = {"bits": {"b": "out[0] > 0"}, section: value}
+    if section == "outputs":
+        menu["bits"] = {"b": "score[0] > 0"}
+    with pytest.raises(MenuError, match=match):
+        load_menu(menu, project.graph)
+
+
 class NoPool:
     """Stands in for ProcessPoolExecutor: the old code forked thousands of processes."""
 

@@ -187,14 +187,16 @@ def number_value(text: str, where: str, source: str, pos: int) -> Fraction:
     finishes; no fixed-point type or float64 holds such a value)."""
     m = _NUMBER.fullmatch(text)
     digits = sum(c.isdigit() for c in m.group("mantissa"))
-    exponent = (m.group("exponent") or "0").lstrip("+-").lstrip("0") or "0"
+    written = m.group("exponent") or "0"
+    exponent = written.lstrip("+-").lstrip("0") or "0"  # 1e0000...1 is 1e1
     if digits > MAX_DIGITS or len(exponent) > 4 or int(exponent) > MAX_EXPONENT:
         raise caret_error(where, source, pos, f"number {text[:40]}{'...' * (len(text) > 40)} "
                           f"is out of bounds: menu numbers have at most {MAX_DIGITS} digits "
                           f"and an exponent within ±{MAX_EXPONENT}",
                           "write a threshold inside the range of the compared output, "
                           "e.g. 0.5 or 1.25e3")
-    return Fraction(text)
+    scale = Fraction(10) ** (-int(exponent) if written.startswith("-") else int(exponent))
+    return Fraction(m.group("mantissa")) * scale
 
 
 # ---- parser -------------------------------------------------------------------------

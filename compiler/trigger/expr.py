@@ -154,10 +154,9 @@ def caret_error(where: str, text: str, pos: int, problem: str, hint: str = "") -
         start = max(0, min(pos - _QUOTED // 2, len(text) - _QUOTED))
         head, tail = ("..." if start else ""), ("..." if start + _QUOTED < len(text) else "")
         text, pos = head + text[start:start + _QUOTED] + tail, pos - start + len(head)
-    lines = [f"{where}: {problem}", f"    {text}", "    " + " " * pos + "^"]
-    if hint:
-        lines.append(hint)
-    return MenuError("\n".join(lines))
+    # The first line stands alone (the CLI prints one line); the quote follows.
+    first = f"{where}: {problem} (column {pos + 1})" + (f"; {hint}" if hint else "")
+    return MenuError("\n".join([first, f"    {text}", "    " + " " * pos + "^"]))
 
 
 # ---- tokenizer ----------------------------------------------------------------------

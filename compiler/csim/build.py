@@ -2,7 +2,12 @@
 for batched C-simulation through ctypes, and the project's own testbench.
 
 Builds are cached by a hash of every source byte and the compiler command, under
-``$TRIGC_CACHE_DIR`` (default ``~/.cache/trigc``)."""
+``$TRIGC_CACHE_DIR`` (default ``~/.cache/trigc``). Each cached artifact is built into a
+temporary file and renamed into place, and the SHA-256 of its bytes is stored beside
+it (``<artifact>.sha256``, also renamed into place). The hash is checked before the
+artifact is loaded or run: a truncated, zeroed or altered entry, or one without its
+hash, is logged as a warning and rebuilt instead of crashing the process (SIGBUS) or
+raising a raw OSError."""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ import logging
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import jinja2
@@ -26,6 +32,15 @@ log = logging.getLogger(__name__)
 # NDEBUG: ap_private asserts (and aborts) when a source lies wholly below the
 # rounding bit of a rounding assignment, which is legal and well defined.
 CXX_FLAGS = ["-std=c++14", "-O1", "-w", "-DNDEBUG"]
+# AddressSanitizer and UndefinedBehaviorSanitizer, stopping at the first report.
+# One exception: the vendor's ap_private.h left-shifts negative values, undefined in
+# C++14 but defined by GCC (and by C++20) as two's complement. That check stays
+# recoverable so that SANITIZER_SUPPRESSIONS can silence it in ap_private.h only; a
+# shift-base report anywhere else still halts (UBSAN_OPTIONS halt_on_error=1).
+SANITIZE_FLAGS = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all",
+                  "-fsanitize-recover=shift-base", "-fno-omit-frame-pointer", "-g"]
+SANITIZER_SUPPRESSIONS = "shift-base:ap_private.h\n"
+HASH_SUFFIX = ".sha256"
 
 
 class CSimError(TrigcError, RuntimeError):
@@ -63,15 +78,81 @@ def _run_compiler(cmd: list[str], what: str) -> None:
         raise CSimError(f"g++ failed to build the {what}:\n{tail}")
 
 
+def _file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _hash_path(artifact: Path) -> Path:
+    return artifact.with_name(artifact.name + HASH_SUFFIX)
+
+
+def _remove(*paths: Path) -> None:
+    for path in paths:
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def cached(artifact: Path) -> bool:
+    """True when ``artifact`` is in the cache and its bytes match the stored SHA-256.
+    A damaged entry (no hash, wrong hash, unreadable) is removed with a warning, so
+    the caller rebuilds it."""
+    digest_path = _hash_path(artifact)
+    if not artifact.exists() and not digest_path.exists():
+        return False
+    try:
+        expected = digest_path.read_text().strip()
+        actual = _file_digest(artifact)
+    except (OSError, UnicodeDecodeError) as exc:
+        problem = f"cannot be verified ({exc.__class__.__name__}: {exc})"
+    else:
+        if expected == actual:
+            return True
+        problem = f"has SHA-256 {actual[:16]}..., not the recorded {expected[:16]}..."
+    log.warning("C-sim cache entry %s %s: it is truncated or corrupted; rebuilding it",
+                artifact, problem)
+    _remove(artifact, digest_path)
+    return False
+
+
+def _publish(tmp: Path, artifact: Path) -> None:
+    """Move a fresh build into the cache: the artifact, then its hash (both renamed
+    into place, so a reader never sees half of either)."""
+    digest = _file_digest(tmp)
+    tmp.replace(artifact)
+    tmp_hash = tmp.with_name(tmp.name + HASH_SUFFIX)
+    tmp_hash.write_text(digest + "\n")
+    tmp_hash.replace(_hash_path(artifact))
+
+
+def _build(artifact: Path, cmd_for: Callable[[Path], list[str]], what: str) -> Path:
+    """``artifact`` from the cache when verified, else built by ``cmd_for(tmp)``."""
+    if cached(artifact):
+        return artifact
+    artifact.parent.mkdir(parents=True, exist_ok=True)
+    tmp = artifact.with_name(f".{artifact.name}.{os.getpid()}.tmp")
+    try:
+        _run_compiler(cmd_for(tmp), what)
+        _publish(tmp, artifact)
+    finally:
+        _remove(tmp, tmp.with_name(tmp.name + HASH_SUFFIX))
+    return artifact
+
+
 def _render_bridge(meta: dict) -> str:
-    from trigc.backends.vitis.writer import _env
+    from trigc.backends.vitis.writer import glue_env
 
     ctx = {"name": meta["name"], "version": meta["trigc_version"], "inputs": meta["inputs"],
            "outputs": meta["outputs"], "trace_size": meta["trace_size"],
            "in_total": sum(p["size"] for p in meta["inputs"]),
            "out_total": sum(p["size"] for p in meta["outputs"])}
     try:
-        return _env().get_template("bridge.cpp.j2").render(**ctx)
+        return glue_env().get_template("bridge.cpp.j2").render(**ctx)
     except jinja2.TemplateError as exc:
         raise CSimError(f"cannot render the C-sim bridge: {exc}") from None
 
@@ -87,42 +168,55 @@ def build_library(project: Path, meta: dict) -> Path:
     flags = CXX_FLAGS + ["-shared", "-fPIC", "-fvisibility=hidden", "-fvisibility-inlines-hidden",
                          "-fno-gnu-unique", "-Wl,-Bsymbolic"]
     out_dir = cache_root() / "csim" / _source_hash(project, bridge, flags)
-    lib = out_dir / "libtrigc_csim.so"
-    if lib.is_file():
-        return lib
-    out_dir.mkdir(parents=True, exist_ok=True)
-    src = out_dir / "bridge.cpp"
-    src.write_text(bridge)
-    tmp = out_dir / f"lib.{os.getpid()}.so"
-    _run_compiler([_compiler(), *flags, f"-I{project}", f"-I{project / 'firmware'}",
-                   f"-I{ap_types_dir()}", str(src), "-o", str(tmp)], "C-sim library")
-    tmp.rename(lib)
-    return lib
+
+    def command(tmp: Path) -> list[str]:
+        src = tmp.with_name(f"{tmp.name}.bridge.cpp")
+        src.write_text(bridge)
+        src.replace(out_dir / "bridge.cpp")  # kept for debugging; built from here
+        return [_compiler(), *flags, f"-I{project}", f"-I{project / 'firmware'}",
+                f"-I{ap_types_dir()}", str(out_dir / "bridge.cpp"), "-o", str(tmp)]
+
+    return _build(out_dir / "libtrigc_csim.so", command, "C-sim library")
 
 
-def build_testbench(project: Path, name: str) -> Path:
-    """The project's own testbench executable (cached)."""
+def build_testbench(project: Path, name: str, sanitize: bool = False) -> Path:
+    """The project's own testbench executable (cached). ``sanitize`` builds it with
+    AddressSanitizer and UndefinedBehaviorSanitizer (:data:`SANITIZE_FLAGS`), which
+    abort the run at the first report; it is a separate cache entry."""
     project = Path(project).resolve()
     tb = project / "tb" / f"{name}_test.cpp"
-    flags = list(CXX_FLAGS)
+    flags = CXX_FLAGS + (SANITIZE_FLAGS if sanitize else [])
     out_dir = cache_root() / "tb" / _source_hash(project, tb.read_text(), flags)
-    exe = out_dir / f"{name}_test"
-    if exe.is_file():
-        return exe
-    out_dir.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir / f"tb.{os.getpid()}"
-    _run_compiler([_compiler(), *flags, f"-I{project / 'firmware'}", f"-I{ap_types_dir()}",
-                   str(tb), str(project / "firmware" / f"{name}.cpp"), "-o", str(tmp)],
-                  "testbench")
-    tmp.rename(exe)
-    return exe
+
+    def command(tmp: Path) -> list[str]:
+        return [_compiler(), *flags, f"-I{project / 'firmware'}", f"-I{ap_types_dir()}",
+                str(tb), str(project / "firmware" / f"{name}.cpp"), "-o", str(tmp)]
+
+    return _build(out_dir / f"{name}_test", command,
+                  "sanitized testbench" if sanitize else "testbench")
+
+
+def sanitizer_env(workdir: Path) -> dict[str, str]:
+    """Environment for running a ``sanitize=True`` build: halt and exit non-zero at
+    the first report, leaks included, with :data:`SANITIZER_SUPPRESSIONS` (written
+    into ``workdir``) applied."""
+    supp = Path(workdir) / "ubsan.supp"
+    supp.write_text(SANITIZER_SUPPRESSIONS)
+    return {**os.environ,
+            "ASAN_OPTIONS": "detect_leaks=1:halt_on_error=1:exitcode=99",
+            "UBSAN_OPTIONS": f"print_stacktrace=1:halt_on_error=1:exitcode=98:"
+                             f"suppressions={supp}"}
 
 
 class CSimLibrary:
     """ctypes handle on a built C-sim library: one C call per batch."""
 
     def __init__(self, path: Path, meta: dict) -> None:
-        self.lib = ctypes.CDLL(str(path))
+        try:
+            self.lib = ctypes.CDLL(str(path))
+        except OSError as exc:
+            raise CSimError(f"cannot load the C-sim library {str(path)!r} ({exc}); delete "
+                            f"the cache folder {str(cache_root())!r} and run again") from None
         self.lib.trigc_run.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
                                        ctypes.c_long]
         self.lib.trigc_run.restype = None

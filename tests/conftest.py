@@ -3,6 +3,8 @@ import os
 # QKeras needs the legacy Keras 2 API, chosen before TensorFlow is first imported.
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# every pipeline run in the tests verifies the IR after each pass (trigc.passes)
+os.environ.setdefault("TRIGC_VERIFY", "1")
 
 import shutil  # noqa: E402
 

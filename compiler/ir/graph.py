@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +37,11 @@ class Tensor:
         return self.value is not None
 
     @property
+    def size(self) -> int:
+        """Number of elements (per sample for activations)."""
+        return math.prod(self.shape)
+
+    @property
     def raw(self) -> np.ndarray:
         """Raw integers of a typed constant."""
         if self.value is None or self.type is None:
@@ -43,11 +49,10 @@ class Tensor:
         return quantize(self.value, self.type)
 
     def replace_all_uses_with(self, other: Tensor, graph: Graph) -> None:
-        """Point every user (and graph output) of this tensor at ``other``."""
-        for node in list(self.users):
+        """Point every use (and graph output) of this tensor at ``other``."""
+        for node in list(dict.fromkeys(self.users)):
             node.inputs = [other if t is self else t for t in node.inputs]
-            if node not in other.users:
-                other.users.append(node)
+            other.users.extend([node] * self.users.count(node))
         self.users = []
         graph.outputs = [other if t is self else t for t in graph.outputs]
 
@@ -161,6 +166,107 @@ class Graph:
         node.inputs[index] = copy
         copy.users.append(node)
         return copy
+
+    # ---- editing ------------------------------------------------------------
+    # Every rewiring goes through these, so ``Tensor.users`` (one entry per input
+    # slot that reads the tensor) and ``Tensor.producer`` stay consistent.
+
+    def set_input(self, node: Node, index: int, tensor: Tensor) -> None:
+        """Make ``tensor`` input ``index`` of ``node`` in place of the current one."""
+        old = node.inputs[index]
+        if old is tensor:
+            return
+        old.users.remove(node)
+        node.inputs[index] = tensor
+        tensor.users.append(node)
+
+    def add_input(self, node: Node, tensor: Tensor) -> None:
+        """Append ``tensor`` to the inputs of ``node`` (e.g. a new bias)."""
+        node.inputs.append(tensor)
+        tensor.users.append(node)
+
+    def set_inputs(self, node: Node, tensors: list[Tensor]) -> None:
+        """Replace every input of ``node``; tensors that stay inputs keep their place
+        in their ``users`` lists."""
+        dropped = list(node.inputs)
+        added = []
+        for t in tensors:
+            kept = next((i for i, d in enumerate(dropped) if d is t), None)
+            if kept is None:
+                added.append(t)
+            else:
+                del dropped[kept]
+        for t in dropped:
+            t.users.remove(node)
+        node.inputs = list(tensors)
+        for t in added:
+            t.users.append(node)
+
+    def set_output(self, node: Node, tensor: Tensor) -> None:
+        """Make ``tensor`` (which has no producer) the one output of ``node``; the old
+        outputs lose their producer and are forgotten when nothing reads them."""
+        if tensor.producer is not None:
+            raise IRError(f"Tensor {tensor.name!r} already has producer "
+                          f"{tensor.producer.name!r}")
+        for t in node.outputs:
+            t.producer = None
+            if not t.users and t not in self.outputs and t not in self.inputs:
+                self.tensors.pop(t.name, None)
+        node.outputs = [tensor]
+        tensor.producer = node
+
+    def rename_tensor(self, tensor: Tensor, name: str) -> None:
+        """Give ``tensor`` a name no other tensor has."""
+        if self.tensors.get(name, tensor) is not tensor:
+            raise IRError(f"Tensor name {name!r} is already used")
+        self.tensors.pop(tensor.name, None)
+        tensor.name = name
+        self.tensors[name] = tensor
+
+    def sole_user(self, tensor: Tensor) -> Node | None:
+        """The node reading ``tensor``, when that is its only use and it is not a graph
+        output (so a pass may rewrite the pair freely), else None."""
+        if len(tensor.users) != 1 or tensor in self.outputs:
+            return None
+        return tensor.users[0]
+
+    def insert_before(self, node: Node, index: int, op: Op, attrs=None,
+                      shape: tuple[int, ...] | None = None, out_name: str = "",
+                      name: str = "", source: str = "") -> Node:
+        """Insert ``op`` on input ``index`` of ``node``: ``node`` reads ``op(input)``,
+        other users of the input are untouched. The new node sits right before
+        ``node``; its output has ``shape`` (default: the input's)."""
+        x = node.inputs[index]
+        out = self.add_tensor(self.unique_name(out_name or f"{x.name}_{op.value.lower()}"),
+                              x.shape if shape is None else shape, source=source)
+        new = self.add_node(op, [x], [out], attrs, name, source, index=self.nodes.index(node))
+        self.set_input(node, index, out)
+        return new
+
+    def swap_with_user(self, node: Node, user: Node) -> None:
+        """``user(node(x))`` becomes ``node(user(x))``, for a one-input ``node`` (a
+        layout op) whose output only ``user`` reads, as input 0, and an element-wise
+        ``user``. The tensor between them keeps its name; it takes ``x``'s shape and
+        the type of ``user``'s old output, which ``node`` now produces."""
+        x, mid, y = node.inputs[0], node.output, user.output
+        if user.inputs[0] is not mid or mid.users != [user]:
+            raise IRError(f"{user.where()} is not the only reader of {node.where()}")
+        self.set_input(user, 0, x)
+        self.set_inputs(node, [mid])
+        user.outputs, node.outputs = [mid], [y]
+        mid.producer, y.producer = user, node
+        mid.shape, mid.type = x.shape, y.type
+        i, j = self.nodes.index(node), self.nodes.index(user)
+        self.nodes[i], self.nodes[j] = self.nodes[j], self.nodes[i]
+
+    def fold_to_constant(self, node: Node, value: np.ndarray) -> Tensor:
+        """Drop ``node``; its output becomes the constant ``value``."""
+        out = node.output
+        self.remove_node(node)
+        out.value = np.asarray(value).astype("float64")
+        out.shape = out.value.shape
+        self.tensors[out.name] = out
+        return out
 
     def remove_node(self, node: Node) -> None:
         """Drop a node whose outputs have no users (or were rewired)."""

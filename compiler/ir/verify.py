@@ -27,6 +27,9 @@ def verify(graph: Graph, final: bool = False) -> None:
                 raise IRError(f"{where}: input {t.name!r} is used before it is produced")
             if node not in t.users:
                 raise IRError(f"{where}: input {t.name!r} does not list it as a user")
+            if t.users.count(node) != node.inputs.count(t):
+                raise IRError(f"{where}: input {t.name!r} lists it as a user "
+                              f"{t.users.count(node)} times, not once per use")
             if graph.tensors.get(t.name) is not t:
                 raise IRError(f"{where}: input {t.name!r} is not registered in the graph")
         for t in node.outputs:

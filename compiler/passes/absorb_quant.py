@@ -71,21 +71,9 @@ def _chain(graph: Graph, node: Node, x: Tensor, steps) -> Tensor:
 def _replace(graph: Graph, node: Node, result: Tensor) -> None:
     """Swap the lowered chain in for ``node``; the chain's result keeps the name."""
     out = node.output
-    users = list(out.users)
+    out.replace_all_uses_with(result, graph)
     graph.remove_node(node)
-    for u in users:
-        u.inputs = [result if t is out else t for t in u.inputs]
-        result.users.append(u)
-    out.users = []
-    graph.outputs = [result if t is out else t for t in graph.outputs]
-    graph.tensors.pop(out.name, None)
-    _rename(graph, result, out.name)
-
-
-def _rename(graph: Graph, t: Tensor, name: str) -> None:
-    graph.tensors.pop(t.name, None)
-    t.name = name
-    graph.tensors[name] = t
+    graph.rename_tensor(result, out.name)
 
 
 def _lower_quant(graph: Graph, node: Node) -> None:
@@ -175,8 +163,7 @@ def _absorb_input_cast(graph: Graph, x: Tensor) -> bool:
     if x.type is not None or x in graph.outputs:
         return False
     t = x
-    while len(t.users) == 1 and t not in graph.outputs:
-        user = t.users[0]
+    while (user := graph.sole_user(t)) is not None:
         if user.op is Op.CAST and user.output.type is not None:
             x.type = user.output.type
             for layout in _layout_chain(x, user):

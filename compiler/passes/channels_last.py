@@ -9,7 +9,7 @@ import dataclasses
 
 import numpy as np
 
-from trigc.ir.graph import Graph, Node, Tensor
+from trigc.ir.graph import Graph, Node
 from trigc.ir.ops import Op, ReshapeAttrs, TransposeAttrs
 
 SPATIAL = (Op.CONV, Op.MAXPOOL, Op.AVGPOOL, Op.GLOBAL_AVGPOOL, Op.GLOBAL_MAXPOOL)
@@ -25,14 +25,6 @@ def _to_first(rank: int) -> tuple[int, ...]:
     return (rank - 1, *range(0, rank - 1))
 
 
-def _transpose_tensor(graph: Graph, x: Tensor, perm, before: Node, source: str) -> Tensor:
-    out = graph.add_tensor(graph.unique_name(f"{x.name}_t"),
-                           tuple(x.shape[p] for p in perm), source=source)
-    graph.add_node(Op.TRANSPOSE, [x], [out], TransposeAttrs(tuple(perm)),
-                   f"{before.name}_in_t", source, index=graph.nodes.index(before))
-    return out
-
-
 def to_channels_last(graph: Graph) -> bool:
     changed = False
     for node in list(graph.nodes):
@@ -40,10 +32,10 @@ def to_channels_last(graph: Graph) -> bool:
             continue
         x, y = node.inputs[0], node.output
         rank = len(x.shape)
-        xt = _transpose_tensor(graph, x, _to_last(rank), node, node.source)
-        x.users.remove(node)
-        node.inputs[0] = xt
-        xt.users.append(node)
+        perm = _to_last(rank)
+        graph.insert_before(node, 0, Op.TRANSPOSE, TransposeAttrs(perm),
+                            shape=tuple(x.shape[p] for p in perm), out_name=f"{x.name}_t",
+                            name=f"{node.name}_in_t", source=node.source)
         if node.op is Op.CONV:
             w = graph.own_constant(node, 1)  # (C_out, C_in/g, *k) -> (*k, C_in/g, C_out)
             k = w.value.ndim - 2
@@ -55,9 +47,8 @@ def to_channels_last(graph: Graph) -> bool:
         old_shape = y.shape
         y.shape = tuple(old_shape[p] for p in _to_last(y_rank)) if y_rank == rank else y.shape
         if y_rank == rank:
-            graph.insert_after(y, Op.TRANSPOSE, TransposeAttrs(_to_first(rank)),
-                               name=f"{node.name}_out_t", source=node.source)
-            t_node = y.users[0]
+            t_node = graph.insert_after(y, Op.TRANSPOSE, TransposeAttrs(_to_first(rank)),
+                                        name=f"{node.name}_out_t", source=node.source)
             t_node.output.shape = old_shape
         changed = True
     return changed | cancel_transposes(graph)
@@ -81,7 +72,7 @@ def cancel_transposes(graph: Graph) -> bool:
                 progress = changed = True
                 continue
             if node.op is Op.RESHAPE and _feeds_only_unary(graph, node):
-                _sink_reshape(graph, node, node.output.users[0])
+                graph.swap_with_user(node, node.output.users[0])  # Cast fusion next
                 progress = changed = True
                 continue
             if node.op is not Op.TRANSPOSE:
@@ -92,17 +83,13 @@ def cancel_transposes(graph: Graph) -> bool:
                 node.op, node.attrs = Op.RESHAPE, ReshapeAttrs(out.shape)
                 progress = changed = True
                 continue
-            if len(out.users) != 1 or out in graph.outputs:
+            user = graph.sole_user(out)
+            if user is None:
                 continue
-            user = out.users[0]
             if user.op is Op.TRANSPOSE:
                 perm = _compose(node.attrs.perm, user.attrs.perm)
-                x = node.inputs[0]
-                user.inputs = [x]
-                x.users.remove(node)
-                x.users.append(user)
-                graph.nodes.remove(node)
-                graph.tensors.pop(out.name, None)
+                graph.set_input(user, 0, node.inputs[0])
+                graph.remove_node(node)
                 if perm == tuple(range(len(perm))):
                     graph.bypass(user)
                 else:
@@ -115,34 +102,16 @@ def cancel_transposes(graph: Graph) -> bool:
 
 
 def _feeds_only_reshape(graph: Graph, node: Node) -> bool:
-    out = node.output
-    return (len(out.users) == 1 and out.users[0].op is Op.RESHAPE and out not in graph.outputs
-            and out.type is None)
+    user = graph.sole_user(node.output)
+    return user is not None and user.op is Op.RESHAPE and node.output.type is None
 
 
 def _feeds_only_unary(graph: Graph, node: Node) -> bool:
-    out = node.output
-    return (len(out.users) == 1 and out.users[0].op in UNARY and out not in graph.outputs
-            and out.type is None and node.inputs[0] not in graph.inputs)
-
-
-def _sink_reshape(graph: Graph, reshape: Node, user: Node) -> None:
-    """user(reshape(x)) -> reshape(user(x)): element-wise ops do not care about shape,
-    and the op then sits next to its producer (for Cast fusion)."""
-    x, mid, y = reshape.inputs[0], reshape.output, user.output
-    user.inputs[0] = x
-    x.users.remove(reshape)
-    x.users.append(user)
-    mid.users = [reshape]
-    user.outputs = [mid]
-    mid.producer = user
-    mid.shape = x.shape
-    mid.type = y.type
-    reshape.outputs = [y]
-    y.producer = reshape
-    reshape.inputs = [mid]
-    i, j = graph.nodes.index(reshape), graph.nodes.index(user)
-    graph.nodes[i], graph.nodes[j] = graph.nodes[j], graph.nodes[i]
+    """user(reshape(x)) can become reshape(user(x)): element-wise ops do not care
+    about shape, and the op then sits next to its producer (for Cast fusion)."""
+    user = graph.sole_user(node.output)
+    return (user is not None and user.op in UNARY and node.output.type is None
+            and node.inputs[0] not in graph.inputs)
 
 
 def _keeps_flat_order(node: Node) -> bool:
@@ -158,7 +127,7 @@ def _const_operand(node: Node) -> bool:
 
 def _sink(graph: Graph, t: Node, user: Node) -> None:
     """user(transpose(x)) -> transpose(user'(x))."""
-    x, mid, y = t.inputs[0], t.output, user.output
+    mid = t.output
     perm = t.attrs.perm
     inverse = tuple(int(i) for i in np.argsort(perm))
     if user.op in BINARY:
@@ -167,21 +136,6 @@ def _sink(graph: Graph, t: Node, user: Node) -> None:
         val = c.value.reshape((1,) * (rank - c.value.ndim) + c.value.shape) \
             if c.value.ndim <= rank else c.value.reshape(c.value.shape[-rank:])
         new_c = graph.add_constant(f"{c.name}_t", np.transpose(val, inverse), source=c.source)
-        c.users.remove(user)
-        user.inputs[1] = new_c
-        new_c.users.append(user)
-    # rewire: user reads x, produces mid'; transpose reads mid', produces y
-    user.inputs[0] = x
-    x.users.remove(t)
-    x.users.append(user)
-    mid.users = [t]
-    user.outputs = [mid]
-    mid.producer = user
-    mid.shape = x.shape
-    mid.type = y.type
-    t.outputs = [y]
-    y.producer = t
-    t.inputs = [mid]
-    i, j = graph.nodes.index(t), graph.nodes.index(user)
-    graph.nodes[i], graph.nodes[j] = graph.nodes[j], graph.nodes[i]
+        graph.set_input(user, 1, new_c)
+    graph.swap_with_user(t, user)
     graph.prune_tensors()

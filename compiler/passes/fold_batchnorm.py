@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from trigc.ir.graph import Graph, Node
-from trigc.ir.ops import Op
+from trigc.ir.ops import NoAttrs, Op
 
 
 def _scale_shift(graph: Graph, bn: Node) -> tuple[np.ndarray, np.ndarray]:
@@ -22,13 +22,13 @@ def _scale_shift(graph: Graph, bn: Node) -> tuple[np.ndarray, np.ndarray]:
 def _foldable_producer(graph: Graph, bn: Node) -> Node | None:
     x = bn.inputs[0]
     prod = x.producer
-    if prod is None or len(x.users) != 1 or x in graph.outputs:
+    if prod is None or graph.sole_user(x) is None:
         return None
     if prod.op is Op.CONV and prod.inputs[1].is_constant:
         return prod
     if prod.op is Op.ADD and prod.inputs[1].is_constant:
         mm = prod.inputs[0].producer
-        if mm is not None and mm.op is Op.MATMUL and prod.inputs[0].users == [prod] \
+        if mm is not None and mm.op is Op.MATMUL and graph.sole_user(prod.inputs[0]) is prod \
                 and mm.inputs[1].is_constant and len(mm.inputs[0].shape) == 1:
             return prod
     if prod.op is Op.MATMUL and prod.inputs[1].is_constant and len(prod.inputs[0].shape) == 1:
@@ -49,8 +49,7 @@ def fold_batchnorm(graph: Graph) -> bool:
                 b.value = b.value * scale + shift
             else:
                 b = graph.add_constant(f"{prod.name}_bias", shift, source=prod.source)
-                prod.inputs.append(b)
-                b.users.append(prod)
+                graph.add_input(prod, b)
             graph.bypass(bn)
         elif prod is not None:
             mm = prod if prod.op is Op.MATMUL else prod.inputs[0].producer
@@ -70,25 +69,16 @@ def fold_batchnorm(graph: Graph) -> bool:
 
 
 def _to_add(graph: Graph, bn: Node, shift: np.ndarray) -> None:
-    from trigc.ir.ops import NoAttrs
-
-    for t in bn.inputs[1:]:
-        t.users.remove(bn)
     c = graph.add_constant(f"{bn.name}_shift", shift, source=bn.source)
-    bn.inputs = [bn.inputs[0], c]
-    c.users.append(bn)
+    graph.set_inputs(bn, [bn.inputs[0], c])
     bn.attrs = NoAttrs()
     graph.prune_tensors()
 
 
 def _to_mul_add(graph: Graph, bn: Node, scale: np.ndarray, shift: np.ndarray) -> None:
-    from trigc.ir.ops import NoAttrs
-
     x = bn.inputs[0]
     # per-sample channel axis is 0 in ONNX layout
     bshape = (-1,) + (1,) * (len(x.shape) - 1)
-    for t in bn.inputs:
-        t.users.remove(bn)
     s = graph.add_constant(f"{bn.name}_scale", scale.reshape(bshape), source=bn.source)
     scaled = graph.add_tensor(graph.unique_name(f"{bn.output.name}_scaled"), x.shape,
                               source=bn.source)
@@ -96,7 +86,5 @@ def _to_mul_add(graph: Graph, bn: Node, scale: np.ndarray, shift: np.ndarray) ->
                    index=graph.nodes.index(bn))
     c = graph.add_constant(f"{bn.name}_shift", shift.reshape(bshape), source=bn.source)
     bn.op, bn.attrs = Op.ADD, NoAttrs()
-    bn.inputs = [scaled, c]
-    scaled.users.append(bn)
-    c.users.append(bn)
+    graph.set_inputs(bn, [scaled, c])
     graph.prune_tensors()

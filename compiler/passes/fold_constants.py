@@ -11,12 +11,7 @@ def fold_constants(graph: Graph) -> bool:
     for node in list(graph.nodes):
         if not all(t.is_constant for t in node.inputs):
             continue
-        value = evaluate(node, [t.value for t in node.inputs])
-        out = node.output
-        graph.remove_node(node)
-        out.value = value.astype("float64")
-        out.shape = value.shape
-        graph.tensors[out.name] = out
+        graph.fold_to_constant(node, evaluate(node, [t.value for t in node.inputs]))
         changed = True
     if changed:
         graph.prune_tensors()

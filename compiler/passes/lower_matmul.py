@@ -23,8 +23,8 @@ def lower_matmul(graph: Graph) -> bool:
             raise UnsupportedOpError(
                 f"{mm.where()}: input shape {x.shape} does not match weight {w.value.shape}")
         out = mm.output
-        if len(out.users) == 1 and out.users[0].op is Op.ADD and out not in graph.outputs:
-            add = out.users[0]
+        add = graph.sole_user(out)
+        if add is not None and add.op is Op.ADD:
             other = add.inputs[1] if add.inputs[0] is out else add.inputs[0]
             if other.is_constant and other.value.size == n_out:
                 bias = graph.add_constant(f"{mm.name}_bias",

@@ -19,9 +19,7 @@ def lower_div(graph: Graph) -> bool:
         values = np.unique(c.value)
         if values.size == 1 and po2_exponent(values) is not None:
             recip = graph.add_constant(f"{c.name}_recip", 1.0 / c.value, source=c.source)
-            c.users.remove(node)
-            node.inputs[1] = recip
-            recip.users.append(node)
+            graph.set_input(node, 1, recip)
             node.op = Op.MUL
             changed = True
     if changed:
@@ -39,15 +37,13 @@ def fuse_cast(graph: Graph) -> bool:
     for cast in graph.find(Op.CAST):
         x = cast.inputs[0]
         prod = x.producer
-        if (prod is None or x.type is not None or len(x.users) != 1 or x in graph.outputs
+        if (prod is None or x.type is not None or graph.sole_user(x) is None
                 or cast.output.type is None or prod.op in (Op.CAST, Op.RESHAPE, Op.TRANSPOSE,
                                                            Op.CONCAT)):
             continue
         out = cast.output
         graph.remove_node(cast)
-        prod.outputs = [out]
-        out.producer = prod
-        graph.tensors.pop(x.name, None)
+        graph.set_output(prod, out)
         changed = True
     return changed
 
@@ -78,9 +74,6 @@ def eliminate_dead(graph: Graph) -> bool:
             live |= {id(t) for t in node.inputs}
     dead = [n for n in graph.nodes if n not in keep]
     for node in dead:
-        for t in node.inputs:
-            if node in t.users:
-                t.users.remove(node)
-        graph.nodes.remove(node)
+        graph.remove_node(node)
     graph.prune_tensors()
     return bool(dead)

@@ -10,7 +10,8 @@ from trigc import IRError
 from trigc.fixed import FixedType
 from trigc.ir import Graph, Op, verify
 from trigc.ir.graph import constant_to_float
-from trigc.ir.ops import ATTRS_FOR, DenseAttrs, LeakyReluAttrs, NoAttrs, TransposeAttrs
+from trigc.ir.ops import (ATTRS_FOR, DenseAttrs, LeakyReluAttrs, NoAttrs, ReshapeAttrs,
+                          TransposeAttrs)
 
 T8 = FixedType(True, 8, 4)
 
@@ -92,7 +93,7 @@ def test_replace_all_uses_with_rewires_users_and_outputs():
     a.replace_all_uses_with(x, g)
     assert a.users == []
     assert add.inputs[0] is x and mul.inputs == [x, x]
-    assert x.users.count(mul) == 1 and add in x.users and relu in x.users
+    assert x.users.count(mul) == 2 and add in x.users and relu in x.users  # once per use
     g.remove_node(relu)
     verify(g)
     assert "a" not in g.tensors  # no users, not an output: forgotten
@@ -186,6 +187,134 @@ def test_prune_tensors_drops_stale_aliases():
     g.tensors["alias"] = t["a"]  # the importer aliases Identity outputs this way
     g.prune_tensors()
     assert "alias" not in g.tensors and "a" in g.tensors
+
+
+def chain() -> tuple[Graph, dict]:
+    """x -> reshape -> m -> relu -> y ; output y."""
+    g = graph("chain")
+    x = inp(g, "x", (2, 3), T8)
+    m = node(g, Op.RESHAPE, [x], ReshapeAttrs((6,)), shape=(6,), name="reshape", out="m")
+    y = node(g, Op.RELU, [m], name="relu", out="y", type=T8)
+    outputs(g, y)
+    return g, dict(x=x, m=m, y=y)
+
+
+def test_tensor_size():
+    g, t = chain()
+    assert t["x"].size == 6 and t["m"].size == 6
+    assert const(g, 2.0, "s").size == 1  # a scalar has one element
+    assert g.add_tensor("empty", (3, 0)).size == 0
+
+
+def test_set_input_moves_one_use():
+    g, t = diamond()
+    x, a = t["x"], t["a"]
+    mul = g.node_by_name("mul")
+    g.set_input(mul, 1, x)
+    verify(g)
+    assert mul.inputs == [a, x] and a.users.count(mul) == 1 and x.users.count(mul) == 1
+    g.set_input(mul, 1, x)  # already there: nothing changes
+    assert x.users.count(mul) == 1
+    verify(g)
+
+
+def test_add_input_and_set_inputs_keep_other_users_in_order():
+    g, t = diamond()
+    x, a, c = t["x"], t["a"], t["c"]
+    add, mul = g.node_by_name("add"), g.node_by_name("mul")
+    k = g.add_constant("k", 3.0)
+    g.add_input(add, k)
+    assert add.inputs == [a, c, k] and k.users == [add]
+    before = list(a.users)
+    g.set_inputs(add, [a, x])  # a stays: its users keep their order
+    verify(g)
+    assert a.users == before and c.users == [] and k.users == [] and add in x.users
+    g.set_inputs(mul, [a])
+    verify(g)
+    assert a.users.count(mul) == 1
+
+
+def test_set_output_moves_a_result_to_another_producer():
+    g, t = chain()
+    m, y = t["m"], t["y"]
+    reshape, relu = g.nodes
+    g.remove_node(relu)
+    g.set_output(reshape, y)
+    verify(g)
+    assert reshape.outputs == [y] and y.producer is reshape
+    assert m.producer is None and "m" not in g.tensors  # nothing reads it: forgotten
+    with pytest.raises(IRError, match="already has producer"):
+        g.set_output(reshape, y)
+
+
+def test_rename_tensor():
+    g, t = chain()
+    g.rename_tensor(t["m"], "flat")
+    assert t["m"].name == "flat" and g.tensors["flat"] is t["m"] and "m" not in g.tensors
+    with pytest.raises(IRError, match="already used"):
+        g.rename_tensor(t["m"], "x")
+    verify(g)
+
+
+def test_sole_user():
+    g, t = diamond()
+    assert g.sole_user(t["x"]) is g.node_by_name("relu")
+    assert g.sole_user(t["a"]) is None  # three uses
+    assert g.sole_user(t["y"]) is None  # no use
+    g2, t2 = chain()
+    outputs(g2, t2["y"], t2["m"])
+    assert g2.sole_user(t2["m"]) is None  # read once, but a graph output
+
+
+def test_insert_before_rewires_one_input_only():
+    g, t = diamond()
+    x, a = t["x"], t["a"]
+    add, mul = g.node_by_name("add"), g.node_by_name("mul")
+    n = g.insert_before(add, 0, Op.CAST, out_name="a_cast", name="pre", source="L")
+    verify(g)
+    assert g.nodes.index(n) == g.nodes.index(add) - 1
+    assert n.inputs == [a] and n.output.name == "a_cast" and n.output.shape == a.shape
+    assert add.inputs[0] is n.output and mul.inputs == [a, a]
+    assert n.source == "L" and n.output.users == [add]
+    m = g.insert_before(n, 0, Op.TRANSPOSE, TransposeAttrs((0,)), shape=(4,))
+    verify(g)
+    assert m.output.name == "a_transpose" and n.inputs == [m.output] and x.users
+
+
+def test_swap_with_user():
+    g, t = chain()
+    x, m, y = t["x"], t["m"], t["y"]
+    reshape, relu = g.nodes
+    g.swap_with_user(reshape, relu)
+    verify(g)
+    assert g.nodes == [relu, reshape]
+    assert relu.inputs == [x] and relu.outputs == [m] and m.producer is relu
+    assert reshape.inputs == [m] and reshape.outputs == [y] and y.producer is reshape
+    assert m.shape == x.shape and m.type == T8 and m.users == [reshape]
+    assert x.users == [relu] and g.outputs == [y]
+    with pytest.raises(IRError, match="not the only reader"):
+        g.swap_with_user(reshape, relu)
+
+
+def test_fold_to_constant():
+    g = graph()
+    c = const(g, [1.0, -2.0], "c")
+    r = node(g, Op.RELU, [c], out="r")
+    x = inp(g, "x", (2,), T8)
+    y = node(g, Op.ADD, [x, r], out="y")
+    outputs(g, y)
+    out = g.fold_to_constant(r.producer, np.array([1.0, 0.0], dtype=np.float32))
+    verify(g)
+    assert out is r and r.producer is None and g.tensors["r"] is r
+    assert r.value.dtype == np.float64 and r.shape == (2,) and c.users == []
+    assert [n.op for n in g.nodes] == [Op.ADD]
+
+
+def test_verify_counts_one_user_entry_per_use():
+    g, t = diamond()
+    t["a"].users.remove(g.node_by_name("mul"))
+    with pytest.raises(IRError, match="lists it as a user 1 times, not once per use"):
+        verify(g)
 
 
 def test_tensor_raw_and_constant_to_float():

@@ -87,6 +87,28 @@ def test_bn_after_matmul_with_bias_updates_bias():
     assert fold_batchnorm(g) is False
 
 
+def test_bn_not_folded_into_matmul_whose_output_is_also_a_graph_output():
+    # scaling the weights would change the MatMul output the graph also returns
+    def build():
+        g = graph()
+        x = inp(g, "x", (4,))
+        mm = node(g, Op.MATMUL, [x, const(g, RNG.normal(size=(4, 3)), "w")], shape=(3,),
+                  out="mm")
+        h = node(g, Op.ADD, [mm, const(g, RNG.normal(size=3), "b")], out="h")
+        outputs(g, add_bn(g, h, 3), mm)
+        return g
+    state = RNG.bit_generator.state
+    ref = build()
+    RNG.bit_generator.state = state
+    g = build()
+    assert fold_batchnorm(g) is True
+    verify(g)
+    assert ops_of(g) == [Op.MATMUL, Op.ADD, Op.MUL, Op.ADD]
+    xs = RNG.normal(size=(3, 4))
+    for want, got in zip(float_run(ref, xs), float_run(g, xs)):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
+
+
 def test_bn_after_bare_matmul_becomes_add_of_shift():
     def build():
         g = graph()

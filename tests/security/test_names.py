@@ -141,6 +141,53 @@ def test_arbitrary_names_compile_simulate_and_run_nothing(private_cache, tmp_pat
     check_project(project, private_cache)
 
 
+
+# ---- Tcl: build_prj.tcl and the IP export run no injected command ------------------
+def _stub_calls(directory: Path, script: str) -> list[list[str]]:
+    """``script`` sourced by tclsh with tests/export's stub Vitis HLS commands."""
+    import shutil
+
+    tclsh = shutil.which("tclsh")
+    if tclsh is None:
+        pytest.skip("tclsh not found (apt-get install tcl)")
+    log = directory / ".stub_calls"
+    env = {**os.environ, "TRIGC_STUB_LOG": str(log), "TRIGC_STUB_EXIT": "0"}
+    proc = subprocess.run([tclsh, str(ROOT / "tests" / "export" / "stub_run.tcl"), script],
+                          cwd=directory, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return [line.split("\x1f") for line in log.read_text().splitlines()]
+
+
+def test_tcl_scripts_carry_names_as_single_words(private_cache, tmp_path):
+    from trigc.export import BOARDS, export_ip
+
+    evil = "a}\nexec touch PWNED\n{[exec touch PWNED] $(touch PWNED)"
+    project = trigc.compile(tiny_model(evil, evil, evil), tmp_path / "out")
+    result = export_ip(project.path, board=next(iter(BOARDS)), run_tool=False,
+                       description="[exec touch PWNED] $x \"q\" ; é")
+    for script in ("build_prj.tcl", "export_ip.tcl"):
+        calls = _stub_calls(result.path, script)
+        assert ["set_top", project.name] in calls
+        assert ["add_files", f"firmware/{project.name}.cpp", "-cflags", "-std=c++14"] in calls
+        assert ["open_project", "-reset", f"{project.name}_prj"] in calls
+    export = {c[0]: c[1:] for c in _stub_calls(result.path, "export_ip.tcl")}["export_design"]
+    description = export[export.index("-description") + 1]
+    assert "PWNED" in description and "[" not in description  # escaped, literal
+    for folder in (private_cache, project.path, result.path):
+        assert not (folder / MARKER).exists()
+
+
+def test_tcl_word_refuses_what_would_leave_the_braces():
+    from trigc.backends.vitis.writer import tcl_word
+    from trigc.errors import ConfigError
+
+    assert tcl_word("xcvu9p-flga2104-2L-e") == "{xcvu9p-flga2104-2L-e}"
+    assert tcl_word(5.0) == "{5.0}"
+    for bad in ("x}\nexec touch PWNED", "a b", "[exec id]", "$x", "a\\", "", "é"):
+        with pytest.raises(ConfigError, match="cannot be written into a Tcl script"):
+            tcl_word(bad)
+
+
 # ---- finding 6: a layer wider than the 64-bit trace ---------------------------------
 WIDE_SCRIPT = textwrap.dedent("""
     import sys

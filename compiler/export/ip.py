@@ -31,6 +31,7 @@ from trigc.backends.vitis.writer import VERSION, Settings, _env, write_project
 from trigc.errors import ConfigError, TrigcError
 from trigc.export.boards import get_board
 from trigc.export.docs import VLNV, port_map_json, readme_context
+from trigc.ir.graph import OverflowReport
 from trigc.outputs import atomic_write
 
 log = logging.getLogger(__name__)
@@ -215,7 +216,7 @@ def export_ip(project_dir, board: str | None = None, interface: str | None = Non
     settings = Settings.from_json(stored, board=board, interface=interface,
                                   clock_ns=clock_ns, axis_word_bits=axis_word_bits)
     graph = project.graph
-    graph.precision_report = list(meta.get("precision_report", []))
+    graph.precision_report = [OverflowReport.parse(r) for r in meta.get("precision_report", [])]
     vlnv = make_vlnv(vendor, library, ip_name or project.name, ip_version,
                      description if description is not None
                      else _default_description(graph, settings))

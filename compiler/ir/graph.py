@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ast
 import itertools
 import math
+import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -86,8 +88,43 @@ class Node:
         return f"<Node {self.name} {self.op.value}>"
 
 
+_OVERFLOW_TEXT = re.compile(
+    r"layer (?P<layer>.+) \((?P<op>\w+)\): override (?P<type>\S+) of (?P<tensor>.+) can "
+    r"overflow; it needs (?P<bits>\d+) more integer bit\(s\)")
+
+
+class OverflowReport(NamedTuple):
+    """A user's type override that the tensor's value bounds can overflow."""
+
+    layer: str
+    op: str
+    tensor: str
+    type: FixedType
+    needed_bits: int
+
+    def __str__(self) -> str:
+        return (f"layer {self.layer!r} ({self.op}): override {self.type} of {self.tensor!r} "
+                f"can overflow; it needs {self.needed_bits} more integer bit(s)")
+
+    @classmethod
+    def parse(cls, text: str) -> OverflowReport:
+        """The report ``str(report)`` printed (as a project's trigc.json keeps it)."""
+        m = _OVERFLOW_TEXT.fullmatch(text)
+        try:
+            if m is None:
+                raise ValueError(text)
+            layer, tensor = ast.literal_eval(m["layer"]), ast.literal_eval(m["tensor"])
+        except (ValueError, SyntaxError):
+            raise IRError(f"Not a precision report: {text!r}") from None
+        return cls(layer, m["op"], tensor, FixedType.parse(m["type"]), int(m["bits"]))
+
+
 class Graph:
-    """A DAG of nodes kept in topological order."""
+    """A DAG of nodes kept in topological order.
+
+    ``precision_overrides`` are the user's types by tensor, node or layer name (and
+    the keys 'input', 'default', 'weights'), read by precision inference, which
+    fills ``precision_report`` with the overrides that can overflow."""
 
     def __init__(self, name: str = "model") -> None:
         self.name = name
@@ -95,6 +132,8 @@ class Graph:
         self.outputs: list[Tensor] = []
         self.nodes: list[Node] = []
         self.tensors: dict[str, Tensor] = {}
+        self.precision_overrides: dict[str, FixedType] = {}
+        self.precision_report: list[OverflowReport] = []
         self._ids = itertools.count()
 
     # ---- building ---------------------------------------------------------

@@ -93,7 +93,6 @@ def graph_from_json(data: dict) -> Graph:
                        entry["source"])
     graph.inputs = [graph.tensors[n] for n in data["inputs"]]
     graph.outputs = [graph.tensors[n] for n in data["outputs"]]
-    graph.precision_report = []
     return graph
 
 

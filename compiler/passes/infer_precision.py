@@ -26,7 +26,7 @@ from trigc.emulator.kernels import KERNELS, Exact, Value
 from trigc.errors import PrecisionError
 from trigc.fixed import (FixedType, Overflow, Rounding, constant_type, quantize, requantize,
                          to_float)
-from trigc.ir.graph import Graph, Node, Tensor
+from trigc.ir.graph import Graph, Node, OverflowReport, Tensor
 from trigc.ir.ops import LutAttrs, Op
 
 log = logging.getLogger(__name__)
@@ -49,18 +49,6 @@ LUT_FUNCTIONS = {
     "exp": np.exp,
     "inv": lambda x: 1.0 / x,
 }
-
-
-class OverflowReport(NamedTuple):
-    layer: str
-    op: str
-    tensor: str
-    type: FixedType
-    needed_bits: int
-
-    def __str__(self) -> str:
-        return (f"layer {self.layer!r} ({self.op}): override {self.type} of {self.tensor!r} "
-                f"can overflow; it needs {self.needed_bits} more integer bit(s)")
 
 
 class Bounds(NamedTuple):
@@ -195,7 +183,7 @@ def _exact_type(node: Node, lo: Exact, hi: Exact) -> FixedType:
 
 
 def _override_for(graph: Graph, node: Node, t: Tensor) -> FixedType | None:
-    o = getattr(graph, "precision_overrides", None) or {}
+    o = graph.precision_overrides
     for key in (t.name, node.name, node.source):
         if key in o:
             return o[key]
@@ -268,7 +256,7 @@ LAYOUT_OPS = (Op.RESHAPE, Op.TRANSPOSE, Op.CONCAT)
 
 def infer_precision(graph: Graph) -> bool:
     graph.precision_report = []
-    overrides = getattr(graph, "precision_overrides", None) or {}
+    overrides = graph.precision_overrides
     bounds: dict[int, Bounds] = {}
     for t in graph.inputs:
         if t.name in overrides:
@@ -312,7 +300,7 @@ def _visit(graph: Graph, node: Node, bounds: dict) -> None:
         total = FixedType.for_raw_range(int(lo.raw.min()), int(hi.raw.max()), lo.frac)
         node.attrs = dataclasses.replace(node.attrs, accum_type=total)
     override = _override_for(graph, node, out)
-    defaults = getattr(graph, "precision_overrides", None) or {}
+    defaults = graph.precision_overrides
     if override is None and out.type is None and "default" in defaults \
             and node.op not in LAYOUT_OPS:
         override = defaults["default"]  # post-training quantization of a float layer

@@ -269,7 +269,7 @@ def _write(root: Path, graph: Graph, settings: Settings, ctx: dict,
         "inputs": ctx["inputs"], "outputs": ctx["outputs"], "trace": ctx["trace"],
         "trace_size": ctx["trace_size"], "ii": ctx["ii"],
         "interface": ctx["interface"], "control": ctx["control"],
-        "precision_report": [str(r) for r in getattr(graph, "precision_report", [])],
+        "precision_report": [str(r) for r in graph.precision_report],
         "budgets": budgets.to_json(), "estimate": est.to_json(),
         "graph": graph_to_json(graph),
     }

@@ -9,7 +9,7 @@ from tests.unit.graphs import const, graph, inp, node, ops_of, outputs
 from trigc import IRError
 from trigc.fixed import FixedType
 from trigc.ir import Graph, Op, verify
-from trigc.ir.graph import constant_to_float
+from trigc.ir.graph import OverflowReport, constant_to_float
 from trigc.ir.ops import (ATTRS_FOR, DenseAttrs, LeakyReluAttrs, NoAttrs, ReshapeAttrs,
                           TransposeAttrs)
 
@@ -354,3 +354,21 @@ def test_graph_call_runs_emulator():
     np.testing.assert_array_equal(g(np.array([[1.0, 2.0]])), [[2.0]])
     np.testing.assert_array_equal(g(np.array([[1.0, 2.0]]), raw=True), [[2 * 2**8]])
     assert "Dense" in str(g)
+
+
+def test_precision_fields_are_declared():
+    g = Graph("m")
+    assert g.precision_overrides == {} and g.precision_report == []
+    assert Graph("n").precision_overrides is not g.precision_overrides
+
+
+@pytest.mark.parametrize("layer, tensor", [("dense_1", "dense_1_out"),
+                                           ("it's", 'say "hi" (x): override'),
+                                           ("/fc1/Gemm", "")])
+def test_overflow_report_text_round_trip(layer, tensor):
+    report = OverflowReport(layer, "Dense", tensor, FixedType(True, 6, 2), 3)
+    text = str(report)
+    assert text.endswith("can overflow; it needs 3 more integer bit(s)")
+    assert OverflowReport.parse(text) == report
+    with pytest.raises(IRError, match="Not a precision report"):
+        OverflowReport.parse("layer x (Dense): fine")

@@ -32,7 +32,6 @@ from trigc.names import (
     MAX_IDENTIFIER, MAX_PRINTABLE, comment, identifier, is_reserved, printable,
 )
 
-from helpers.qonnx_models import mlp
 
 MARKER = "PWNED"
 INJECTION = 'x\n#include <cstdlib>\nstatic int v = system("touch PWNED");'
@@ -153,7 +152,7 @@ def _stub_calls(directory: Path, script: str) -> list[list[str]]:
     log = directory / ".stub_calls"
     env = {**os.environ, "TRIGC_STUB_LOG": str(log), "TRIGC_STUB_EXIT": "0"}
     proc = subprocess.run([tclsh, str(ROOT / "tests" / "export" / "stub_run.tcl"), script],
-                          cwd=directory, env=env, capture_output=True, text=True)
+                          cwd=directory, env=env, capture_output=True, text=True, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return [line.split("\x1f") for line in log.read_text().splitlines()]
 
@@ -208,7 +207,7 @@ def test_layer_wider_than_64_bits_simulates_without_crashing(tmp_path):
     env = {**os.environ, "TRIGC_CACHE_DIR": str(tmp_path / "cache")}
     proc = subprocess.run(
         [sys.executable, "-c", WIDE_SCRIPT.format(tests=str(ROOT / "tests"), out=str(out))],
-        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600)
+        capture_output=True, text=True, cwd=tmp_path, env=env, timeout=600, check=False)
     assert proc.returncode == 0, proc.stdout + proc.stderr[-3000:]
     assert "bit-exact: 100/100 events" in proc.stdout
     assert "testbench 0 bit-exact: 100/100 events" in proc.stdout

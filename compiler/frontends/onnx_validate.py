@@ -9,16 +9,13 @@ and bit widths that are not whole numbers of bits.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import numpy as np
 import onnx
 
 from trigc.errors import ModelError, UnsupportedOpError
-
-# ap_fixed's largest width (AP_INT_MAX_W), and so the largest FixedType
-MAX_BIT_WIDTH = 1024
+from trigc.quantizers import MAX_BIT_WIDTH, check_bit_width, format_values
 
 # what a file that is not ONNX usually is, from its first bytes
 MAGIC = (
@@ -120,37 +117,11 @@ def check_scale(value: np.ndarray, what: str, node: str) -> None:
     check_finite(value, what, node)
     if np.any(np.asarray(value) <= 0):
         raise UnsupportedOpError(
-            f"{node}: {what} {_show(value)} is not positive; QONNX quantizers need positive "
-            "scales. Check the quantizer's scaling in training and export again")
+            f"{node}: {what} {format_values(value)} is not positive; QONNX quantizers need "
+            "positive scales. Check the quantizer's scaling in training and export again")
 
 
-def check_bit_width(value: np.ndarray, what: str, node: str, minimum: int = 1) -> int:
-    """A whole number of bits in [minimum, MAX_BIT_WIDTH], as an int."""
-    array = np.asarray(value, dtype=np.float64)
-    if array.size != 1:
-        raise UnsupportedOpError(
-            f"{node}: {what} has {array.size} values {_show(array)}; trigc needs one bit "
-            "width per quantizer. Use a single bit width in training and export again")
-    bits = float(array.reshape(()))
-    if not math.isfinite(bits):
-        raise UnsupportedOpError(
-            f"{node}: {what} is {bits}; the exported quantizer has no valid bit width. "
-            "Check the quantizer in training and export again")
-    if bits != int(bits):
-        # QONNX would clip at 2**(bits-1) - 1 etc.: a range no fixed-point type has
-        raise UnsupportedOpError(
-            f"{node}: {what} {bits:g} is not an integer; trigc needs integer bit widths. "
-            "Round the quantizer's bit width in training or export")
-    if not minimum <= bits <= MAX_BIT_WIDTH:
-        raise UnsupportedOpError(
-            f"{node}: {what} {int(bits)} is out of range; trigc needs {minimum} to "
-            f"{MAX_BIT_WIDTH} bits. Fix the quantizer's bit width in training or export")
-    return int(bits)
-
-
-def _show(value) -> str:
-    flat = np.asarray(value).ravel()
-    if flat.size == 1:
-        return f"{float(flat[0]):g}"
-    text = np.array2string(flat[:4], separator=", ")
-    return text if flat.size <= 4 else f"{text[:-1]}, ...]"
+# check_bit_width and MAX_BIT_WIDTH live in trigc.quantizers (the passes check bit
+# widths too); they stay importable from here for the importer
+__all__ = ["MAX_BIT_WIDTH", "check_bit_width", "check_finite", "check_scale", "read_model",
+           "where"]

@@ -29,7 +29,7 @@ from typing import NamedTuple
 import numpy as np
 
 from trigc.errors import UnsupportedOpError
-from trigc.passes.float_eval import quant as quant_reference
+from trigc.quantizers import quant as quant_reference
 
 
 class QuantSpec(NamedTuple):

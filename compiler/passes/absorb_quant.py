@@ -18,10 +18,9 @@ import numpy as np
 
 from trigc.errors import UnsupportedOpError
 from trigc.fixed import FixedType, Overflow, Rounding
-from trigc.frontends.onnx_validate import check_bit_width
 from trigc.ir.graph import Graph, Node, Tensor
 from trigc.ir.ops import CastAttrs, ClipAttrs, Op
-from trigc.passes.float_eval import int_range
+from trigc.quantizers import check_bit_width, int_range
 
 ROUNDING = {
     "ROUND": Rounding.RND_CONV,

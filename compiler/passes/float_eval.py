@@ -1,4 +1,5 @@
-"""Float64 evaluation of ops on constants (QONNX semantics), for constant folding."""
+"""Float64 evaluation of ops on constants (QONNX semantics, ``trigc.quantizers``), for
+constant folding."""
 
 from __future__ import annotations
 
@@ -7,35 +8,7 @@ import numpy as np
 from trigc.errors import UnsupportedOpError
 from trigc.ir.graph import Node
 from trigc.ir.ops import Op
-
-QONNX_ROUNDING = {
-    "ROUND": np.round,
-    "HALF_EVEN": np.round,
-    "FLOOR": np.floor,
-    "CEIL": np.ceil,
-    "DOWN": np.fix,
-    "UP": lambda x: np.sign(x) * np.ceil(np.abs(x)),
-    "HALF_UP": lambda x: np.sign(x) * np.floor(np.abs(x) + 0.5),
-    "HALF_DOWN": lambda x: np.sign(x) * np.ceil(np.abs(x) - 0.5),
-}
-
-
-def int_range(signed: bool, narrow: bool, bits: int) -> tuple[int, int]:
-    """QONNX's integer range of a Quant node."""
-    if signed:
-        return -(1 << (bits - 1)) + int(narrow), (1 << (bits - 1)) - 1
-    return 0, (1 << bits) - 1 - int(narrow)
-
-
-def quant(x, scale, zero_point, bits, signed, narrow, rounding_mode) -> np.ndarray:
-    bits_i = int(np.asarray(bits))
-    y = x / scale + zero_point
-    if bits_i == 1 and signed:
-        y = np.where(y >= 0, 1.0, -1.0)
-    else:
-        lo, hi = int_range(signed, narrow, bits_i)
-        y = QONNX_ROUNDING[rounding_mode](np.clip(y, lo, hi))
-    return (y - zero_point) * scale
+from trigc.quantizers import QONNX_ROUNDING, quant
 
 
 def evaluate(node: Node, args: list[np.ndarray]) -> np.ndarray:

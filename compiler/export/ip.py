@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import re
+import shlex
 import shutil
 import subprocess
 import zipfile
@@ -31,6 +32,7 @@ from trigc.backends.vitis.writer import VERSION, Settings, _env, write_project
 from trigc.errors import ConfigError, TrigcError
 from trigc.export.boards import get_board
 from trigc.export.docs import VLNV, port_map_json, readme_context
+from trigc.names import printable
 from trigc.ir.graph import OverflowReport
 from trigc.outputs import atomic_write
 
@@ -101,7 +103,8 @@ class ExportResult:
 
 def _default_description(graph, settings: Settings) -> str:
     target = settings.board or settings.part
-    return (f"trigc {VERSION} neural network {graph.name}: {len(graph.nodes)} layers, "
+    model = printable(graph.name)
+    return (f"trigc {VERSION} neural network {model}: {len(graph.nodes)} layers, "
             f"{settings.interface} interface, {target} at {settings.clock_ns:g} ns")
 
 
@@ -118,7 +121,7 @@ def _command(out: Path, vlnv: VLNV, bundled: bool) -> str:
     if bundled:
         folder = _zip_dir_name(vlnv)
         return f"unzip {BUNDLE} && cd {folder} && {TOOL} -f {TCL}"
-    return f"cd {out} && {TOOL} -f {TCL}"
+    return f"cd {shlex.quote(str(out))} && {TOOL} -f {TCL}"  # a path may hold ; or $
 
 
 def _write_bundle(root: Path, folder: str) -> None:

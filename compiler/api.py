@@ -8,6 +8,7 @@ from pathlib import Path
 
 import onnx
 
+from trigc.emulator import emulate as emulate_graph
 from trigc.errors import ConfigError, UnsupportedOpError
 from trigc.fixed import FixedType
 from trigc.frontends.onnx_import import import_onnx
@@ -104,6 +105,4 @@ def load(model, precision: Mapping | None = None, name: str | None = None,
 def emulate(graph: Graph, *inputs, raw: bool = False, workers: int | None = None):
     """Bit-exact emulation of the compiled graph on float inputs (N, *shape); large
     batches run in chunks on ``workers`` threads (default: every core)."""
-    from trigc.emulator import emulate as _emulate
-
-    return _emulate(graph, *inputs, raw=raw, workers=workers)
+    return emulate_graph(graph, *inputs, raw=raw, workers=workers)

@@ -1,4 +1,5 @@
-"""The bit-exact emulator: an interpreter over the final IR (``KERNELS[op]``)."""
+"""The bit-exact emulator: an interpreter over the final IR, dispatching every node
+to its op's kernel in :data:`trigc.ops.OPS`."""
 
 from __future__ import annotations
 
@@ -8,31 +9,14 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from trigc.emulator.kernels import KERNELS, Exact, Value, shift_left, widen
 from trigc.errors import IRError, ModelError
-from trigc.fixed import FixedType, assign_ratio, quantize, requantize, to_float
-from trigc.ir.graph import Graph, Tensor
-
-
-def assign(result: Exact, t: FixedType) -> np.ndarray:
-    """Assign an op's exact result to type ``t`` (rounding, then overflow)."""
-    raw, frac, den = result
-    if den is None or (np.ndim(den) == 0 and int(den) == 1):
-        if frac == t.frac_bits and raw.size and raw.dtype != object \
-                and int(raw.min()) >= t.min_raw and int(raw.max()) <= t.max_raw:
-            return raw
-        return requantize(raw, frac, t)
-    shift = t.frac_bits - frac
-    den = np.asarray(den)
-    if shift >= 0:
-        return assign_ratio(shift_left(raw, shift), widen(den, 1), t)
-    den = shift_left(den, -shift)
-    if den.dtype == object:
-        raw = np.asarray(raw).astype(object)
-    return assign_ratio(raw, den, t)
+from trigc.fixed import quantize, to_float
+from trigc.ir.graph import Graph, Tensor, register_evaluator
+from trigc.ops import OPS, Value, assign
 
 
 def constant_values(graph: Graph) -> dict[int, Value]:
+    """Every typed constant of ``graph`` as a kernel operand, by tensor id."""
     return {id(t): Value(t.raw, t.type.frac_bits)
             for t in graph.tensors.values() if t.is_constant}
 
@@ -61,7 +45,8 @@ def run(graph: Graph, inputs, trace: bool = False):
     for node in graph.nodes:
         args = [env[id(t)] for t in node.inputs]
         out = node.output
-        env[id(out)] = Value(assign(KERNELS[node.op](node, args), out.type), out.type.frac_bits)
+        exact = OPS[node.op].kernel(node, args)
+        env[id(out)] = Value(assign(exact, out.type), out.type.frac_bits)
     return env
 
 
@@ -104,4 +89,6 @@ def emulate(graph: Graph, *inputs, raw: bool = False, workers: int | None = None
     return outs[0] if len(outs) == 1 else outs
 
 
-__all__ = ["KERNELS", "assign", "emulate", "run"]
+register_evaluator(emulate)
+
+__all__ = ["assign", "constant_values", "emulate", "run"]

@@ -7,7 +7,7 @@ import itertools
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
@@ -349,15 +349,27 @@ class Graph:
         return tensor.value
 
     def __call__(self, *inputs, raw: bool = False):
-        """Run the bit-exact emulator (see :func:`trigc.emulator.emulate`)."""
-        from trigc.emulator import emulate
-
-        return emulate(self, *inputs, raw=raw)
+        """Run the bit-exact emulator (see :func:`trigc.emulator.emulate`), which
+        registers itself with :func:`register_evaluator` when imported."""
+        if not _EVALUATORS:
+            raise IRError("No evaluator is registered to run the graph; import trigc")
+        return _EVALUATORS[-1](self, *inputs, raw=raw)
 
     def __str__(self) -> str:
         from trigc.ir.printer import format_graph
 
         return format_graph(self)
+
+
+_EVALUATORS: list[Callable[..., Any]] = []
+
+
+def register_evaluator(evaluate: Callable[..., Any]) -> None:
+    """Make ``graph(*inputs, raw=...)`` call ``evaluate(graph, *inputs, raw=...)``.
+
+    The emulator sits above the IR; it registers itself here so that the IR never
+    imports it."""
+    _EVALUATORS.append(evaluate)
 
 
 def constant_to_float(tensor: Tensor) -> np.ndarray:

@@ -11,10 +11,11 @@ import numpy as np
 
 from trigc.ir.graph import Graph, Node
 from trigc.ir.ops import Op, ReshapeAttrs, TransposeAttrs
+from trigc.ops import ops_where
 
-SPATIAL = (Op.CONV, Op.MAXPOOL, Op.AVGPOOL, Op.GLOBAL_AVGPOOL, Op.GLOBAL_MAXPOOL)
-UNARY = (Op.CAST, Op.RELU, Op.LEAKY_RELU, Op.CLIP, Op.SIGN, Op.SIGMOID, Op.TANH)
-BINARY = (Op.ADD, Op.SUB, Op.MUL, Op.DIV)
+SPATIAL = ops_where(spatial=True)
+UNARY = ops_where(elementwise=True, unary=True)  # layout-agnostic, one run-time input
+BINARY = ops_where(elementwise=True, unary=False)
 
 
 def _to_last(rank: int) -> tuple[int, ...]:

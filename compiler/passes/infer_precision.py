@@ -1,10 +1,11 @@
 """Exact precision inference.
 
 Walks the graph once in order and keeps, for every tensor, per-element bounds
-(raw integers at the tensor's grid). Each op's exact-result bounds come from the
-emulator's own kernels run on the bounds (linear ops split weights into their
-positive and negative parts), so the inferred type is the narrowest one that
-can never overflow, with no integer bit unused for the actual weights.
+(raw integers at the tensor's grid). Each op's exact-result bounds come from its
+bounds rule in :mod:`trigc.ops`, which runs the op's own kernel on the bounds
+(linear ops split weights into their positive and negative parts), so the
+inferred type is the narrowest one that can never overflow, with no integer bit
+unused for the actual weights.
 
 Types already set (by Quant absorption, the input, or Cast fusion) are part of
 the model's semantics and are kept. User overrides (``graph.precision_overrides``,
@@ -21,13 +22,14 @@ from typing import NamedTuple
 
 import numpy as np
 
-from trigc.emulator import assign
-from trigc.emulator.kernels import KERNELS, Exact, Value
 from trigc.errors import PrecisionError
-from trigc.fixed import (FixedType, Overflow, Rounding, constant_type, quantize, requantize,
-                         to_float)
+from trigc.fixed import FixedType, Overflow, Rounding, quantize, requantize, to_float
 from trigc.ir.graph import Graph, Node, OverflowReport, Tensor
-from trigc.ir.ops import LutAttrs, Op
+from trigc.ir.ops import LutAttrs, Op, SoftmaxAttrs
+from trigc.ops import Exact, Value, assign, op_def
+from trigc.ops.constants import CONSTANT_MAX_WIDTH, exact_constant_type
+from trigc.ops.exact import is_one
+from trigc.ops.lut import FUNCTIONS
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +37,6 @@ log = logging.getLogger(__name__)
 # pooling over a window whose size is not a power of two, Div by a constant)
 # when no Quant follows to say what the model wants.
 DIVISION_EXTRA_BITS = 8
-CONSTANT_MAX_WIDTH = 48
 DEFAULT_LUT_TYPES = {
     "sigmoid": FixedType(False, 16, 0, Rounding.RND_CONV, Overflow.SAT),
     "tanh": FixedType(True, 16, 1, Rounding.RND_CONV, Overflow.SAT),
@@ -43,12 +44,6 @@ DEFAULT_LUT_TYPES = {
 SOFTMAX_EXP_TYPE = FixedType(False, 18, 1, Rounding.RND_CONV, Overflow.SAT)
 SOFTMAX_INV_TYPE = FixedType(False, 18, 1, Rounding.RND_CONV, Overflow.SAT)
 SOFTMAX_OUT_TYPE = FixedType(False, 17, 1, Rounding.RND_CONV, Overflow.SAT)
-LUT_FUNCTIONS = {
-    "sigmoid": lambda x: 1.0 / (1.0 + np.exp(-x)),
-    "tanh": np.tanh,
-    "exp": np.exp,
-    "inv": lambda x: 1.0 / x,
-}
 
 
 class Bounds(NamedTuple):
@@ -72,7 +67,7 @@ def _type_constant(t: Tensor, ptq_type: FixedType | None = None) -> None:
             t.type, t.value = t_ptq, approx
             return
     try:
-        t.type, _ = constant_type(t.value, max_width=CONSTANT_MAX_WIDTH)
+        t.type, _ = exact_constant_type(t.value)
     except PrecisionError:
         peak = float(np.max(np.abs(t.value)))
         integer = max(math.frexp(peak)[1], 0) + 1 if peak else 1
@@ -96,76 +91,27 @@ def _const_value(t: Tensor) -> Value:
 
 
 def _extremes(node: Node, bounds: dict, frac_of) -> tuple[Exact, Exact]:
-    """Exact-result bounds (lo, hi) of ``node``, each an ``Exact`` with batch axis 1."""
-    kernel = KERNELS[node.op]
-    ins = node.inputs
-
-    def act(t, which):
-        b = bounds[id(t)]
-        return Value((b.lo if which == 0 else b.hi)[None], frac_of(t))
-
-    def run(args):
-        return kernel(node, args)
-
-    if node.op in (Op.DENSE, Op.CONV):
-        w = _const_value(ins[1])
-        w_pos = Value(np.maximum(w.raw, 0), w.frac)
-        w_neg = Value(np.minimum(w.raw, 0), w.frac)
-        rest = [_const_value(t) for t in ins[2:]]
-        hi = _add(run([act(ins[0], 1), w_pos, *rest]), run([act(ins[0], 0), w_neg]))
-        lo = _add(run([act(ins[0], 0), w_pos, *rest]), run([act(ins[0], 1), w_neg]))
-        return lo, hi
-    args_lo, args_hi = [], []
-    for t in ins:
+    """Exact-result bounds (lo, hi) of ``node``, each an ``Exact`` with batch axis 1,
+    from its op's bounds rule."""
+    lo: list[Value] = []
+    hi: list[Value] = []
+    for t in node.inputs:
         if t.is_constant:
-            args_lo.append(_const_value(t))
-            args_hi.append(_const_value(t))
+            lo.append(_const_value(t))
+            hi.append(_const_value(t))
         else:
-            args_lo.append(act(t, 0))
-            args_hi.append(act(t, 1))
-    if node.op is Op.SUB:
-        return run([args_lo[0], args_hi[1]]), run([args_hi[0], args_lo[1]])
-    if node.op in (Op.MUL, Op.DIV):
-        return _envelope([run([a, b]) for a in (args_lo[0], args_hi[0])
-                          for b in (args_lo[1], args_hi[1])])
-    if node.op is Op.LEAKY_RELU:
-        zero = Value(np.zeros_like(args_lo[0].raw), args_lo[0].frac)
-        return _envelope([run([args_lo[0]]), run([args_hi[0]]), run([zero])])
-    if node.op is Op.SOFTMAX:
-        a = node.attrs
-        frac = a.exp_lut.table_type.frac_bits + a.inv_lut.table_type.frac_bits
-        top = int(a.exp_lut.table.max()) * int(a.inv_lut.table.max())
-        shape = args_lo[0].raw.shape
-        return Exact(np.zeros(shape, dtype=np.int64), frac), Exact(np.full(shape, top), frac)
-    return run(args_lo), run(args_hi)
-
-
-def _add(a: Exact, b: Exact) -> Exact:
-    frac = max(a.frac, b.frac)
-    return Exact((a.raw << (frac - a.frac)) + (b.raw << (frac - b.frac)), frac)
-
-
-def _envelope(results: list[Exact]) -> tuple[Exact, Exact]:
-    """Element-wise min and max over exact results (equal den, aligned grid)."""
-    frac = max(r.frac for r in results)
-    raws = [r.raw << (frac - r.frac) for r in results]
-    lo = raws[0]
-    hi = raws[0]
-    for r in raws[1:]:
-        lo, hi = np.minimum(lo, r), np.maximum(hi, r)
-    den = results[0].den
-    return Exact(lo, frac, den), Exact(hi, frac, den)
-
-
-def _is_one(den) -> bool:
-    return den is None or (np.ndim(den) == 0 and int(den) == 1)
+            b = bounds[id(t)]
+            lo.append(Value(b.lo[None], frac_of(t)))
+            hi.append(Value(b.hi[None], frac_of(t)))
+    definition = op_def(node)
+    return definition.bounds(node, lambda args: definition.kernel(node, args), lo, hi)
 
 
 def _exact_type(node: Node, lo: Exact, hi: Exact) -> FixedType:
     """Narrowest type holding the exact result (or a documented default for divisions)."""
     frac = lo.frac
     lo_raw, hi_raw = lo.raw, hi.raw
-    if not _is_one(lo.den):
+    if not is_one(lo.den):
         den = np.asarray(lo.den)
         dmax = int(den.max())
         if np.all(den == den.flat[0]) and dmax & (dmax - 1) == 0:
@@ -209,7 +155,7 @@ def _build_lut(node: Node, x: Tensor, xb: Bounds, out_type: FixedType,
     idx = np.arange(entries, dtype=np.float64)
     centre = lo + idx * (1 << shift) + ((1 << shift) - 1) / 2.0
     centre = np.minimum(centre, hi)
-    values = LUT_FUNCTIONS[function](np.ldexp(centre, -fx))
+    values = FUNCTIONS[function](np.ldexp(centre, -fx))
     table = quantize(values, out_type)
     return LutAttrs(function, table_size, lo, shift, table, out_type, exact=shift == 0)
 
@@ -250,10 +196,6 @@ def fx_of(t: Tensor) -> int:
     return t.type.frac_bits
 
 
-ACCUM_OPS = (Op.DENSE, Op.CONV, Op.AVGPOOL, Op.GLOBAL_AVGPOOL)
-LAYOUT_OPS = (Op.RESHAPE, Op.TRANSPOSE, Op.CONCAT)
-
-
 def infer_precision(graph: Graph) -> bool:
     graph.precision_report = []
     overrides = graph.precision_overrides
@@ -290,19 +232,20 @@ def infer_precision(graph: Graph) -> bool:
 
 def _visit(graph: Graph, node: Node, bounds: dict) -> None:
     out = node.output
-    if node.op in (Op.SIGMOID, Op.TANH):
-        _lut_node(graph, node, bounds)
-    elif node.op is Op.SOFTMAX:
+    traits = op_def(node).traits
+    if traits.lut and isinstance(node.attrs, SoftmaxAttrs):
         _softmax_node(graph, node, bounds)
+    elif traits.lut:
+        _lut_node(graph, node, bounds)
     lo, hi = _extremes(node, bounds, fx_of)
     exact = _exact_type(node, lo, hi)
-    if node.op in ACCUM_OPS:
+    if traits.accumulates:
         total = FixedType.for_raw_range(int(lo.raw.min()), int(hi.raw.max()), lo.frac)
         node.attrs = dataclasses.replace(node.attrs, accum_type=total)
     override = _override_for(graph, node, out)
     defaults = graph.precision_overrides
     if override is None and out.type is None and "default" in defaults \
-            and node.op not in LAYOUT_OPS:
+            and not traits.layout:
         override = defaults["default"]  # post-training quantization of a float layer
     if override is not None:
         out.type = override
@@ -324,7 +267,7 @@ def _visit(graph: Graph, node: Node, bounds: dict) -> None:
 
 
 def _short_bits(t: FixedType, lo: Exact, hi: Exact) -> int:
-    if not _is_one(lo.den):
+    if not is_one(lo.den):
         den = int(np.asarray(lo.den).min())
         lo_v = int(lo.raw.min()) // den
         hi_v = -(-int(hi.raw.max()) // den)

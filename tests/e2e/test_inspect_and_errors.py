@@ -9,7 +9,7 @@ import pytest
 
 import trigc
 from trigc.emulator import assign
-from trigc.emulator.kernels import KERNELS, Value
+from trigc.ops import OPS, Value
 from trigc.fixed import FixedType, Overflow, quantize, requantize
 from trigc.ir.ops import Op
 from helpers.qonnx_models import Builder, convnet_exact, mlp, qonnx_execute
@@ -101,7 +101,7 @@ def trace_exact(graph, x):
     (inp,) = graph.inputs
     env[id(inp)] = Value(quantize(x, inp.type), inp.type.frac_bits)
     for node in graph.nodes:
-        exact = KERNELS[node.op](node, [env[id(t)] for t in node.inputs])
+        exact = OPS[node.op].kernel(node, [env[id(t)] for t in node.inputs])
         out = node.output
         raw = assign(exact, out.type)
         env[id(out)] = Value(raw, out.type.frac_bits)

@@ -7,7 +7,7 @@ compiled once per test session with g++ against the real ``ap_fixed.h``
 folder; a file lock makes pytest-xdist workers share one build. Every case is a
 runner selected by name on the command line that reads raw integers on stdin and
 prints raw integers, so the tests compare exact bit patterns with the numpy
-kernels of :mod:`trigc.emulator.kernels`.
+kernels of :mod:`trigc.ops` (``OPS[op].kernel``).
 
 Builds fail on any compiler warning located in ``hls_templates/kernels``.
 """

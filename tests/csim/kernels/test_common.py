@@ -12,7 +12,7 @@ from kharness import (ALL_OVERFLOW, ALL_ROUNDING, Program, build, compile_source
                       our_warnings)
 
 from trigc.emulator import assign
-from trigc.emulator.kernels import Exact
+from trigc.ops import Exact
 from trigc.fixed import FixedType, Overflow, assign_ratio
 
 pytestmark = pytest.mark.csim

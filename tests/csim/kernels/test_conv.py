@@ -1,4 +1,4 @@
-"""trigc_conv.h against trigc.emulator.kernels.conv, bit for bit.
+"""trigc_conv.h against trigc.ops.linear.conv, bit for bit.
 
 2-D and 1-D convolutions with strides, symmetric and asymmetric zero padding,
 grouped and depthwise weights (block-diagonal dense configs whose off-block
@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 from kharness import Program, build, ctype, dense_struct, fx, node, random_raw, reference
 
-from trigc.emulator.kernels import Value, conv
+from trigc.ops import Value
+from trigc.ops.linear import conv
 from trigc.fixed import FixedType
 from trigc.ir.ops import ConvAttrs, Op
 

@@ -1,4 +1,4 @@
-"""trigc_dense.h against trigc.emulator.kernels.dense, bit for bit.
+"""trigc_dense.h against trigc.ops.linear.dense, bit for bit.
 
 Latency form (reuse 1) and reuse form (reuse 2, 4, a reuse that leaves a partial
 last round, a reuse above the non-zero count), pruned matrices, every rounding and
@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 from kharness import Program, build, ctype, dense_struct, fx, node, random_raw, reference
 
-from trigc.emulator.kernels import Value, dense
+from trigc.ops import Value
+from trigc.ops.linear import dense
 from trigc.fixed import FixedType
 from trigc.ir.ops import DenseAttrs, Op
 

@@ -1,4 +1,4 @@
-"""trigc_elementwise.h against trigc.emulator.kernels, bit for bit.
+"""trigc_elementwise.h against the kernels of trigc.ops.elementwise, bit for bit.
 
 add / sub / mul on mixed signed, unsigned and differently gridded operands;
 div_const with divisors of both signs and fractional divisors; cast, relu,
@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 from kharness import Program, build, ctype, fx, node, random_raw, raw_list, reference
 
-from trigc.emulator import kernels as K
+from trigc.ops import Value
+from trigc.ops import elementwise as K
 from trigc.fixed import FixedType, constant_type
 from trigc.ir.ops import ClipAttrs, LeakyReluAttrs, Op
 
@@ -57,8 +58,8 @@ class Binary:
     def expected(self, a, b):
         fn = {"add": K.add, "sub": K.sub, "mul": K.mul}[self.op]
         op = {"add": Op.ADD, "sub": Op.SUB, "mul": Op.MUL}[self.op]
-        exact = fn(node(op), [K.Value(a, fx(self.a_t).frac_bits),
-                              K.Value(b, fx(self.b_t).frac_bits)])
+        exact = fn(node(op), [Value(a, fx(self.a_t).frac_bits),
+                              Value(b, fx(self.b_t).frac_bits)])
         return reference(exact, fx(self.res_t))
 
 
@@ -109,14 +110,14 @@ class Unary:
         return [random_raw(_rng(self.name), fx(self.x_t), (N_SAMPLES, N))]
 
     def expected(self, x):
-        v = K.Value(x, fx(self.x_t).frac_bits)
+        v = Value(x, fx(self.x_t).frac_bits)
         if self.op == "leaky_relu":
             exact = K.leaky_relu(node(Op.LEAKY_RELU, LeakyReluAttrs(self.param)), [v])
         elif self.op == "clip":
             exact = K.clip(node(Op.CLIP, ClipAttrs(*self.param)), [v])
         elif self.op == "div_const":
             t, raw = self._const(self.param)
-            exact = K.div(node(Op.DIV), [v, K.Value(raw, t.frac_bits)])
+            exact = K.div(node(Op.DIV), [v, Value(raw, t.frac_bits)])
         else:
             fn = {"cast": K.cast, "relu": K.relu, "sign": K.sign}[self.op]
             exact = fn(node({"cast": Op.CAST, "relu": Op.RELU, "sign": Op.SIGN}[self.op]), [v])

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 from kharness import Program, bool_list, build, ctype, fx, node, random_raw, reference, uint_list
 
-from trigc.emulator import kernels as K
+from trigc.ops import Value
+from trigc.ops import layout as K
 from trigc.ir.ops import ConcatAttrs, Op, TransposeAttrs
 
 pytestmark = pytest.mark.csim
@@ -53,7 +54,7 @@ const unsigned cfg::index[{n}] = {uint_list(self.index())};
 
     def expected(self, x):
         exact = K.transpose(node(Op.TRANSPOSE, TransposeAttrs(self.perm)),
-                            [K.Value(x.reshape(len(x), *self.shape), fx(self.x_t).frac_bits)])
+                            [Value(x.reshape(len(x), *self.shape), fx(self.x_t).frac_bits)])
         return reference(exact, fx(self.res_t)).reshape(len(x), -1)
 
 
@@ -106,8 +107,8 @@ const unsigned cfg::index[{n}] = {uint_list(index)};
 
     def expected(self, a, b):
         exact = K.concat(node(Op.CONCAT, ConcatAttrs(self.axis)),
-                         [K.Value(a.reshape(len(a), *self.a_shape), fx(self.a_t).frac_bits),
-                          K.Value(b.reshape(len(b), *self.b_shape), fx(self.b_t).frac_bits)])
+                         [Value(a.reshape(len(a), *self.a_shape), fx(self.a_t).frac_bits),
+                          Value(b.reshape(len(b), *self.b_shape), fx(self.b_t).frac_bits)])
         return reference(exact, fx(self.res_t)).reshape(len(a), -1)
 
 

@@ -1,4 +1,4 @@
-"""trigc_lut.h (lut, softmax) against trigc.emulator.kernels, bit for bit.
+"""trigc_lut.h (lut, softmax) against trigc.ops.lut, bit for bit.
 
 Tables indexed with and without a shift, index ranges that clamp at both ends,
 and softmax with exp / inverse tables built the way precision inference would,
@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 from kharness import Program, build, check_range, ctype, fx, node, random_raw, raw_list, reference
 
-from trigc.emulator import kernels as K
+from trigc.ops import Value
+from trigc.ops import lut as K
 from trigc.fixed import FixedType, accum_type, quantize, sub_type
 from trigc.ir.ops import LutAttrs, Op, SoftmaxAttrs
 
@@ -74,7 +75,7 @@ const long long cfg::table[{self.n_table}] = {raw_list("res_t", a.table)};
         return [random_raw(_rng(self.name, "x"), fx(self.x_t), (N_SAMPLES, 6))]
 
     def expected(self, x):
-        exact = K.lut(node(Op.SIGMOID, self.attrs()), [K.Value(x, fx(self.x_t).frac_bits)])
+        exact = K.lut(node(Op.SIGMOID, self.attrs()), [Value(x, fx(self.x_t).frac_bits)])
         return reference(exact, fx(self.res_t))
 
 
@@ -141,7 +142,7 @@ const long long cfg::inv_table[{self.n_inv}] = {raw_list("cfg::inv_t", a.inv_lut
 
     def expected(self, x):
         exact = K.softmax(node(Op.SOFTMAX, self.attrs()),
-                          [K.Value(x.reshape(len(x), self.n_rows, self.n_cls),
+                          [Value(x.reshape(len(x), self.n_rows, self.n_cls),
                                    fx(self.x_t).frac_bits)])
         return reference(exact, fx(self.res_t)).reshape(len(x), -1)
 

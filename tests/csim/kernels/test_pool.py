@@ -1,4 +1,4 @@
-"""trigc_pool.h against trigc.emulator.kernels (maxpool, avgpool, global pools).
+"""trigc_pool.h against trigc.ops.pool (maxpool, avgpool, global pools).
 
 Strides, symmetric and asymmetric padding (max ignores it, also for all-negative
 inputs), average pooling with count_include_pad both ways (divisors that differ
@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 from kharness import Program, build, ctype, fx, node, random_raw, reference
 
-from trigc.emulator.kernels import Value, avgpool, global_avgpool, global_maxpool, maxpool
+from trigc.ops import Value
+from trigc.ops.pool import avgpool, global_avgpool, global_maxpool, maxpool
 from trigc.fixed import accum_type
 from trigc.ir.ops import GlobalPoolAttrs, Op, PoolAttrs
 

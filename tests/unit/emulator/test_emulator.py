@@ -10,7 +10,7 @@ from tests.unit.reference import ref_assign, to_int_array
 from fractions import Fraction
 from trigc import IRError, ModelError
 from trigc.emulator import assign, constant_values, emulate, run
-from trigc.emulator.kernels import Exact
+from trigc.ops import Exact
 from trigc.fixed import FixedType, Overflow, Rounding
 from trigc.ir import Op, verify
 

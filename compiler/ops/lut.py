@@ -1,0 +1,75 @@
+"""Lookup-table activations: Sigmoid, Tanh (one table) and Softmax (an exp table
+and an inverse table), identical in the emulator and the firmware.
+
+Precision inference builds the tables (``LutAttrs``) from the input's bounds and
+the real function in :data:`FUNCTIONS`; the kernels only index them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from trigc.errors import IRError
+from trigc.ir.graph import Node
+from trigc.ir.ops import LutAttrs, Op
+from trigc.ops.base import OpDef, Run, Traits
+from trigc.ops.bounds import monotone
+from trigc.ops.exact import Exact, Value
+
+FUNCTIONS = {
+    "sigmoid": lambda x: 1.0 / (1.0 + np.exp(-x)),
+    "tanh": np.tanh,
+    "exp": np.exp,
+    "inv": lambda x: 1.0 / x,
+}
+"""The real functions the tables sample, by ``LutAttrs.function``."""
+
+
+def lut_index(raw: np.ndarray, lut: LutAttrs) -> np.ndarray:
+    """Table index of raw input integers (clamped to the table's range)."""
+    top = lut.index_low + (len(lut.table) << lut.shift) - 1
+    clipped = np.minimum(np.maximum(raw, lut.index_low), top)
+    return ((clipped - lut.index_low) >> lut.shift).astype(np.int64)
+
+
+def lookup(raw: np.ndarray, lut: LutAttrs) -> np.ndarray:
+    """Raw table entries (of ``lut.table_type``) for raw input integers."""
+    return lut.table[lut_index(raw, lut)]
+
+
+def lut(node: Node, args: list[Value]) -> Exact:
+    """Sigmoid / Tanh: one table read per element."""
+    a = node.attrs
+    if not len(a.table):
+        raise IRError(f"{node.where()}: lookup table not built (run precision inference)")
+    return Exact(lookup(args[0].raw, a), a.table_type.frac_bits)
+
+
+def softmax(node: Node, args: list[Value]) -> Exact:
+    """exp table of ``x - max(x)``, times the inverse table of their sum."""
+    a = node.attrs
+    x = args[0].raw
+    diff = x - x.max(axis=-1, keepdims=True)
+    e = lookup(diff, a.exp_lut)
+    s = e.sum(axis=-1, keepdims=True)
+    inv = lookup(s, a.inv_lut)
+    return Exact(e * inv, a.exp_lut.table_type.frac_bits + a.inv_lut.table_type.frac_bits)
+
+
+def softmax_bounds(node: Node, run: Run, lo: list[Value],
+                   hi: list[Value]) -> tuple[Exact, Exact]:
+    """From zero to the largest product of the two tables' entries."""
+    a = node.attrs
+    frac = a.exp_lut.table_type.frac_bits + a.inv_lut.table_type.frac_bits
+    top = int(a.exp_lut.table.max()) * int(a.inv_lut.table.max())
+    shape = lo[0].raw.shape
+    return Exact(np.zeros(shape, dtype=np.int64), frac), Exact(np.full(shape, top), frac)
+
+
+ACTIVATION = Traits(elementwise=True, unary=True, lut=True)
+
+DEFS = {
+    Op.SIGMOID: OpDef(Op.SIGMOID, ACTIVATION, lut, monotone),
+    Op.TANH: OpDef(Op.TANH, ACTIVATION, lut, monotone),
+    Op.SOFTMAX: OpDef(Op.SOFTMAX, Traits(unary=True, lut=True), softmax, softmax_bounds),
+}

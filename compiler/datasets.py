@@ -10,6 +10,11 @@ overlap as the real ones (W vs Z jets differ only by 11 GeV of mass; a QCD jet
 with a hard splitting looks two-pronged; a signal event can look like a tail of
 the background).
 
+This module is not part of the compiler: it serves ``models/*/train.py``, the tests
+and ``bench/``, and no compiler module imports it (``tests/unit/test_layering.py``
+checks). It ships in the package only so that ``trigc.datasets`` is importable
+wherever trigc is installed; it needs nothing but numpy.
+
 Everything is deterministic in ``seed`` (``numpy.random.default_rng``); the
 feature standardisation constants come from a fixed reference sample, so they
 do not depend on the caller's seed or sample size.

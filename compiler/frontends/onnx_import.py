@@ -8,6 +8,7 @@ through qonnx (which knows the Quant/Trunc/BipolarQuant custom ops).
 
 from __future__ import annotations
 
+import ast
 import logging
 import re
 from pathlib import Path
@@ -43,9 +44,6 @@ def layer_name(onnx_name: str) -> str:
     if len(parts) > 1:
         return "/".join(parts[:-1])
     return onnx_name
-
-
-_read_model = read_model  # the name trigc.profile imports
 
 
 def _infer_shapes(model: onnx.ModelProto) -> onnx.ModelProto:
@@ -154,7 +152,7 @@ class _Importer:
         op_type = node.op_type
         name = node.name or f"{op_type}_{len(self.graph.nodes)}"
         source = layer_name(name)
-        scope = _torch_scope(node)
+        scope = torch_scope(node)
         if scope:  # torch.onnx (dynamo) names nodes "node_linear"; the module path is here
             source = scope
             name = f"{scope}/{op_type}"
@@ -465,10 +463,8 @@ class _Importer:
         raise ModelError(f"Node {name!r} (Constant) has no value")
 
 
-def _torch_scope(node: onnx.NodeProto) -> str:
+def torch_scope(node: onnx.NodeProto) -> str:
     """The module path torch.onnx records for a node (e.g. "fc1"), or ""."""
-    import ast
-
     for prop in node.metadata_props:
         if prop.key == "pkg.torch.onnx.name_scopes":
             try:
@@ -491,7 +487,7 @@ def _c_name(name: str, prefix: str = "n") -> str:
 
 def import_onnx(model, name: str | None = None) -> Graph:
     """Translate an ONNX/QONNX model (path or ModelProto) into an un-lowered IR graph."""
-    proto = _read_model(model)
+    proto = read_model(model)
     if name is None:
         name = Path(model).stem if isinstance(model, (str, Path)) else (
             proto.graph.name or "model")

@@ -14,12 +14,15 @@ Adding an element-wise op: its ``Op`` member and attribute class in
 
 from __future__ import annotations
 
+import numpy as np
+
 from trigc.errors import IRError
+from trigc.fixed import FixedType
 from trigc.ir.graph import Node
 from trigc.ir.ops import IMPORT_OPS, Op
 from trigc.ops import elementwise, layout, linear, lut, pool
 from trigc.ops.base import BoundsRule, ElementCost, Kernel, OpDef, Traits
-from trigc.ops.exact import Exact, Value, assign
+from trigc.ops.exact import Exact, Value, assign, is_one
 
 OPS: dict[Op, OpDef] = {**linear.DEFS, **elementwise.DEFS, **lut.DEFS, **pool.DEFS,
                         **layout.DEFS}
@@ -43,5 +46,24 @@ def ops_where(**traits: bool) -> frozenset[Op]:
                      if all(getattr(d.traits, name) == value for name, value in traits.items()))
 
 
+def full_range_type(node: Node) -> FixedType:
+    """The narrowest type of ``node``'s exact result when each run-time input may take
+    every value of its type (constants are their values); for ops without division."""
+    lo: list[Value] = []
+    hi: list[Value] = []
+    for t in node.inputs:
+        if t.is_constant:
+            lo.append(Value(t.raw, t.type.frac_bits))
+            hi.append(lo[-1])
+        else:
+            lo.append(Value(np.full((1, *t.shape), t.type.min_raw), t.type.frac_bits))
+            hi.append(Value(np.full((1, *t.shape), t.type.max_raw), t.type.frac_bits))
+    definition = op_def(node)
+    low, high = definition.bounds(node, lambda args: definition.kernel(node, args), lo, hi)
+    if not is_one(low.den):
+        raise IRError(f"{node.where()}: {node.op.value} divides; its result has no exact type")
+    return FixedType.for_raw_range(int(np.min(low.raw)), int(np.max(high.raw)), low.frac)
+
+
 __all__ = ["FINAL_OPS", "OPS", "BoundsRule", "ElementCost", "Exact", "Kernel", "OpDef",
-           "Traits", "Value", "assign", "op_def", "ops_where"]
+           "Traits", "Value", "assign", "full_range_type", "op_def", "ops_where"]

@@ -12,9 +12,10 @@ from typing import NamedTuple
 import numpy as np
 
 from trigc.errors import UnsupportedOpError
-from trigc.fixed import FixedType, constant_type, to_cpp, to_float
+from trigc.fixed import FixedType, to_cpp, to_float
 from trigc.ir.graph import Graph, Node, Tensor
 from trigc.ir.ops import Op
+from trigc.ops.constants import clip_bounds, leaky_alpha
 from trigc.names import identifier
 
 
@@ -234,28 +235,18 @@ def config_div(node: Node, names: Names, reuse: int) -> dict:
     return {"struct": s, "kernel": "div_const", "template": ["in", "out", "config"]}
 
 
-def _scalar(node: Node, value: float) -> tuple[str, str]:
-    t, raw = constant_type(np.asarray([value]), max_width=48)
-    return to_cpp(t), fixed_literal(int(raw[0]), t)
-
-
 def config_unary(node: Node, names: Names, reuse: int) -> dict:
     n = _size(node.output)
     kernel = {Op.CAST: "cast", Op.RELU: "relu", Op.SIGN: "sign", Op.RESHAPE: "cast",
               Op.LEAKY_RELU: "leaky_relu", Op.CLIP: "clip"}[node.op]
     typedefs, functions, consts = [], [], [("n", n)]
     if node.op is Op.LEAKY_RELU:
-        ctype, lit = _scalar(node, node.attrs.alpha)
-        typedefs.append(("alpha_t", ctype))
-        functions.append(("alpha_t", "alpha", lit))
+        alpha = leaky_alpha(node)
+        typedefs.append(("alpha_t", to_cpp(alpha.type)))
+        functions.append(("alpha_t", "alpha", fixed_literal(int(alpha.raw), alpha.type)))
     if node.op is Op.CLIP:
         a = node.attrs
-        bounds = [v for v in (a.low, a.high) if v is not None]
-        frac = max(constant_type(np.asarray([v]), 48)[0].frac_bits for v in bounds)
-        lo = min(bounds)
-        hi = max(bounds)
-        t = FixedType.for_raw_range(int(round(lo * 2**frac)), int(round(hi * 2**frac)), frac)
-        typedefs.append(("bound_t", to_cpp(t)))
+        typedefs.append(("bound_t", to_cpp(clip_bounds(node).type)))
         consts += [("has_low", int(a.low is not None)), ("has_high", int(a.high is not None))]
         functions += [("bound_t", "low", literal(a.low if a.low is not None else 0.0)),
                       ("bound_t", "high", literal(a.high if a.high is not None else 0.0))]

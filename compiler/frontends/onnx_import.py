@@ -32,9 +32,9 @@ MIN_OPSET, MAX_OPSET = 9, 21
 
 SUPPORTED = (
     "Quant, BipolarQuant, Trunc, Gemm, MatMul, Add, Sub, Mul, Div (by a constant), Conv, "
-    "BatchNormalization, Relu, LeakyRelu, Clip, Sigmoid, Tanh, Softmax, MaxPool, AveragePool, "
-    "GlobalAveragePool, GlobalMaxPool, Flatten, Reshape, Transpose, Concat, Identity, "
-    "Constant, Dropout"
+    "BatchNormalization, Relu, LeakyRelu, Clip, Abs, Sigmoid, Tanh, Softmax, MaxPool, "
+    "AveragePool, GlobalAveragePool, GlobalMaxPool, Flatten, Reshape, Transpose, Concat, "
+    "Identity, Constant, Dropout"
 )
 
 
@@ -337,6 +337,9 @@ class _Importer:
     # activations
     def _op_Relu(self, node, name, source, ins):
         self._emit(Op.RELU, node, name, source, ins)
+
+    def _op_Abs(self, node, name, source, ins):
+        self._emit(Op.ABS, node, name, source, ins)
 
     def _op_LeakyRelu(self, node, name, source, ins):
         self._emit(Op.LEAKY_RELU, node, name, source, ins,

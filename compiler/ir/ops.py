@@ -41,6 +41,7 @@ class Op(enum.Enum):
     LEAKY_RELU = "LeakyRelu"
     CLIP = "Clip"
     SIGN = "Sign"
+    ABS = "Abs"
     SIGMOID = "Sigmoid"
     TANH = "Tanh"
     SOFTMAX = "Softmax"
@@ -216,6 +217,7 @@ ATTRS_FOR: dict[Op, type] = {
     Op.LEAKY_RELU: LeakyReluAttrs,
     Op.CLIP: ClipAttrs,
     Op.SIGN: NoAttrs,
+    Op.ABS: NoAttrs,
     Op.SIGMOID: LutAttrs,
     Op.TANH: LutAttrs,
     Op.SOFTMAX: SoftmaxAttrs,

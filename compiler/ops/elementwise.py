@@ -1,5 +1,5 @@
 """Element-wise ops: arithmetic (Add, Sub, Mul, Div by a constant) and unary
-functions (Cast, Relu, LeakyRelu, Clip, Sign).
+functions (Cast, Relu, LeakyRelu, Clip, Sign, Abs).
 
 Each computes its exact result per element; constant operands broadcast. They
 commute with layout changes, which lets ``cancel_transposes`` move them.
@@ -12,7 +12,7 @@ import numpy as np
 from trigc.ir.graph import Node
 from trigc.ir.ops import Op
 from trigc.ops.base import ElementCost, OpDef, Run, Traits
-from trigc.ops.bounds import corners, decreasing_second, envelope, monotone
+from trigc.ops.bounds import corners, decreasing_second, envelope, monotone, through_zero
 from trigc.ops.constants import clip_bounds, leaky_alpha
 from trigc.ops.exact import Exact, Value, align, max_abs, widen
 
@@ -96,6 +96,12 @@ def sign(node: Node, args: list[Value]) -> Exact:
     return Exact(np.where(args[0].raw >= 0, 1, -1).astype(np.int64), 0)
 
 
+def absolute(node: Node, args: list[Value]) -> Exact:
+    """``|x|`` (one bit wider than x: ``|min|`` is exact)."""
+    x = args[0]
+    return Exact(np.abs(widen(x.raw, 1)), x.frac)
+
+
 ARITHMETIC = Traits(elementwise=True)
 
 
@@ -113,4 +119,6 @@ DEFS = {
     Op.LEAKY_RELU: OpDef(Op.LEAKY_RELU, _unary(), leaky_relu, leaky_relu_bounds),
     Op.CLIP: OpDef(Op.CLIP, _unary(), clip, monotone),
     Op.SIGN: OpDef(Op.SIGN, _unary(), sign, monotone),
+    Op.ABS: OpDef(Op.ABS, _unary(ElementCost("abs", selects=1, adders=1)), absolute,
+                  through_zero),
 }

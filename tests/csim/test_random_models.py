@@ -50,11 +50,10 @@ def models(draw):
                     narrow=draw(st.booleans()))
         x = b.node("MatMul", [x, w])
         x = b.node("Add", [x, b.quant(b.const(rng.normal(0, 0.3, n_out)), 2.0**-5, 8)])
-        if draw(st.booleans()):
-            x = b.node("Relu", [x])
-            signed = False
-        else:
-            signed = True
+        activation = draw(st.sampled_from(["", "Relu", "Abs"]))
+        if activation:
+            x = b.node(activation, [x])
+        signed = not activation
         x = b.quant(x, 2.0 ** -draw(st.integers(0, 5)), draw(st.integers(2, 12)), signed=signed,
                     rounding=draw(st.sampled_from(MODES)))
         width = n_out

@@ -237,6 +237,42 @@ def test_clip(low, high, opset):
     assert_exact(b.model({"x": (1, 8)}, q, (1, 8), opset=opset), x_in)
 
 
+def abs_model(where: str, quant_out: bool):
+    """ONNX Abs after the input Quant, after a Dense, or after a 2-D Conv (there the
+    Abs is channels-last work between the layout transposes)."""
+    rng = np.random.default_rng(7)
+    b = Builder("abs")
+    x = b.quant("x", IN_SCALE, IN_BITS)
+    in_shape, out_shape = (1, 8), (1, 8)
+    if where == "dense":
+        x = dense(b, x, 8, 8, rng, "fc")
+    elif where == "conv":
+        in_shape, out_shape = (1, 2, 5, 5), (1, 3, 5, 5)
+        w = b.quant(b.const(rng.normal(0, 0.5, (3, 2, 3, 3))), 2.0**-3, 5, narrow=True)
+        x = b.node("Conv", [x, w], name="conv/Conv", pads=[1, 1, 1, 1], kernel_shape=[3, 3])
+    h = b.node("Abs", [x], name="act/Abs")
+    if quant_out:
+        h = b.quant(h, 2.0**-3, 6, signed=False, name="act/Quant")
+    return b.model({"x": in_shape}, h, out_shape)
+
+
+@pytest.mark.parametrize("quant_out", [False, True], ids=["exact", "quant"])
+@pytest.mark.parametrize("where", ["input", "dense", "conv"])
+def test_abs(where, quant_out):
+    """Abs is exact in float32, so qonnx (onnxruntime) is an exact reference; trigc's
+    emulator and the g++ C-sim equal it, including |min| of the input Quant's type
+    (one integer bit more) and saturation into the unsigned act/Quant."""
+    model = abs_model(where, quant_out)
+    shape = (2, 5, 5) if where == "conv" else (8,)
+    x = quant_inputs(shape, IN_SCALE, IN_BITS)
+    graph = assert_exact(model, x)
+    assert_discriminative(qonnx_execute(model, x), minimum=8)
+    (node,) = graph.find(Op.ABS)
+    assert node.source == "act"
+    if where == "input" and not quant_out:
+        assert node.output.type == FixedType(False, IN_BITS, 4)  # |-8| = 8 needs 4 bits
+
+
 @pytest.mark.parametrize("fn", ["Sigmoid", "Tanh"])
 @pytest.mark.parametrize("in_bits,in_scale", [(8, 2.0**-4), (16, 2.0**-8)],
                          ids=["in8", "in16"])

@@ -238,7 +238,7 @@ def config_div(node: Node, names: Names, reuse: int) -> dict:
 def config_unary(node: Node, names: Names, reuse: int) -> dict:
     n = _size(node.output)
     kernel = {Op.CAST: "cast", Op.RELU: "relu", Op.SIGN: "sign", Op.RESHAPE: "cast",
-              Op.LEAKY_RELU: "leaky_relu", Op.CLIP: "clip"}[node.op]
+              Op.LEAKY_RELU: "leaky_relu", Op.CLIP: "clip", Op.ABS: "abs_value"}[node.op]
     typedefs, functions, consts = [], [], [("n", n)]
     if node.op is Op.LEAKY_RELU:
         alpha = leaky_alpha(node)
@@ -326,6 +326,7 @@ CONFIG_FOR = {
     Op.LEAKY_RELU: config_unary,
     Op.CLIP: config_unary,
     Op.SIGN: config_unary,
+    Op.ABS: config_unary,
     Op.RESHAPE: config_unary,
     Op.SIGMOID: config_lut,
     Op.TANH: config_lut,

@@ -3,8 +3,8 @@
 add / sub / mul on mixed signed, unsigned and differently gridded operands;
 div_const with divisors of both signs and fractional divisors; cast, relu,
 leaky_relu (alpha of both signs, below and above one), clip (either bound, both,
-low > high, bounds finer than the input) and sign, each into result types with
-rounding and overflow modes that matter."""
+low > high, bounds finer than the input), sign and abs_value (|min| exact, unsigned
+inputs), each into result types with rounding and overflow modes that matter."""
 
 from __future__ import annotations
 
@@ -65,8 +65,8 @@ class Binary:
 
 @dataclass(frozen=True)
 class Unary:
-    """cast, relu, sign, leaky_relu (param = alpha), clip (param = (low, high)),
-    div_const (param = divisors)."""
+    """cast, relu, sign, abs_value, leaky_relu (param = alpha), clip (param =
+    (low, high)), div_const (param = divisors)."""
 
     name: str
     op: str
@@ -119,8 +119,9 @@ class Unary:
             t, raw = self._const(self.param)
             exact = K.div(node(Op.DIV), [v, Value(raw, t.frac_bits)])
         else:
-            fn = {"cast": K.cast, "relu": K.relu, "sign": K.sign}[self.op]
-            exact = fn(node({"cast": Op.CAST, "relu": Op.RELU, "sign": Op.SIGN}[self.op]), [v])
+            fn = {"cast": K.cast, "relu": K.relu, "sign": K.sign, "abs_value": K.absolute}
+            ops = {"cast": Op.CAST, "relu": Op.RELU, "sign": Op.SIGN, "abs_value": Op.ABS}
+            exact = fn[self.op](node(ops[self.op]), [v])
         return reference(exact, fx(self.res_t))
 
 
@@ -158,6 +159,12 @@ CASES = [
     Unary("sign_exact", "sign", "fixed<6,2>", "fixed<2,2>"),
     Unary("sign_unsigned_res", "sign", "fixed<6,2>", "ufixed<2,2,TRN,SAT>"),
     Unary("sign_saturating", "sign", "fixed<6,2>", "fixed<4,-1,RND,SAT>"),
+    Unary("abs_exact", "abs_value", "fixed<8,3>", "ufixed<8,3>"),
+    Unary("abs_min_wraps", "abs_value", "fixed<8,3>", "fixed<8,3>"),
+    Unary("abs_min_saturates", "abs_value", "fixed<8,3>", "fixed<8,3,RND,SAT>"),
+    Unary("abs_round_coarse", "abs_value", "fixed<10,4>", "ufixed<5,3,RND_CONV,SAT>"),
+    Unary("abs_unsigned_input", "abs_value", "ufixed<7,2>", "ufixed<6,2,TRN_ZERO,WRAP>"),
+    Unary("abs_wide", "abs_value", "fixed<40,12>", "ufixed<40,12>"),
 ]
 
 

@@ -272,6 +272,16 @@ def test_relu_and_sign():
     check(n, [Value(x, 3)], vals(np.where(x >= 0, 1, -1), 0))
 
 
+def test_abs_is_exact_at_the_most_negative_value():
+    x = rand_raw((3, 5), 8)
+    x[0, :4] = [0, -1, 1, -128]
+    n = single(Op.ABS, None, [(5,)])
+    check(n, [Value(x, 3)], vals(np.abs(x), 3))
+    wide = np.array([[-2**63, 2**63 - 1]], dtype=np.int64)
+    check(single(Op.ABS, None, [(2,)]), [Value(wide, 0)],
+          np.array([[Fraction(2**63), Fraction(2**63 - 1)]], dtype=object), types=[])
+
+
 @pytest.mark.parametrize("alpha", [0.125, 0.3125, -0.5, 1.5, 0.0])
 def test_leaky_relu(alpha):
     n = single(Op.LEAKY_RELU, LeakyReluAttrs(alpha), [(6,)])
@@ -451,6 +461,7 @@ def _shape_cases():
         Op.LEAKY_RELU: (LeakyReluAttrs(0.25), [(2, 3)], (2, 3), []),
         Op.CLIP: (ClipAttrs(0.0, 1.0), [(2, 3)], (2, 3), []),
         Op.SIGN: (None, [(2, 3)], (2, 3), []),
+        Op.ABS: (None, [(2, 3)], (2, 3), []),
         Op.SIGMOID: (lut, [(2, 3)], (2, 3), []),
         Op.TANH: (lut, [(2, 3)], (2, 3), []),
         Op.SOFTMAX: (sm, [(2, 3)], (2, 3), []),

@@ -73,7 +73,7 @@ def test_trait_queries_name_the_sets_passes_used():
 
 
 UNARY_NODES = [
-    (Op.CAST, None), (Op.RELU, None), (Op.SIGN, None),
+    (Op.CAST, None), (Op.RELU, None), (Op.SIGN, None), (Op.ABS, None),
     (Op.LEAKY_RELU, LeakyReluAttrs(0.125)), (Op.LEAKY_RELU, LeakyReluAttrs(-1.5)),
     (Op.CLIP, ClipAttrs(-0.75, 1.25)), (Op.CLIP, ClipAttrs(None, -0.5)),
 ]

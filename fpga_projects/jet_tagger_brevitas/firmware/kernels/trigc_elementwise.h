@@ -11,7 +11,7 @@
 //                  non-zero, any sign).
 // Constant arrays hold raw integers (value = raw * 2^-frac), so they are constant-
 // initialised: no ap_fixed constructor runs for them in C simulation.
-// cast / relu / sign  CONFIG_T: n.
+// cast / relu / sign / abs_value  CONFIG_T: n.
 // leaky_relu       CONFIG_T: n; typedef alpha_t; static alpha_t alpha().
 // clip             CONFIG_T: n; static const bool has_low, has_high; typedef bound_t;
 //                  static bound_t low(), high()  (y = min(max(x, low), high)).
@@ -179,6 +179,21 @@ SignLoop:
             s = -1;
         }
         y[i] = s;
+    }
+}
+
+// y = |x|: the negation of an ap_fixed is one bit wider, so |min| is exact.
+template <class data_T, class res_T, class CONFIG_T>
+void abs_value(const data_T x[CONFIG_T::n], res_T y[CONFIG_T::n]) {
+    #pragma HLS INLINE
+AbsLoop:
+    for (unsigned i = 0; i < CONFIG_T::n; i++) {
+        #pragma HLS UNROLL
+        if (x[i] < 0) {
+            y[i] = -x[i];
+        } else {
+            y[i] = x[i];
+        }
     }
 }
 

@@ -29,12 +29,28 @@ def files_of(package: str) -> list[Path]:
     return sorted((PACKAGE / package).rglob("*.py"))
 
 
-# trigc.passes.infer_precision still evaluates bounds with the emulator's kernels;
-# the ops layer (compiler/ops/) takes that over, and then "trigc.emulator" joins this list
 PASSES_MUST_NOT_IMPORT = ("trigc.frontends", "trigc.backends", "trigc.estimate",
                           "trigc.export", "trigc.trigger", "trigc.csim", "trigc.project",
                           "trigc.profile", "trigc.ptq", "trigc.datasets", "trigc.cli",
-                          "trigc.api")
+                          "trigc.api", "trigc.emulator")
+
+
+def _outside(path: Path, own: str, allowed: tuple[str, ...]) -> set[str]:
+    return {m for m in imported_modules(path)
+            if not (m == own or m.startswith(own + ".") or m in allowed)}
+
+
+@pytest.mark.parametrize("path", files_of("ir"), ids=lambda p: p.name)
+def test_ir_imports_only_fixed_and_errors(path):
+    bad = _outside(path, "trigc.ir", ("trigc.fixed", "trigc.errors"))
+    assert not bad, f"{path.name} imports {sorted(bad)}"
+
+
+@pytest.mark.parametrize("path", files_of("ops"), ids=lambda p: p.name)
+def test_ops_import_only_ir_fixed_and_errors(path):
+    bad = {m for m in _outside(path, "trigc.ops", ("trigc.fixed", "trigc.errors"))
+           if not m.startswith("trigc.ir")}
+    assert not bad, f"{path.name} imports {sorted(bad)}"
 
 
 @pytest.mark.parametrize("path", files_of("passes"), ids=lambda p: p.name)

@@ -1,22 +1,35 @@
-"""A generated firmware project: compile to it, emulate it, C-simulate it, compare."""
+"""A generated firmware project: compile to it, emulate it, C-simulate it, compare.
+
+This is the orchestration layer: :func:`compile` turns what the user gave into
+:class:`~trigc.target.BuildOptions` and a final IR, and :func:`write_project` runs
+the estimator and the emulator (the testbench's expected outputs) and hands their
+results to the backend's writer, which only writes files."""
 
 from __future__ import annotations
 
 import subprocess
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from trigc.backends.vitis.interfaces import DEFAULT_INTERFACE
-from trigc.backends.vitis.writer import Settings, write_project
+from trigc.api import load
+from trigc.backends.vitis import writer
 from trigc.config import read_config
 from trigc.csim.build import CSimError, CSimLibrary, build_library, build_testbench, load_meta
-from trigc.errors import ConfigError, ProjectError, TrigcError
+from trigc.emulator import emulate as emulate_graph
+from trigc.emulator import run as run_graph
+from trigc.errors import ConfigError, PrecisionError, ProjectError, TrigcError
+from trigc.estimate import Budgets, Estimate, UnknownPartError, estimate, write_reports
 from trigc.fixed import to_float
 from trigc.ir.graph import Graph
 from trigc.ir.serialize import graph_from_json
+from trigc.outputs import check_target, output_errors
+from trigc.target import (
+    DEFAULT_BACKEND, DEFAULT_INTERFACE, DEFAULT_IO_MODE, BuildOptions, Target,
+)
 
 
 @dataclass
@@ -105,8 +118,6 @@ class Project:
                 raise ConfigError(f"Input {t.name!r} expects shape (N, "
                                   f"{', '.join(map(str, t.shape))}), got {x.shape}")
             if not np.isfinite(x).all():  # as the emulator: the C-sim would saturate them
-                from trigc.errors import PrecisionError
-
                 raise PrecisionError(f"Cannot quantize NaN or infinite values to {t.type}; "
                                      "clean the input data first")
             arrays.append(x)
@@ -126,9 +137,7 @@ class Project:
 
     # ---- execution --------------------------------------------------------------
     def emulate(self, *inputs, raw: bool = False):
-        from trigc.emulator import emulate
-
-        return emulate(self.graph, *self._inputs(inputs), raw=raw)
+        return emulate_graph(self.graph, *self._inputs(inputs), raw=raw)
 
     def _library(self) -> CSimLibrary:
         if self._lib is None:
@@ -171,9 +180,7 @@ class Project:
         return Comparison(n, n - int(bad_events.size), first)
 
     def _first_bad_layer(self, inputs, trace_row: np.ndarray) -> str | None:
-        from trigc.emulator import run
-
-        env = run(self.graph, inputs)
+        env = run_graph(self.graph, inputs)
         by_name = {n.name: n for n in self.graph.nodes}
         for entry in self.meta["trace"]:
             node = by_name[entry["node"]]
@@ -185,13 +192,9 @@ class Project:
 
     def estimate(self):
         """The latency/resource estimate of this project's design."""
-        from trigc.estimate import estimate
-
         return estimate(self.graph, self.meta["settings"])
 
     def budgets(self, **overrides):
-        from trigc.estimate import Budgets
-
         return Budgets.from_dict(self.meta.get("budgets")).override(**overrides)
 
     def run_testbench(self) -> tuple[int, str]:
@@ -212,45 +215,59 @@ class Project:
         return proc.returncode, proc.stdout + proc.stderr
 
 
+def options_from(config: dict, *, part: str | None = None, clock_ns: float | None = None,
+                 board: str | None = None, backend: str | None = None,
+                 reuse: int | dict | None = None, interface: str | None = None,
+                 axis_word_bits: int | None = None) -> BuildOptions:
+    """The build options of a checked config (:func:`trigc.config.read_config`) with
+    keyword arguments over it; a part or board given as a keyword replaces both of
+    the config's. Budgets are left to the caller."""
+    if part is None and board is None:  # the target comes from the keywords or the config
+        part, board = config.get("part"), config.get("board")
+    target = Target.resolve(part, clock_ns if clock_ns is not None else config.get("clock_ns"),
+                            board)
+    layer_reuse = dict(config.get("reuse", {}))
+    default_reuse = int(config.get("default_reuse", 1))
+    if isinstance(reuse, dict):
+        layer_reuse.update(reuse)
+    elif reuse is not None:
+        default_reuse = int(reuse)
+    return BuildOptions(
+        target, backend=backend or config.get("backend") or DEFAULT_BACKEND,
+        io_mode=config.get("io_mode") or DEFAULT_IO_MODE, default_reuse=default_reuse,
+        reuse=layer_reuse, interface=interface or config.get("interface") or
+        DEFAULT_INTERFACE, axis_word_bits=axis_word_bits or config.get("axis_word_bits"))
+
+
 def compile(model, output_dir, *, part: str | None = None, clock_ns: float | None = None,
             reuse: int | dict | None = None, config: dict | str | Path | None = None,
             precision: dict | None = None, tb_inputs=None, name: str | None = None,
             budgets: dict | None = None, example_input=None, board: str | None = None,
             interface: str | None = None, axis_word_bits: int | None = None,
-            overwrite: bool = False) -> Project:
+            backend: str | None = None, overwrite: bool = False) -> Project:
     """Compile a model to a Vitis HLS project: an ONNX/QONNX path or ModelProto, a
     trigc Graph, a Brevitas/torch ``nn.Module`` (with ``example_input``) or a
     Keras/QKeras model.
 
     ``board`` (``trigc boards``) sets the part and the default clock; ``interface``
     is the top function's interface: ``hs`` (default), ``pipeline``,
-    ``pipeline_vld`` or ``axis`` (with ``axis_word_bits``).
+    ``pipeline_vld`` or ``axis`` (with ``axis_word_bits``); ``backend`` is the code
+    generator (``vitis``, the only one so far).
 
-    ``config`` (dict or JSON file) may hold ``precision``, ``reuse`` (per layer),
-    ``default_reuse``, ``part`` or ``board``, ``clock_ns``, ``interface``,
-    ``axis_word_bits`` and ``budgets`` (latency_ns, latency_cycles, ii, dsp, lut, ff,
-    bram, dsp_pct, ...); keyword arguments override it. The estimate and budgets are
-    stored in the project (report.txt/json/png); ``trigc check`` enforces them.
+    ``config`` (dict or JSON file) may hold ``precision`` and the build options of
+    :data:`trigc.target.OPTION_KEYS`: ``reuse`` (per layer), ``default_reuse``,
+    ``part`` or ``board``, ``clock_ns``, ``interface``, ``axis_word_bits``,
+    ``backend``, ``io_mode`` and ``budgets`` (latency_ns, latency_cycles, ii, dsp,
+    lut, ff, bram, dsp_pct, ...); any other key is a ``ConfigError``. Keyword
+    arguments override it. The estimate and budgets are stored in the project
+    (report.txt/json/png); ``trigc check`` enforces them.
 
     An existing ``output_dir`` holding files trigc did not write (see
     ``trigc.outputs``) is an ``OutputError``; ``overwrite=True`` replaces only trigc's
     files there and keeps the others."""
-    from trigc.api import load
-    from trigc.estimate import Budgets
-
     cfg = read_config(config)
-    if part is None and board is None:  # the target comes from the keywords or the config
-        part, board = cfg.get("part"), cfg.get("board")
-    settings = Settings(part=part, board=board,
-                        clock_ns=clock_ns if clock_ns is not None else cfg.get("clock_ns"),
-                        default_reuse=int(cfg.get("default_reuse", 1)),
-                        reuse=dict(cfg.get("reuse", {})),
-                        interface=interface or cfg.get("interface") or DEFAULT_INTERFACE,
-                        axis_word_bits=axis_word_bits or cfg.get("axis_word_bits"))
-    if isinstance(reuse, dict):
-        settings.reuse.update(reuse)
-    elif reuse is not None:
-        settings.default_reuse = int(reuse)
+    options = options_from(cfg, part=part, clock_ns=clock_ns, board=board, backend=backend,
+                           reuse=reuse, interface=interface, axis_word_bits=axis_word_bits)
     prec = dict(cfg.get("precision", {}))
     prec.update(precision or {})
     graph = model if isinstance(model, Graph) else load(model, precision=prec, name=name,
@@ -258,10 +275,65 @@ def compile(model, output_dir, *, part: str | None = None, clock_ns: float | Non
     if tb_inputs is not None and not isinstance(tb_inputs, (list, tuple)):
         tb_inputs = [tb_inputs]
     limits = Budgets.from_dict(cfg.get("budgets")).override(**(budgets or {}))
-    path, _ = write_project(graph, output_dir, settings,
+    path, _ = write_project(graph, output_dir, options.replace(budgets=limits.to_json()),
                             [np.asarray(x, dtype=np.float64) for x in tb_inputs]
-                            if tb_inputs is not None else None, limits, overwrite=overwrite)
+                            if tb_inputs is not None else None, overwrite=overwrite)
     return Project(path)
 
 
-__all__ = ["CSimError", "Comparison", "Project", "compile"]
+def _estimate(graph: Graph, options: BuildOptions) -> Estimate:
+    """The estimate, with a board-specific message when the estimator lacks its part."""
+    try:
+        return estimate(graph, options)
+    except UnknownPartError as exc:
+        if options.board is None:
+            raise
+        raise UnknownPartError(
+            f"Board {options.board!r} carries the part {options.part}, which the "
+            "estimator's device database (trigc.estimate.devices) does not know yet, so "
+            "trigc cannot estimate its latency and utilization; choose another board "
+            f"(`trigc boards`) or a known part. {exc}") from None
+
+
+def _expected_outputs(graph: Graph, inputs: list[np.ndarray]) -> list[np.ndarray]:
+    """The emulator's raw outputs for the testbench inputs: what the C++ must produce."""
+    raw = emulate_graph(graph, *inputs, raw=True)
+    return raw if isinstance(raw, list) else [raw]
+
+
+def write_project(graph: Graph, output_dir, options: BuildOptions | None = None,
+                  tb_inputs: list[np.ndarray] | None = None,
+                  extra: Callable[[Path, dict, Estimate], None] | None = None,
+                  overwrite: bool = False) -> tuple[Path, Estimate]:
+    """Write the firmware project of ``graph`` (the final IR) to ``output_dir``: the
+    backend renders it (every error raised before anything is written), the estimator
+    costs it, the emulator computes the testbench's expected outputs (on
+    ``tb_inputs``, else :func:`~trigc.backends.vitis.writer.tb_inputs_for`), and the
+    writer writes it all atomically, with the estimate's reports checked against
+    ``options.budgets``.
+
+    ``extra(root, ctx, estimate)``, when given, adds files to the temporary project
+    folder before it is moved into place (the IP export uses it). Returns the project
+    path and the estimate."""
+    options = options if options is not None else BuildOptions()
+    target = Path(output_dir).resolve()
+    with output_errors(target):
+        check_target(target, overwrite)  # before the work, as replace_dir does after it
+    ctx = writer.render(graph, options)
+    est = _estimate(graph, options)
+    budgets = Budgets.from_dict(options.budgets)
+    inputs = tb_inputs or writer.tb_inputs_for(graph)
+    data = writer.ProjectData(inputs, _expected_outputs(graph, inputs), est.to_json(),
+                              budgets.to_json())
+
+    def add_files(root: Path) -> None:
+        write_reports(est, budgets, root)
+        if extra is not None:
+            extra(root, ctx, est)
+
+    path = writer.write_project(graph, target, options, ctx, data, extra=add_files,
+                                overwrite=overwrite)
+    return path, est
+
+
+__all__ = ["CSimError", "Comparison", "Project", "compile", "options_from", "write_project"]

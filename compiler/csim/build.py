@@ -24,6 +24,7 @@ from pathlib import Path
 import jinja2
 import numpy as np
 
+from trigc.backends.vitis.writer import glue_env
 from trigc.csim.headers import ap_types_dir
 from trigc.errors import TrigcError
 
@@ -145,8 +146,7 @@ def _build(artifact: Path, cmd_for: Callable[[Path], list[str]], what: str) -> P
 
 
 def _render_bridge(meta: dict) -> str:
-    from trigc.backends.vitis.writer import glue_env
-
+    """The C-sim bridge (``bridge.cpp``) of a project, from its ``trigc.json``."""
     ctx = {"name": meta["name"], "version": meta["trigc_version"], "inputs": meta["inputs"],
            "outputs": meta["outputs"], "trace_size": meta["trace_size"],
            "in_total": sum(p["size"] for p in meta["inputs"]),

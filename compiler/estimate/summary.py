@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from trigc.errors import ConfigError
 from trigc.estimate import arith
 from trigc.estimate.datapath import RESOURCE_NAMES, Resources
 from trigc.estimate.devices import Device, lookup
@@ -14,12 +12,10 @@ from trigc.estimate.latency import schedule
 from trigc.estimate.resources import datapath_for
 from trigc.ir.graph import Graph
 from trigc.ir.ops import Op
-from trigc.target import check_clock
+from trigc.target import BuildOptions
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PART = "xcvu9p-flga2104-2L-e"
-DEFAULT_CLOCK_NS = 5.0
 REUSE_OPS = (Op.DENSE, Op.CONV)
 
 
@@ -89,57 +85,30 @@ class Estimate:
         }
 
 
-@dataclass(frozen=True)
-class _Settings:
-    part: str
-    clock_ns: float
-    default_reuse: int
-    reuse: dict
-
-    def reuse_for(self, node) -> int:
-        if node.op not in REUSE_OPS:
-            return 1
-        for key in (node.name, node.source):
-            if key in self.reuse:
-                return int(self.reuse[key])
-        return self.default_reuse
+def build_options(settings, graph: Graph) -> BuildOptions:
+    """The options of ``settings``: :class:`~trigc.target.BuildOptions`, their JSON
+    form (a project's ``meta['settings']``) or None (the defaults); the per-layer reuse
+    factors must name layers of ``graph``."""
+    options = (settings if isinstance(settings, BuildOptions)
+               else BuildOptions.from_json(settings, where="estimator settings"))
+    options.check_layers({n.name for n in graph.nodes} | {n.source for n in graph.nodes},
+                         sorted({n.source or n.name for n in graph.nodes}))
+    return options
 
 
-def _settings(settings, graph: Graph) -> _Settings:
-    """Accept the backend's ``Settings``, its JSON form (``meta['settings']``) or None."""
-    if settings is None:
-        settings = {}
-    get = settings.get if isinstance(settings, Mapping) else (
-        lambda key, default=None: getattr(settings, key, default))
-    part = get("part", None) or DEFAULT_PART
-    clock = get("clock_ns", None)
-    clock_ns = check_clock(DEFAULT_CLOCK_NS if clock is None else clock)
-    try:
-        default_reuse = int(get("default_reuse", 1) or 1)
-        reuse = {str(k): int(v) for k, v in dict(get("reuse", None) or {}).items()}
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"Invalid estimator settings {settings!r}: {exc}") from None
-    bad = {k: v for k, v in reuse.items() if v < 1}
-    if default_reuse < 1 or bad:
-        raise ConfigError(f"Reuse factors must be at least 1, got "
-                          f"{bad or {'default_reuse': default_reuse}}")
-    names = {n.name for n in graph.nodes} | {n.source for n in graph.nodes}
-    unknown = sorted(set(reuse) - names)
-    if unknown:
-        raise ConfigError(f"Reuse factors given for unknown layers {unknown}; layers are "
-                          f"{sorted({n.source or n.name for n in graph.nodes})}")
-    return _Settings(part, clock_ns, default_reuse, reuse)
+def _reuse(options: BuildOptions, node) -> int:
+    return options.reuse_for(node) if node.op in REUSE_OPS else 1
 
 
 def estimate(graph: Graph, settings=None) -> Estimate:
     """Estimate latency (cycles, ns), II and DSP/LUT/FF/BRAM of ``graph`` (the final
     IR) as the Vitis HLS backend would build it.
 
-    ``settings`` is the backend's ``Settings`` or its JSON form (a project's
-    ``meta['settings']``: part, clock_ns, default_reuse, reuse per layer)."""
-    s = _settings(settings, graph)
+    ``settings`` is a :class:`~trigc.target.BuildOptions` or its JSON form (a
+    project's ``meta['settings']``: part, clock_ns, default_reuse, reuse per layer)."""
+    s = build_options(settings, graph)
     device = lookup(s.part)
-    datapaths = {node.name: datapath_for(node, s.reuse_for(node)) for node in graph.nodes}
+    datapaths = {node.name: datapath_for(node, _reuse(s, node)) for node in graph.nodes}
     sched = schedule(graph, datapaths, s.clock_ns)
     layers, total = [], Resources()
     for node in graph.nodes:

@@ -28,13 +28,14 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from trigc.backends.vitis.writer import VERSION, Settings, _env, write_project
+from trigc.backends.vitis.writer import VERSION, glue_env
 from trigc.errors import ConfigError, TrigcError
-from trigc.export.boards import get_board
 from trigc.export.docs import VLNV, port_map_json, readme_context
-from trigc.names import printable
 from trigc.ir.graph import OverflowReport
+from trigc.names import printable
 from trigc.outputs import atomic_write
+from trigc.project import Project, write_project
+from trigc.target import BuildOptions, get_board
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,7 @@ class ExportResult:
         return self.ip_zip is not None
 
 
-def _default_description(graph, settings: Settings) -> str:
+def _default_description(graph, settings: BuildOptions) -> str:
     target = settings.board or settings.part
     model = printable(graph.name)
     return (f"trigc {VERSION} neural network {model}: {len(graph.nodes)} layers, "
@@ -142,13 +143,13 @@ def _write_bundle(root: Path, folder: str) -> None:
             z.writestr(info, path.read_bytes())
 
 
-def _export_files(vlnv: VLNV, settings: Settings, bundle: bool):
+def _export_files(vlnv: VLNV, settings: BuildOptions, bundle: bool):
     """The ``extra`` hook of write_project: writes the export files into the
     temporary project directory (and the bundle when the tool will not run)."""
     board = get_board(settings.board) if settings.board else None
 
     def extra(root: Path, ctx: dict, est) -> None:
-        env = _env()
+        env = glue_env()
         common = {**ctx, "ip": vlnv.to_json(), "vlnv": str(vlnv),
                   "zip_name": f"{vlnv.name}_{vlnv.version}.zip",
                   "display_name": display_name(vlnv, ctx["name"]),
@@ -197,27 +198,28 @@ def export_ip(project_dir, board: str | None = None, interface: str | None = Non
               ip_name: str | None = None, ip_version: str = DEFAULT_VERSION,
               description: str | None = None, clock_ns: float | None = None,
               axis_word_bits: int | None = None, output_dir=None,
-              run_tool: bool | None = None, overwrite: bool = False) -> ExportResult:
+              run_tool: bool | None = None, overwrite: bool = False,
+              part: str | None = None, backend: str | None = None) -> ExportResult:
     """Export a trigc project (``trigc compile`` output) as a Vivado IP core.
 
-    ``board`` and ``interface`` default to the project's; ``output_dir`` defaults to
+    ``board``, ``interface`` (and ``part``, ``clock_ns``, ``axis_word_bits``,
+    ``backend``) default to the project's; ``output_dir`` defaults to
     the project directory itself (rewritten in place). ``run_tool``: None runs
     ``vitis_hls`` when it is on PATH, False never runs it (bundle only).
 
     The output folder is replaced atomically and only trigc's files in it are: a
     folder holding others (``<name>_prj/`` and ``ip/`` of an earlier run, a user's
     files) is an ``OutputError``, unless ``overwrite``, which keeps them."""
-    from trigc.estimate import Budgets
-    from trigc.project import Project
-
     project = Project(project_dir)
     meta = project.meta
     stored = meta["settings"]
     if board is None and not stored.get("board"):
         raise ConfigError(f"Project {project.name!r} has no board; give one with --board "
                           "(`trigc boards` lists them)")
-    settings = Settings.from_json(stored, board=board, interface=interface,
-                                  clock_ns=clock_ns, axis_word_bits=axis_word_bits)
+    settings = BuildOptions.from_json(
+        stored, where=f"settings of project {project.name!r}", board=board, part=part,
+        interface=interface, clock_ns=clock_ns, axis_word_bits=axis_word_bits,
+        backend=backend, budgets=meta.get("budgets"))
     graph = project.graph
     graph.precision_report = [OverflowReport.parse(r) for r in meta.get("precision_report", [])]
     vlnv = make_vlnv(vendor, library, ip_name or project.name, ip_version,
@@ -229,7 +231,6 @@ def export_ip(project_dir, board: str | None = None, interface: str | None = Non
                           "export without running it to get a ready-to-run bundle")
     out = Path(output_dir).resolve() if output_dir is not None else project.path
     path, est = write_project(graph, out, settings, project.tb_inputs(),
-                              Budgets.from_dict(meta.get("budgets")),
                               extra=_export_files(vlnv, settings, tool is None),
                               overwrite=overwrite)
     if tool is None:

@@ -3,11 +3,11 @@
 import pytest
 import trigc
 from export_util import run_cli
-from trigc.backends.vitis.writer import DEFAULT_PART, Settings
 from trigc.estimate import UnknownPartError, lookup
 from trigc.export.boards import BOARDS, UnknownBoardError, board_device, get_board
 from trigc.export.cli import add_target_flags, target_kwargs
 from trigc.frontends.qonnx_builder import quantized_mlp
+from trigc.target import DEFAULT_PART, BuildOptions, Target
 
 
 def test_table_has_the_required_targets():
@@ -66,21 +66,22 @@ def test_unknown_board_lists_the_known_ones():
         get_board("vcu999")
 
 
-def test_settings_take_part_and_clock_from_the_board():
-    s = Settings(board="apd1")
+def test_target_takes_part_and_clock_from_the_board():
+    s = Target.resolve(board="apd1")
     assert (s.part, s.clock_ns, s.board) == (BOARDS["apd1"].part, 2.777, "apd1")
-    assert Settings(board="vcu118", clock_ns=4.0).clock_ns == 4.0
-    assert Settings(board="VCU118", part="XCVU9P-FLGA2104-2L-E").board == "vcu118"
-    assert Settings().part == DEFAULT_PART and Settings().board is None
+    assert Target.resolve(board="vcu118", clock_ns=4.0).clock_ns == 4.0
+    assert Target.resolve(board="VCU118", part="XCVU9P-FLGA2104-2L-E").board == "vcu118"
+    assert Target.resolve().part == DEFAULT_PART and BuildOptions().board is None
     with pytest.raises(trigc.ConfigError, match="carries the part xczu9eg.*not both"):
-        Settings(board="zcu102", part="xcvu9p-flga2104-2L-e")
+        Target.resolve(board="zcu102", part="xcvu9p-flga2104-2L-e")
 
 
-def test_settings_json_round_trip_and_board_change():
-    s = Settings(board="vcu118", clock_ns=4.0, interface="axis", default_reuse=2)
-    same = Settings.from_json(s.to_json())
+def test_options_json_round_trip_and_board_change():
+    s = BuildOptions(Target.resolve(board="vcu118", clock_ns=4.0), interface="axis",
+                     default_reuse=2)
+    same = BuildOptions.from_json(s.to_json())
     assert same == s
-    other = Settings.from_json(s.to_json(), board="alveo_u250")
+    other = BuildOptions.from_json(s.to_json(), board="alveo_u250")
     assert (other.part, other.clock_ns) == (BOARDS["alveo_u250"].part, 3.333)
     assert other.interface == "axis" and other.default_reuse == 2
 

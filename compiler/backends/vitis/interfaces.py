@@ -26,11 +26,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from trigc.errors import ConfigError
-
-
-class InterfaceError(ConfigError):
-    """The interface is unknown or cannot be used with this model."""
+from trigc.target import InterfaceError, check_interface
 
 
 @dataclass(frozen=True)
@@ -56,7 +52,6 @@ INTERFACES: dict[str, Interface] = {i.name: i for i in (
               "AXI4-Stream: one stream per tensor (TDATA, TVALID, TREADY), elements "
               "packed into words, no control ports"),
 )}
-DEFAULT_INTERFACE = "hs"
 AXIS_MAX_WORD_BITS = 1024
 AXIS_LONG_WORD_BITS = 512
 
@@ -66,12 +61,9 @@ def interface_names() -> list[str]:
 
 
 def get_interface(name: str) -> Interface:
-    if isinstance(name, str) and name.strip().lower() in INTERFACES:
-        return INTERFACES[name.strip().lower()]
-    raise InterfaceError(
-        f"Unknown interface {name!r}; choose one of {', '.join(interface_names())} "
-        "(hs: ap_ctrl_hs handshake, pipeline/pipeline_vld: free-running ap_ctrl_none, "
-        "axis: AXI4-Stream)")
+    """The interface called ``name`` (:func:`trigc.target.check_interface` names the
+    choices in its error)."""
+    return INTERFACES[check_interface(name)]
 
 
 def _round_up(bits: int, unit: int = 8) -> int:

@@ -1,5 +1,6 @@
 """Write a Vitis HLS project for a final IR graph: glue rendered with Jinja2, kernels
-copied, testbench data from the emulator. Deterministic and atomic."""
+copied, testbench data and the estimate as :mod:`trigc.project` computed them (this
+module runs neither the emulator nor the estimator). Deterministic and atomic."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import json
 import logging
 import re
 import shutil
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -16,7 +18,7 @@ import numpy as np
 
 from trigc.backends.vitis.config import Names, config_for, tensor_names
 from trigc.backends.vitis.interfaces import (
-    DEFAULT_INTERFACE, annotate_ports, check_ii, control_signals, get_interface,
+    annotate_ports, check_ii, control_signals, get_interface,
 )
 from trigc.errors import ConfigError
 from trigc.fixed import to_cpp
@@ -24,67 +26,27 @@ from trigc.ir.graph import Graph
 from trigc.ir.ops import Op
 from trigc.ir.serialize import graph_to_json
 from trigc.names import printable
+from trigc.outputs import replace_dir
+from trigc.target import BuildOptions
 
 log = logging.getLogger(__name__)
 
 VERSION = "0.1.0"
-DEFAULT_PART = "xcvu9p-flga2104-2L-e"
-DEFAULT_CLOCK_NS = 5.0
 TB_EVENTS = 100
 TRACE_MAX_WIDTH = 64
 
 
-@dataclass
-class Settings:
-    """Backend settings. ``reuse`` maps layer (node or source) names to reuse factors;
-    ``default_reuse`` applies to every other Dense/Conv.
+@dataclass(frozen=True)
+class ProjectData:
+    """What :mod:`trigc.project` computes for a project and the writer only writes:
+    the testbench inputs and the emulator's raw outputs for them (one array per model
+    input and output, first axis the events), and the JSON forms of the estimate and
+    the budgets."""
 
-    ``board`` (see ``trigc boards``) sets the part and the default clock; without it
-    the part and clock default to :data:`DEFAULT_PART` and :data:`DEFAULT_CLOCK_NS`.
-    ``interface`` is the top function's interface (see
-    :mod:`trigc.backends.vitis.interfaces`); ``axis_word_bits`` the AXI4-Stream word
-    width (None: one word per tensor)."""
-
-    part: str | None = None
-    clock_ns: float | None = None
-    default_reuse: int = 1
-    reuse: dict[str, int] = field(default_factory=dict)
-    board: str | None = None
-    interface: str = DEFAULT_INTERFACE
-    axis_word_bits: int | None = None
-
-    def __post_init__(self) -> None:
-        # imported here: trigc.export imports this module
-        from trigc.export.boards import resolve_target
-
-        self.part, self.clock_ns, self.board = resolve_target(
-            self.part, self.clock_ns, self.board, DEFAULT_PART, DEFAULT_CLOCK_NS)
-        self.interface = get_interface(self.interface or DEFAULT_INTERFACE).name
-
-    def reuse_for(self, node) -> int:
-        for key in (node.name, node.source):
-            if key in self.reuse:
-                return int(self.reuse[key])
-        return self.default_reuse
-
-    def to_json(self) -> dict:
-        return {"part": self.part, "clock_ns": self.clock_ns,
-                "default_reuse": self.default_reuse, "reuse": dict(sorted(self.reuse.items())),
-                "board": self.board, "interface": self.interface,
-                "axis_word_bits": self.axis_word_bits}
-
-    @classmethod
-    def from_json(cls, data: dict, **overrides) -> Settings:
-        """Settings from their JSON form (a project's ``meta['settings']``); keyword
-        arguments replace single fields (a new ``board`` also replaces the part)."""
-        fields = {k: data.get(k) for k in ("part", "clock_ns", "default_reuse", "reuse",
-                                           "board", "interface", "axis_word_bits")}
-        fields = {k: v for k, v in fields.items() if v is not None}
-        if overrides.get("board") not in (None, fields.get("board")):
-            fields.pop("part", None)  # the new board's part and default clock
-            fields.pop("clock_ns", None)
-        fields.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**fields)
+    tb_inputs: list[np.ndarray]
+    tb_outputs: list[np.ndarray]
+    estimate: dict
+    budgets: dict
 
 
 def templates_dir() -> Path:
@@ -127,9 +89,6 @@ def glue_env() -> jinja2.Environment:
     return env
 
 
-_env = glue_env
-
-
 def _ports(graph: Graph, names: Names, tensors) -> list[dict]:
     ports, offset = [], 0
     for t in tensors:
@@ -144,16 +103,9 @@ def _ports(graph: Graph, names: Names, tensors) -> list[dict]:
     return ports
 
 
-def _validate(graph: Graph, settings: Settings) -> None:
-    names = {n.name for n in graph.nodes} | {n.source for n in graph.nodes}
-    unknown = sorted(set(settings.reuse) - names)
-    if unknown:
-        raise ConfigError(f"Reuse factors given for unknown layers {unknown}; layers are "
-                          f"{sorted({n.source or n.name for n in graph.nodes})}")
-    if settings.default_reuse < 1:
-        raise ConfigError(f"Reuse factor must be at least 1, not {settings.default_reuse}")
-    if settings.clock_ns <= 0:
-        raise ConfigError(f"Clock period must be positive, not {settings.clock_ns} ns")
+def _validate(graph: Graph, settings: BuildOptions) -> None:
+    settings.check_layers({n.name for n in graph.nodes} | {n.source for n in graph.nodes},
+                          sorted({n.source or n.name for n in graph.nodes}))
     for t in (*graph.inputs, *graph.outputs):
         if t.type.width > TRACE_MAX_WIDTH:
             raise ConfigError(
@@ -163,7 +115,7 @@ def _validate(graph: Graph, settings: Settings) -> None:
     tcl_word(settings.clock_ns)
 
 
-def render(graph: Graph, settings: Settings) -> dict:
+def render(graph: Graph, settings: BuildOptions) -> dict:
     """Everything the templates need, computed once (and every error raised here,
     before anything is written)."""
     _validate(graph, settings)
@@ -225,14 +177,11 @@ def tb_inputs_for(graph: Graph, n: int = TB_EVENTS, seed: int = 0) -> list[np.nd
     return out
 
 
-def _write_tb_data(root: Path, graph: Graph, inputs: list[np.ndarray]) -> None:
-    from trigc.emulator import emulate
-
-    raw = emulate(graph, *inputs, raw=True)
-    raw = raw if isinstance(raw, list) else [raw]
+def _write_tb_data(root: Path, inputs: list[np.ndarray], outputs: list[np.ndarray]) -> None:
+    """The testbench's input rows (floats) and expected output rows (raw integers)."""
     n = inputs[0].shape[0]
     flat_in = np.concatenate([x.reshape(n, -1) for x in inputs], axis=1)
-    flat_out = np.concatenate([r.reshape(n, -1) for r in raw], axis=1)
+    flat_out = np.concatenate([r.reshape(n, -1) for r in outputs], axis=1)
     (root / "tb_data").mkdir()
     with open(root / "tb_data" / "tb_input_features.dat", "w") as f:
         for row in flat_in:
@@ -242,11 +191,9 @@ def _write_tb_data(root: Path, graph: Graph, inputs: list[np.ndarray]) -> None:
             f.write(" ".join(str(int(v)) for v in row) + "\n")
 
 
-def _write(root: Path, graph: Graph, settings: Settings, ctx: dict,
-           tb_inputs: list[np.ndarray] | None, est, budgets) -> None:
-    from trigc.estimate import write_reports
-
-    env = _env()
+def _write(root: Path, graph: Graph, settings: BuildOptions, ctx: dict,
+           data: ProjectData) -> None:
+    env = glue_env()
     name = ctx["name"]  # the top function's identifier (trigc.names), not the raw name
     fw = root / "firmware"
     (fw / "kernels").mkdir(parents=True)
@@ -263,69 +210,44 @@ def _write(root: Path, graph: Graph, settings: Settings, ctx: dict,
         path.write_text(env.get_template(template).render(**ctx))
     for header in sorted((templates_dir() / "kernels").glob("*.h")):
         shutil.copyfile(header, fw / "kernels" / header.name)
-    _write_tb_data(root, graph, tb_inputs or tb_inputs_for(graph))
+    _write_tb_data(root, data.tb_inputs, data.tb_outputs)
+    stored = settings.to_json()
+    stored.pop("budgets", None)  # stored on their own, as meta["budgets"]
     meta = {
-        "trigc_version": VERSION, "name": name, "settings": settings.to_json(),
+        "trigc_version": VERSION, "name": name, "settings": stored,
         "inputs": ctx["inputs"], "outputs": ctx["outputs"], "trace": ctx["trace"],
         "trace_size": ctx["trace_size"], "ii": ctx["ii"],
         "interface": ctx["interface"], "control": ctx["control"],
         "precision_report": [str(r) for r in graph.precision_report],
-        "budgets": budgets.to_json(), "estimate": est.to_json(),
+        "budgets": data.budgets, "estimate": data.estimate,
         "graph": graph_to_json(graph),
     }
-    write_reports(est, budgets, root)
     (root / "trigc.json").write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
 
 
-def _estimate(graph: Graph, settings: Settings):
-    from trigc.estimate import UnknownPartError, estimate
+def write_project(graph: Graph, output_dir, settings: BuildOptions, ctx: dict,
+                  data: ProjectData, extra: Callable[[Path], None] | None = None,
+                  overwrite: bool = False) -> Path:
+    """Write the project of ``graph`` (``ctx`` is its :func:`render`) to ``output_dir``
+    atomically with ``trigc.outputs.replace_dir``: into a temporary directory beside
+    it, then swapped into place, so a failure leaves the old project (or nothing) and
+    never a half-written one. The project's manifest (``.trigc-manifest.json``) lists
+    the files written here; an existing folder holding anything else is an
+    ``OutputError`` unless ``overwrite``, which replaces trigc's files and keeps the
+    others.
 
-    try:
-        return estimate(graph, settings)
-    except UnknownPartError as exc:
-        if settings.board is None:
-            raise
-        raise UnknownPartError(
-            f"Board {settings.board!r} carries the part {settings.part}, which the "
-            "estimator's device database (trigc.estimate.devices) does not know yet, so "
-            "trigc cannot estimate its latency and utilization; choose another board "
-            f"(`trigc boards`) or a known part. {exc}") from None
-
-
-def write_project(graph: Graph, output_dir, settings: Settings | None = None,
-                  tb_inputs: list[np.ndarray] | None = None, budgets=None, extra=None,
-                  overwrite: bool = False):
-    """Write the project to ``output_dir`` atomically with ``trigc.outputs.replace_dir``:
-    into a temporary directory beside it, then swapped into place, so a failure leaves
-    the old project (or nothing) and never a half-written one. The project's manifest
-    (``.trigc-manifest.json``) lists the files written here; an existing folder holding
-    anything else is an ``OutputError`` unless ``overwrite``, which replaces trigc's
-    files and keeps the others.
-
-    ``extra(root, ctx, estimate)``, when given, is called after the project is written
-    into the temporary directory ``root`` and before it is moved into place, to add
-    files (the IP export uses it).
-
-    Returns the project path and the latency/resource estimate."""
-    from trigc.estimate import Budgets
-    from trigc.outputs import check_target, output_errors, replace_dir
-
-    settings = settings or Settings()
-    budgets = budgets if budgets is not None else Budgets()
-    target = Path(output_dir).resolve()
-    with output_errors(target):
-        check_target(target, overwrite)
-    ctx = render(graph, settings)
-    est = _estimate(graph, settings)
+    ``extra(root)``, when given, is called after the project is written into the
+    temporary directory ``root`` and before it is moved into place, to add files
+    (the estimate's reports, the IP export's files). Returns the project path."""
 
     def build(root: Path) -> None:
-        _write(root, graph, settings, ctx, tb_inputs, est, budgets)
+        _write(root, graph, settings, ctx, data)
         if extra is not None:
-            extra(root, ctx, est)
+            extra(root)
 
-    replace_dir(target, build, overwrite=overwrite)
+    target = replace_dir(output_dir, build, overwrite=overwrite)
     log.info("wrote %s", target)
-    return target, est
+    return target
 
 
-__all__ = ["Settings", "render", "write_project"]
+__all__ = ["ProjectData", "glue_env", "render", "tb_inputs_for", "write_project"]

@@ -21,6 +21,10 @@ Mirrors ``hls_templates/kernels/trigc_dense.h`` and ``trigc_conv.h``:
   reuse 1, window entries in the zero padding are constant zeros, so their
   products vanish; at reuse R each position instantiates its own reuse kernel
   (and its own weight ROMs) over the full window.
+
+The weights, their block-diagonal form for grouped convolutions, the window
+geometry and the reuse schedule come from the layer's plan (:mod:`trigc.plans`),
+the same plan the backend renders; this module only costs it.
 """
 
 from __future__ import annotations
@@ -30,7 +34,6 @@ from collections import Counter
 
 import numpy as np
 
-from trigc.errors import UnsupportedOpError
 from trigc.estimate import arith
 from trigc.estimate.datapath import (
     BOUNDARY,
@@ -44,6 +47,7 @@ from trigc.estimate.datapath import (
 )
 from trigc.fixed import FixedType, mul_type
 from trigc.ir.graph import Node
+from trigc.plans import ConvPlan, DensePlan, ReuseSchedule, SparseWeights
 
 LOOP_CONTROL_LUT = 16  # loop counter and FSM of a reuse loop
 LOOP_CONTROL_FF = 16
@@ -73,12 +77,11 @@ def _assign_op(acc: FixedType, out: FixedType, n_out: int) -> tuple[int, list[Pa
     return cost.lut * n_out, (ops if cost.delay_ns > 0 else [])
 
 
-def dense_latency(w_raw: np.ndarray, x: FixedType, w_type: FixedType, bias_raw: np.ndarray,
+def dense_latency(weights: SparseWeights, x: FixedType, bias_raw: np.ndarray,
                   acc: FixedType, out: FixedType) -> Datapath:
-    """The reuse-1 kernel on an (n_in, n_out) raw weight matrix."""
-    n_out = w_raw.shape[1]
-    rows, cols = np.nonzero(w_raw)
-    values = w_raw[rows, cols]
+    """The reuse-1 kernel on the nonzero weights of an (n_in, n_out) matrix."""
+    n_out, w_type = weights.n_out, weights.type
+    rows, cols, values = weights.rows, weights.cols, weights.values.raw
     kinds: Counter = Counter()
     dsp = lut_mult = 0
     delay = 0.0
@@ -125,13 +128,23 @@ def dense_latency(w_raw: np.ndarray, x: FixedType, w_type: FixedType, bias_raw: 
     return Datapath(ops, Resources(dsp=dsp, lut=lut_mult + lut_tree + lut_assign), 1, 1, detail)
 
 
-def dense_reuse(w_raw: np.ndarray, x: FixedType, w_type: FixedType, bias_raw: np.ndarray,
-                acc: FixedType, out: FixedType, reuse: int) -> Datapath:
-    """The reuse-R kernel (R > 1)."""
-    n_in, n_out = w_raw.shape
-    rows, cols = np.nonzero(w_raw)
-    nnz = int(rows.size)
-    n_mult = math.ceil(nnz / reuse)
+def _accumulator_fan_in(cols: np.ndarray, kk: np.ndarray, valid: np.ndarray,
+                        reuse: int) -> int:
+    """The most products any accumulator receives in one cycle."""
+    fan_in = 1
+    for r in range(reuse):
+        hit = cols[kk[:, r][valid[:, r]]]
+        if hit.size:
+            fan_in = max(fan_in, int(np.bincount(hit).max()))
+    return fan_in
+
+
+def dense_reuse(weights: SparseWeights, x: FixedType, bias_raw: np.ndarray, acc: FixedType,
+                out: FixedType, schedule: ReuseSchedule) -> Datapath:
+    """The reuse-R kernel (R > 1): multiplier m computes products ``[R*m, R*m + R)``."""
+    n_out, w_type = weights.n_out, weights.type
+    rows, cols, nnz = weights.rows, weights.cols, weights.nnz
+    reuse, n_mult = schedule.reuse, schedule.n_mult
     mult = arith.var_mult(x, w_type)
     rom = arith.rom_cost(reuse, w_type.width, 1)
     prod_w = mul_type(x, w_type).width
@@ -140,11 +153,7 @@ def dense_reuse(w_raw: np.ndarray, x: FixedType, w_type: FixedType, bias_raw: np
     kk = np.where(valid, k, 0)
     mux_in = sum(arith.mux_lut(len(set(rows[kk[m][valid[m]]].tolist())), x.width)
                  for m in range(n_mult))
-    fan_in = 1
-    for r in range(reuse):
-        hit = cols[kk[:, r][valid[:, r]]]
-        if hit.size:
-            fan_in = max(fan_in, int(np.bincount(hit).max()))
+    fan_in = _accumulator_fan_in(cols, kk, valid, reuse)
     writers = np.zeros(n_out, dtype=np.int64)
     for m in range(n_mult):
         writers[np.unique(cols[kk[m][valid[m]]])] += 1
@@ -176,74 +185,20 @@ def dense_reuse(w_raw: np.ndarray, x: FixedType, w_type: FixedType, bias_raw: np
               "dsp_per_mult": mult.dsp, "lut_per_mult": mult.lut,
               "weight_type": str(w_type), "accum_type": str(acc), "input_type": str(x),
               "rom": "BRAM" if rom.bram else "LUT"}
-    return Datapath(ops, res, reuse, reuse, detail)
+    return Datapath(ops, res, reuse, schedule.ii, detail)
 
 
-def _check_reuse(node: Node, reuse: int, nnz: int) -> None:
-    if not 1 <= reuse <= max(nnz, 1):
-        raise UnsupportedOpError(
-            f"{node.where()}: reuse factor {reuse} is invalid for a layer with {nnz} nonzero "
-            f"multiplications; use a reuse factor between 1 and {max(nnz, 1)}")
+def _kernel(plan: DensePlan, weights: SparseWeights) -> Datapath:
+    """The dense kernel of ``plan`` (at its reuse factor) on ``weights``."""
+    args = (weights, plan.input_type, plan.bias_raw(), plan.accum_type, plan.output_type)
+    if plan.reuse > 1:
+        return dense_reuse(*args, plan.schedule)
+    return dense_latency(*args)
 
 
-def _bias(node: Node, n_out: int) -> np.ndarray:
-    if len(node.inputs) > 2:
-        return np.asarray(node.inputs[2].raw).ravel()
-    return np.zeros(n_out, dtype=np.int64)
-
-
-def dense(node: Node, reuse: int) -> Datapath:
-    x, w = node.inputs[0], node.inputs[1]
-    if int(np.prod(x.shape)) != node.attrs.n_in:
-        raise UnsupportedOpError(
-            f"{node.where()}: Dense on a {x.shape} tensor (applied per row) is not supported "
-            "by the HLS backend; flatten the input first")
-    w_raw = np.asarray(w.raw, dtype=np.int64)
-    bias = _bias(node, w_raw.shape[1])
-    nnz = int(np.count_nonzero(w_raw))
-    _check_reuse(node, reuse, nnz)
-    if reuse > 1:
-        return dense_reuse(w_raw, x.type, w.type, bias, node.attrs.accum_type,
-                           node.output.type, reuse)
-    return dense_latency(w_raw, x.type, w.type, bias, node.attrs.accum_type, node.output.type)
-
-
-def _conv_geometry(node: Node):
-    a = node.attrs
-    x, y = node.inputs[0], node.output
-    if len(a.kernel_shape) == 1:
-        return ((1, x.shape[0]), (1, y.shape[0]), (1, a.kernel_shape[0]), (1, a.strides[0]),
-                (0, a.pads[0]))
-    return (tuple(x.shape[:2]), tuple(y.shape[:2]), tuple(a.kernel_shape), tuple(a.strides),
-            (a.pads[0], a.pads[1]))
-
-
-def _full_weights(node: Node) -> np.ndarray:
-    """The block-diagonal (k * C_in, C_out) matrix the backend gives the dense kernel."""
-    a = node.attrs
-    x, w, y = node.inputs[0], node.inputs[1], node.output
-    c_in, c_out = x.shape[-1], y.shape[-1]
-    cg, og = c_in // a.groups, c_out // a.groups
-    k = int(np.prod(a.kernel_shape))
-    w_raw = np.asarray(w.raw, dtype=np.int64).reshape(k, cg, c_out)
-    full = np.zeros((k, c_in, c_out), dtype=np.int64)
-    for g in range(a.groups):
-        full[:, g * cg:(g + 1) * cg, g * og:(g + 1) * og] = w_raw[:, :, g * og:(g + 1) * og]
-    return full.reshape(k * c_in, c_out)
-
-
-def _window_masks(node: Node) -> Counter:
-    """Distinct masks of in-bounds window rows over all output positions."""
-    (in_h, in_w), (out_h, out_w), (k_h, k_w), (s_h, s_w), (p_t, p_l) = _conv_geometry(node)
-    c_in = node.inputs[0].shape[-1]
-    masks: Counter = Counter()
-    for oh in range(out_h):
-        ih = oh * s_h + np.arange(k_h) - p_t
-        for ow in range(out_w):
-            iw = ow * s_w + np.arange(k_w) - p_l
-            inside = ((ih >= 0) & (ih < in_h))[:, None] & ((iw >= 0) & (iw < in_w))[None, :]
-            masks[tuple(np.repeat(inside.ravel(), c_in).tolist())] += 1
-    return masks
+def dense(node: Node, plan: DensePlan) -> Datapath:
+    """A Dense layer: its plan's kernel on its nonzero weights."""
+    return _kernel(plan, plan.weights)
 
 
 def _scaled_ops(ops: list[PathOp], positions: int) -> list[PathOp]:
@@ -252,28 +207,22 @@ def _scaled_ops(ops: list[PathOp], positions: int) -> list[PathOp]:
                    None if op.live_bits is None else op.live_bits * positions) for op in ops]
 
 
-def conv(node: Node, reuse: int) -> Datapath:
-    x, w = node.inputs[0], node.inputs[1]
-    a = node.attrs
-    full = _full_weights(node)
-    bias = _bias(node, full.shape[1])
-    positions = int(np.prod(node.output.shape[:-1]))
-    nnz = int(np.count_nonzero(full))
-    _check_reuse(node, reuse, nnz)
-    if reuse > 1:
-        dp = dense_reuse(full, x.type, w.type, bias, a.accum_type, node.output.type, reuse)
+def conv(node: Node, plan: ConvPlan) -> Datapath:
+    """A Conv layer: one dense kernel per output position over the flattened window."""
+    positions, nnz = plan.geometry.positions, plan.weights.nnz
+    if plan.reuse > 1:
+        dp = _kernel(plan, plan.weights)
         dp.resources = dp.resources.scaled(positions)
-        for key in ("n_mult",):
-            dp.detail[key] *= positions
+        dp.detail["n_mult"] *= positions
         dp.detail.update(positions=positions, nnz_per_position=nnz)
         dp.ops = _scaled_ops(dp.ops, positions)
         return dp
     total = Resources()
     worst: Datapath | None = None
     detail: Counter = Counter()
-    for mask, count in sorted(_window_masks(node).items(), key=lambda kv: -sum(kv[0])):
-        sub = full * np.asarray(mask, dtype=np.int64)[:, None]
-        dp = dense_latency(sub, x.type, w.type, bias, a.accum_type, node.output.type)
+    masks = plan.geometry.row_masks()
+    for mask, count in sorted(masks.items(), key=lambda kv: -sum(kv[0])):
+        dp = _kernel(plan, plan.weights.masked(np.asarray(mask, dtype=bool)))
         total = total + dp.resources.scaled(count)
         for key in ("nnz", "dsp_products", "lut_products", "shift_products"):
             detail[key] += dp.detail[key] * count

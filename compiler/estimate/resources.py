@@ -37,9 +37,22 @@ from trigc.estimate import arith, linear
 from trigc.estimate.datapath import DSP, LOGIC, REGISTERED, Datapath, PathOp, Resources
 from trigc.fixed import FixedType, add_type, mul_type, sub_type
 from trigc.ir.graph import Node, Tensor
-from trigc.ir.ops import LutAttrs, Op
+from trigc.ir.ops import Op
 from trigc.ops import OPS, full_range_type, op_def
-from trigc.ops.constants import leaky_alpha
+from trigc.plans import (
+    BinaryPlan,
+    DivPlan,
+    GlobalPoolPlan,
+    KernelPlan,
+    LutPlan,
+    LutTable,
+    Plan,
+    PoolPlan,
+    ReuseSource,
+    SoftmaxPlan,
+    UnaryPlan,
+    plan,
+)
 
 
 def size(t: Tensor) -> int:
@@ -60,35 +73,23 @@ def _elementwise(node: Node, label: str, lut: int, delay: float, exact: FixedTyp
     return Datapath(ops + assign, Resources(dsp=dsp, lut=lut + lut_assign), detail=detail or {})
 
 
-def _constant_operand(node: Node) -> tuple[Tensor, np.ndarray | None]:
-    """The run-time operand and the flattened constant (or None)."""
-    a, b = node.inputs[0], node.inputs[1]
-    n_shape = node.output.shape
-    if b.is_constant:
-        return a, np.broadcast_to(b.raw, n_shape).ravel()
-    if a.is_constant:
-        return b, np.broadcast_to(a.raw, n_shape).ravel()
-    return a, None
-
-
-def add_sub(node: Node, reuse: int) -> Datapath:
-    a, b = node.inputs[0].type, node.inputs[1].type
+def add_sub(node: Node, plan: BinaryPlan) -> Datapath:
+    a, b = plan.input_types
     exact = add_type(a, b) if node.op is Op.ADD else sub_type(a, b)
-    _, const = _constant_operand(node)
-    active = size(node.output) if const is None else int(np.count_nonzero(const))
+    const = plan.constant
+    active = plan.n_out if const is None else int(np.count_nonzero(const.raw))
     delay = arith.add_delay(exact.width) if active else 0.0
     return _elementwise(node, node.op.value.lower(), active * exact.width, delay, exact)
 
 
-def mul(node: Node, reuse: int) -> Datapath:
-    var, const = _constant_operand(node)
-    a, b = node.inputs[0].type, node.inputs[1].type
+def mul(node: Node, plan: BinaryPlan) -> Datapath:
+    a, b = plan.input_types
     exact = mul_type(a, b)
-    n = size(node.output)
-    if const is None:
-        costs = [arith.var_mult(a, b)] * n
+    if plan.constant is None:
+        costs = [arith.var_mult(a, b)] * plan.n_out
     else:
-        costs = [arith.const_mult(var.type, int(v)) for v in const if v != 0]
+        costs = [arith.const_mult(plan.variable_type, int(v)) for v in plan.constant.raw
+                 if v != 0]
     dsp = sum(c.dsp for c in costs)
     kind = DSP if dsp else LOGIC
     delay = max((c.delay_ns for c in costs), default=0.0)
@@ -108,9 +109,9 @@ def _divider(num_bits: int, den: int) -> tuple[int, int, float]:
     return dsp, lut, arith.T_DSP_NS + 3 * arith.add_delay(num_bits)
 
 
-def div(node: Node, reuse: int) -> Datapath:
-    x, c, out = node.inputs[0].type, node.inputs[1], node.output
-    divisors = np.abs(np.broadcast_to(c.raw, out.shape).ravel())
+def div(node: Node, plan: DivPlan) -> Datapath:
+    x, c, out = plan.input_types[0], plan.divisor, node.output
+    divisors = np.abs(c.raw)
     num_bits = x.width + 1 + max(0, out.type.frac_bits - (x.frac_bits - c.type.frac_bits))
     dsp = lut = 0
     delay = 0.0
@@ -123,7 +124,7 @@ def div(node: Node, reuse: int) -> Datapath:
     return Datapath(ops, Resources(dsp=dsp, lut=lut + n * (out.type.width + 1)))
 
 
-def declared(node: Node, reuse: int) -> Datapath:
+def declared(node: Node, plan: UnaryPlan) -> Datapath:
     """An element-wise op that declares its datapath (``Traits.cost`` in
     :mod:`trigc.ops`): counted comparisons, selects and adders of the input width,
     then the assignment of the exact result (over the input type's whole range)."""
@@ -136,7 +137,7 @@ def declared(node: Node, reuse: int) -> Datapath:
     return _elementwise(node, cost.label, n * per, delay, full_range_type(node))
 
 
-def unary(node: Node, reuse: int) -> Datapath:
+def unary(node: Node, plan: UnaryPlan) -> Datapath:
     x, n = node.inputs[0].type, size(node.output)
     if node.op is Op.RESHAPE:
         return _elementwise(node, "cast", 0, 0.0, x)
@@ -148,7 +149,7 @@ def unary(node: Node, reuse: int) -> Datapath:
         return _elementwise(node, "clip", n * per,
                             arith.add_delay(x.width) + 2 * arith.T_LUT_NS, x)
     if node.op is Op.LEAKY_RELU:
-        alpha = leaky_alpha(node)
+        alpha = plan.alpha
         m = arith.const_mult(x, int(alpha.raw)) if alpha.raw else arith.SHIFT
         exact = add_type(mul_type(x, alpha.type), x)
         per = m.lut + arith.mux_lut(2, exact.width)
@@ -163,37 +164,36 @@ def _lut_index(in_width: int) -> tuple[int, float]:
     return lut, arith.add_delay(in_width) + arith.T_LUT_NS
 
 
-def _table(label: str, table: LutAttrs, reads: int) -> tuple[arith.RomCost, PathOp]:
-    rom = arith.rom_cost(len(table.table), table.table_type.width, reads)
-    bits = reads * table.table_type.width
+def _table(label: str, table: LutTable, reads: int) -> tuple[arith.RomCost, PathOp]:
+    width = table.table.type.width
+    rom = arith.rom_cost(table.entries, width, reads)
+    bits = reads * width
     if rom.cycles:
         return rom, PathOp(f"{label} (BRAM)", REGISTERED, rom.delay_ns, rom.cycles)
     return rom, PathOp(f"{label} (LUT ROM)", LOGIC, rom.delay_ns, live_bits=bits)
 
 
-def lut_activation(node: Node, reuse: int) -> Datapath:
-    x, n = node.inputs[0].type, size(node.output)
+def lut_activation(node: Node, plan: LutPlan) -> Datapath:
+    x, n = plan.input_types[0], plan.n_out
     idx_lut, idx_delay = _lut_index(x.width)
-    rom, read = _table("table read", node.attrs, n)
-    index_bits = max(arith.log2ceil(len(node.attrs.table)), 1)
+    rom, read = _table("table read", plan.lut, n)
+    index_bits = max(arith.log2ceil(plan.lut.entries), 1)
     ops = [PathOp("table index", LOGIC, idx_delay, live_bits=n * index_bits), read]
     return Datapath(ops, Resources(lut=n * idx_lut + rom.lut, bram=rom.bram),
-                    detail={"table_entries": len(node.attrs.table)})
+                    detail={"table_entries": plan.lut.entries})
 
 
-def softmax(node: Node, reuse: int) -> Datapath:
-    a = node.attrs
-    x = node.inputs[0].type
-    n_cls = node.inputs[0].shape[-1]
-    rows = size(node.inputs[0]) // n_cls
+def softmax(node: Node, a: SoftmaxPlan) -> Datapath:
+    x = a.input_types[0]
+    n_cls, rows = a.n_cls, a.n_rows
     cmp = arith.compare_lut(x.width) + arith.mux_lut(2, x.width)
     idx_e, d_idx_e = _lut_index(a.diff_type.width)
     idx_i, d_idx_i = _lut_index(a.sum_type.width)
-    exp_rom, exp_read = _table("exp table", a.exp_lut, rows * n_cls)
-    inv_rom, inv_read = _table("inverse table", a.inv_lut, rows)
-    m = arith.var_mult(a.exp_lut.table_type, a.inv_lut.table_type)
-    lut_assign, assign = _assign(mul_type(a.exp_lut.table_type, a.inv_lut.table_type),
-                                 node.output.type, rows * n_cls)
+    exp_rom, exp_read = _table("exp table", a.exp, rows * n_cls)
+    inv_rom, inv_read = _table("inverse table", a.inv, rows)
+    exp_t, inv_t = a.exp.table.type, a.inv.table.type
+    m = arith.var_mult(exp_t, inv_t)
+    lut_assign, assign = _assign(mul_type(exp_t, inv_t), node.output.type, rows * n_cls)
     lut = rows * ((n_cls - 1) * cmp + n_cls * (a.diff_type.width + idx_e)
                   + (n_cls - 1) * a.sum_type.width + idx_i + n_cls * m.lut)
     lut += exp_rom.lut + inv_rom.lut + lut_assign
@@ -212,32 +212,9 @@ def softmax(node: Node, reuse: int) -> Datapath:
     return Datapath(ops + assign, res)
 
 
-def _pool_windows(node: Node) -> list[tuple[int, int]]:
-    """(valid elements, divisor) of every output position of a pooling window."""
-    if node.op in (Op.GLOBAL_MAXPOOL, Op.GLOBAL_AVGPOOL):
-        x = node.inputs[0]
-        spatial = size(x) // x.shape[-1]
-        return [(spatial, spatial)] * x.shape[-1]
-    a, x, y = node.attrs, node.inputs[0], node.output
-    nd = len(a.kernel_shape)
-    in_sp, out_sp = x.shape[:nd], y.shape[:nd]
-    full = int(np.prod(a.kernel_shape))
-    valid = np.ones(out_sp, dtype=np.int64)
-    for d in range(nd):
-        starts = np.arange(out_sp[d]) * a.strides[d] - a.pads[d]
-        idx = starts[:, None] + np.arange(a.kernel_shape[d])[None, :]
-        count = ((idx >= 0) & (idx < in_sp[d])).sum(axis=1)
-        shape = [1] * nd
-        shape[d] = out_sp[d]
-        valid = valid * count.reshape(shape)
-    chans = x.shape[-1]
-    return [(int(v), full if a.count_include_pad else int(v))
-            for v in valid.ravel() for _ in range(chans)]
-
-
-def maxpool(node: Node, reuse: int) -> Datapath:
+def maxpool(node: Node, plan: PoolPlan | GlobalPoolPlan) -> Datapath:
     x = node.inputs[0].type
-    windows = _pool_windows(node)
+    windows = plan.windows()
     per = arith.compare_lut(x.width) + arith.mux_lut(2, x.width)
     lut = sum(max(v - 1, 0) for v, _ in windows) * per
     depth = max(v for v, _ in windows) - 1
@@ -249,9 +226,9 @@ def maxpool(node: Node, reuse: int) -> Datapath:
     return Datapath(ops + assign, Resources(lut=lut + lut_assign))
 
 
-def avgpool(node: Node, reuse: int) -> Datapath:
-    acc, out = node.attrs.accum_type, node.output.type
-    windows = _pool_windows(node)
+def avgpool(node: Node, plan: PoolPlan | GlobalPoolPlan) -> Datapath:
+    acc, out = plan.accum_type, node.output.type
+    windows = plan.windows()
     n = size(node.output)
     num_bits = acc.width + 1 + max(0, out.frac_bits - acc.frac_bits)
     dsp = lut = 0
@@ -269,7 +246,7 @@ def avgpool(node: Node, reuse: int) -> Datapath:
     return Datapath(ops, Resources(dsp=dsp, lut=lut))
 
 
-def wires(node: Node, reuse: int) -> Datapath:
+def wires(node: Node, plan: KernelPlan) -> Datapath:
     return Datapath([], Resources())
 
 
@@ -296,9 +273,11 @@ MODELS = {
 }
 
 
-def datapath_for(node: Node, reuse: int = 1) -> Datapath:
-    """The datapath of one final-IR node (reuse applies to Dense and Conv): its model
-    in :data:`MODELS`, or the one it declares in its traits."""
+def datapath_for(node: Node, target: ReuseSource | int | KernelPlan = 1) -> Datapath:
+    """The datapath of one final-IR node: its model in :data:`MODELS`, or the one it
+    declares in its traits, costing the node's plan. ``target`` is that plan
+    (:func:`trigc.plans.plan`) or what the plan is made from: the settings or one
+    reuse factor for Dense and Conv."""
     model = MODELS.get(node.op)
     if model is None and node.op in OPS and OPS[node.op].traits.cost is not None:
         model = declared
@@ -309,4 +288,5 @@ def datapath_for(node: Node, reuse: int = 1) -> Datapath:
     if node.output.type is None or any(t.type is None for t in node.inputs):
         raise UnsupportedOpError(
             f"{node.where()}: tensors have no fixed-point type yet; estimate the final IR")
-    return model(node, reuse)
+    kernel: Plan = target if isinstance(target, KernelPlan) else plan(node, target)
+    return model(node, kernel)

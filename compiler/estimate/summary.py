@@ -11,12 +11,9 @@ from trigc.estimate.devices import Device, lookup
 from trigc.estimate.latency import schedule
 from trigc.estimate.resources import datapath_for
 from trigc.ir.graph import Graph
-from trigc.ir.ops import Op
 from trigc.target import BuildOptions
 
 log = logging.getLogger(__name__)
-
-REUSE_OPS = (Op.DENSE, Op.CONV)
 
 
 @dataclass(frozen=True)
@@ -96,10 +93,6 @@ def build_options(settings, graph: Graph) -> BuildOptions:
     return options
 
 
-def _reuse(options: BuildOptions, node) -> int:
-    return options.reuse_for(node) if node.op in REUSE_OPS else 1
-
-
 def estimate(graph: Graph, settings=None) -> Estimate:
     """Estimate latency (cycles, ns), II and DSP/LUT/FF/BRAM of ``graph`` (the final
     IR) as the Vitis HLS backend would build it.
@@ -108,7 +101,7 @@ def estimate(graph: Graph, settings=None) -> Estimate:
     project's ``meta['settings']``: part, clock_ns, default_reuse, reuse per layer)."""
     s = build_options(settings, graph)
     device = lookup(s.part)
-    datapaths = {node.name: datapath_for(node, _reuse(s, node)) for node in graph.nodes}
+    datapaths = {node.name: datapath_for(node, s) for node in graph.nodes}
     sched = schedule(graph, datapaths, s.clock_ns)
     layers, total = [], Resources()
     for node in graph.nodes:

@@ -1,12 +1,13 @@
-"""Per-op glue for the Vitis HLS backend: ``config_for(node, names, settings) -> dict``.
+"""Per-op glue for the Vitis HLS backend: ``config_for(node, names, plan) -> dict``.
 
-Each function is pure: it reads the node and returns the config struct to render
-(typedefs, constants, arrays) and the kernel call for the top function. The C++
-kernels in ``hls_templates/kernels/`` implement the semantics."""
+Each function is pure: it renders the node's kernel plan (:mod:`trigc.plans`: the
+weights, geometry, reuse schedule, tables and typed constants, already checked)
+as the config struct (typedefs, constants, arrays) and the kernel call for the top
+function; the node gives only the C++ names of its tensors. The C++ kernels in
+``hls_templates/kernels/`` implement the semantics."""
 
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 import numpy as np
@@ -15,8 +16,22 @@ from trigc.errors import UnsupportedOpError
 from trigc.fixed import FixedType, to_cpp, to_float
 from trigc.ir.graph import Graph, Node, Tensor
 from trigc.ir.ops import Op
-from trigc.ops.constants import clip_bounds, leaky_alpha
 from trigc.names import identifier
+from trigc.ops.constants import TypedConstant
+from trigc.plans import (
+    BinaryPlan,
+    ConcatPlan,
+    ConvPlan,
+    DensePlan,
+    DivPlan,
+    GatherPlan,
+    GlobalPoolPlan,
+    KernelPlan,
+    LutPlan,
+    PoolPlan,
+    SoftmaxPlan,
+    UnaryPlan,
+)
 
 
 class Names(NamedTuple):
@@ -77,124 +92,61 @@ def _size(t: Tensor) -> int:
     return int(np.prod(t.shape)) if t.shape else 1
 
 
-def _flat_constant(node: Node, c: Tensor, out: Tensor) -> np.ndarray:
-    """A constant operand broadcast to the (per-sample) output shape, flattened."""
-    try:
-        return np.broadcast_to(c.raw, out.shape).ravel()
-    except ValueError:
-        raise UnsupportedOpError(
-            f"{node.where()}: constant of shape {c.shape} does not broadcast to {out.shape}"
-        ) from None
-
-
-def dense_struct(name: str, w_raw: np.ndarray, w_type: FixedType, b_raw: np.ndarray | None,
-                 b_type: FixedType | None, accum: FixedType, reuse: int, where: str) -> dict:
+def dense_struct(name: str, plan: DensePlan) -> dict:
     """Dense config: only nonzero weights are listed (zero skipping at compile time)."""
-    n_in, n_out = w_raw.shape
-    rows, cols = np.nonzero(w_raw)
-    values = w_raw[rows, cols]
-    if rows.size == 0:  # all weights pruned: keep one zero product so arrays are non-empty
-        rows, cols, values = np.zeros(1, int), np.zeros(1, int), np.zeros(1, np.int64)
-    n_nonzero = int(rows.size)
-    if not 1 <= reuse <= n_nonzero:
-        raise UnsupportedOpError(
-            f"{where}: reuse factor {reuse} is invalid for a layer with {n_nonzero} nonzero "
-            f"multiplications; use a reuse factor between 1 and {n_nonzero}")
-    if b_raw is None:
-        b_type, b_raw = FixedType(False, 1, 1), np.zeros(n_out, np.int64)
+    w = plan.weights
+    rows, cols, values = w.stored()
+    if plan.bias is None:
+        b_type, b_raw = FixedType(False, 1, 1), np.zeros(w.n_out, np.int64)
+    else:
+        b_type, b_raw = plan.bias.type, plan.bias.raw
     return _struct(
         name,
-        consts=[("n_in", n_in), ("n_out", n_out), ("n_nonzero", n_nonzero), ("reuse", reuse),
-                ("n_mult", math.ceil(n_nonzero / reuse))],
-        typedefs=[("accum_t", to_cpp(accum)), ("weight_t", to_cpp(w_type)),
+        consts=[("n_in", w.n_in), ("n_out", w.n_out), ("n_nonzero", w.n_products),
+                ("reuse", plan.reuse), ("n_mult", plan.schedule.n_mult)],
+        typedefs=[("accum_t", to_cpp(plan.accum_type)), ("weight_t", to_cpp(w.type)),
                   ("bias_t", to_cpp(b_type))],
-        arrays=[raw_array("weights", values, w_type),
+        arrays=[raw_array("weights", values, w.type),
                 _array("unsigned", "rows", [str(int(r)) for r in rows]),
                 _array("unsigned", "cols", [str(int(c)) for c in cols]),
                 raw_array("bias", b_raw, b_type)])
 
 
-def _bias(node: Node):
-    if len(node.inputs) > 2:
-        b = node.inputs[2]
-        return b.raw.ravel(), b.type
-    return None, None
-
-
-def config_dense(node: Node, names: Names, reuse: int) -> dict:
-    w = node.inputs[1]
-    b_raw, b_type = _bias(node)
-    rows_per_call = _size(node.inputs[0]) // node.attrs.n_in
-    if rows_per_call != 1:
-        raise UnsupportedOpError(
-            f"{node.where()}: Dense on a {node.inputs[0].shape} tensor (applied per row) is not "
-            "supported by the HLS backend; flatten the input first")
-    s = dense_struct(_cname(node, names), w.raw, w.type, b_raw, b_type,
-                     node.attrs.accum_type, reuse, node.where())
+def config_dense(node: Node, names: Names, plan: DensePlan) -> dict:
+    s = dense_struct(_cname(node, names), plan)
     return {"struct": s, "kernel": "dense", "template": ["in", "out", "config"]}
 
 
-def config_conv(node: Node, names: Names, reuse: int) -> dict:
-    a = node.attrs
-    x, w, y = node.inputs[0], node.inputs[1], node.output
-    nd = len(a.kernel_shape)
-    in_sp, out_sp = x.shape[:-1], y.shape[:-1]
-    if nd == 1:
-        in_h, in_w, out_h, out_w = 1, in_sp[0], 1, out_sp[0]
-        k_h, k_w, s_h, s_w, p_t, p_l = 1, a.kernel_shape[0], 1, a.strides[0], 0, a.pads[0]
-    else:
-        in_h, in_w = in_sp
-        out_h, out_w = out_sp
-        k_h, k_w = a.kernel_shape
-        s_h, s_w = a.strides
-        p_t, p_l = a.pads[0], a.pads[1]
-    c_in, c_out = x.shape[-1], y.shape[-1]
-    cg, og = c_in // a.groups, c_out // a.groups
-    k = int(np.prod(a.kernel_shape))
-    w_raw = w.raw.reshape(k, cg, c_out)
-    full = np.zeros((k, c_in, c_out), dtype=w_raw.dtype)  # block-diagonal over groups
-    for g in range(a.groups):
-        full[:, g * cg:(g + 1) * cg, g * og:(g + 1) * og] = w_raw[:, :, g * og:(g + 1) * og]
-    b_raw, b_type = _bias(node)
-    mult = dense_struct(_cname(node, names) + "_mult", full.reshape(k * c_in, c_out), w.type,
-                        b_raw, b_type, a.accum_type, reuse, node.where())
+def config_conv(node: Node, names: Names, plan: ConvPlan) -> dict:
+    g = plan.geometry
+    mult = dense_struct(_cname(node, names) + "_mult", plan)
     s = _struct(_cname(node, names),
-                consts=[("in_h", in_h), ("in_w", in_w), ("n_chan", c_in), ("out_h", out_h),
-                        ("out_w", out_w), ("n_filt", c_out), ("kernel_h", k_h),
-                        ("kernel_w", k_w), ("stride_h", s_h), ("stride_w", s_w),
-                        ("pad_top", p_t), ("pad_left", p_l)],
+                consts=[("in_h", g.in_h), ("in_w", g.in_w), ("n_chan", g.n_chan),
+                        ("out_h", g.out_h), ("out_w", g.out_w), ("n_filt", plan.weights.n_out),
+                        ("kernel_h", g.kernel_h), ("kernel_w", g.kernel_w),
+                        ("stride_h", g.stride_h), ("stride_w", g.stride_w),
+                        ("pad_top", g.pad_top), ("pad_left", g.pad_left)],
                 typedefs=[("mult_config", mult["name"])], children=[mult])
     return {"struct": s, "kernel": "conv2d", "template": ["in", "out", "config"]}
 
 
-def _pool_geometry(node: Node) -> list[tuple[str, int]]:
-    a = node.attrs
-    x, y = node.inputs[0], node.output
-    if len(a.kernel_shape) == 1:
-        return [("in_h", 1), ("in_w", x.shape[0]), ("n_chan", x.shape[-1]), ("out_h", 1),
-                ("out_w", y.shape[0]), ("pool_h", 1), ("pool_w", a.kernel_shape[0]),
-                ("stride_h", 1), ("stride_w", a.strides[0]), ("pad_top", 0),
-                ("pad_left", a.pads[0])]
-    return [("in_h", x.shape[0]), ("in_w", x.shape[1]), ("n_chan", x.shape[-1]),
-            ("out_h", y.shape[0]), ("out_w", y.shape[1]), ("pool_h", a.kernel_shape[0]),
-            ("pool_w", a.kernel_shape[1]), ("stride_h", a.strides[0]),
-            ("stride_w", a.strides[1]), ("pad_top", a.pads[0]), ("pad_left", a.pads[1])]
-
-
-def config_pool(node: Node, names: Names, reuse: int) -> dict:
-    a = node.attrs
-    consts = _pool_geometry(node) + [("count_include_pad", int(a.count_include_pad))]
-    typedefs = [("accum_t", to_cpp(a.accum_type))] if node.op is Op.AVGPOOL else []
-    kernel = "avgpool2d" if node.op is Op.AVGPOOL else "maxpool2d"
-    return {"struct": _struct(_cname(node, names), consts, typedefs), "kernel": kernel,
+def config_pool(node: Node, names: Names, plan: PoolPlan) -> dict:
+    g = plan.geometry
+    consts = [("in_h", g.in_h), ("in_w", g.in_w), ("n_chan", g.n_chan), ("out_h", g.out_h),
+              ("out_w", g.out_w), ("pool_h", g.kernel_h), ("pool_w", g.kernel_w),
+              ("stride_h", g.stride_h), ("stride_w", g.stride_w), ("pad_top", g.pad_top),
+              ("pad_left", g.pad_left), ("count_include_pad", int(plan.count_include_pad))]
+    avg = plan.accum_type is not None
+    typedefs = [("accum_t", to_cpp(plan.accum_type))] if avg else []
+    return {"struct": _struct(_cname(node, names), consts, typedefs),
+            "kernel": "avgpool2d" if avg else "maxpool2d",
             "template": ["in", "out", "config"]}
 
 
-def config_global_pool(node: Node, names: Names, reuse: int) -> dict:
-    x = node.inputs[0]
-    consts = [("n_spatial", _size(x) // x.shape[-1]), ("n_chan", x.shape[-1])]
-    avg = node.op is Op.GLOBAL_AVGPOOL
-    typedefs = [("accum_t", to_cpp(node.attrs.accum_type))] if avg else []
+def config_global_pool(node: Node, names: Names, plan: GlobalPoolPlan) -> dict:
+    consts = [("n_spatial", plan.n_spatial), ("n_chan", plan.n_chan)]
+    avg = plan.accum_type is not None
+    typedefs = [("accum_t", to_cpp(plan.accum_type))] if avg else []
     return {"struct": _struct(_cname(node, names), consts, typedefs),
             "kernel": "global_avgpool" if avg else "global_maxpool",
             "template": ["in", "out", "config"]}
@@ -203,107 +155,91 @@ def config_global_pool(node: Node, names: Names, reuse: int) -> dict:
 BINARY_CODES = {Op.ADD: 0, Op.SUB: 1, Op.MUL: 2}
 
 
-def config_binary(node: Node, names: Names, reuse: int) -> dict:
+def config_binary(node: Node, names: Names, plan: BinaryPlan) -> dict:
     out = node.output
-    n = _size(out)
     a, b = node.inputs
-    if a.is_constant and b.is_constant:
-        raise UnsupportedOpError(f"{node.where()}: both operands are constants (fold them)")
-    if a.is_constant or b.is_constant:
-        c, x = (a, b) if a.is_constant else (b, a)
+    if plan.constant is not None:
+        c, x = plan.constant, (b if plan.const_first else a)
         s = _struct(_cname(node, names),
-                    [("n", n), ("op", BINARY_CODES[node.op]), ("const_first", int(a is c))],
-                    [("const_t", to_cpp(c.type))],
-                    [raw_array("values", _flat_constant(node, c, out), c.type)])
+                    [("n", plan.n_out), ("op", BINARY_CODES[node.op]),
+                     ("const_first", int(plan.const_first))],
+                    [("const_t", to_cpp(c.type))], [raw_array("values", c.raw, c.type)])
         return {"struct": s, "kernel": "binary_const", "operands": [names.array[x.name]],
                 "types": [names.ctype[x.name], names.ctype[out.name]]}
-    for t in (a, b):
-        if _size(t) != n:
-            raise UnsupportedOpError(
-                f"{node.where()}: broadcasting two run-time tensors ({t.shape} to "
-                f"{out.shape}) is not supported by the HLS backend")
-    return {"struct": _struct(_cname(node, names), [("n", n)]),
+    return {"struct": _struct(_cname(node, names), [("n", plan.n_out)]),
             "kernel": node.op.value.lower(),
             "operands": [names.array[a.name], names.array[b.name]],
             "types": [names.ctype[a.name], names.ctype[b.name], names.ctype[out.name]]}
 
 
-def config_div(node: Node, names: Names, reuse: int) -> dict:
-    out, c = node.output, node.inputs[1]
-    s = _struct(_cname(node, names), [("n", _size(out))], [("const_t", to_cpp(c.type))],
-                [raw_array("divisor", _flat_constant(node, c, out), c.type)])
+def config_div(node: Node, names: Names, plan: DivPlan) -> dict:
+    c = plan.divisor
+    s = _struct(_cname(node, names), [("n", plan.n_out)], [("const_t", to_cpp(c.type))],
+                [raw_array("divisor", c.raw, c.type)])
     return {"struct": s, "kernel": "div_const", "template": ["in", "out", "config"]}
 
 
-def config_unary(node: Node, names: Names, reuse: int) -> dict:
+def _constant_literal(c: TypedConstant | None) -> str:
+    """A typed constant as an exact C++ double literal (0.0 for an absent one)."""
+    return literal(0.0) if c is None else fixed_literal(int(c.raw), c.type)
+
+
+def config_unary(node: Node, names: Names, plan: UnaryPlan) -> dict:
     n = _size(node.output)
     kernel = {Op.CAST: "cast", Op.RELU: "relu", Op.SIGN: "sign", Op.RESHAPE: "cast",
               Op.LEAKY_RELU: "leaky_relu", Op.CLIP: "clip", Op.ABS: "abs_value"}[node.op]
     typedefs, functions, consts = [], [], [("n", n)]
-    if node.op is Op.LEAKY_RELU:
-        alpha = leaky_alpha(node)
+    if plan.alpha is not None:
+        alpha = plan.alpha
         typedefs.append(("alpha_t", to_cpp(alpha.type)))
-        functions.append(("alpha_t", "alpha", fixed_literal(int(alpha.raw), alpha.type)))
-    if node.op is Op.CLIP:
-        a = node.attrs
-        typedefs.append(("bound_t", to_cpp(clip_bounds(node).type)))
-        consts += [("has_low", int(a.low is not None)), ("has_high", int(a.high is not None))]
-        functions += [("bound_t", "low", literal(a.low if a.low is not None else 0.0)),
-                      ("bound_t", "high", literal(a.high if a.high is not None else 0.0))]
+        functions.append(("alpha_t", "alpha", _constant_literal(alpha)))
+    if plan.bounds is not None:
+        low, high = plan.bounds.low, plan.bounds.high
+        typedefs.append(("bound_t", to_cpp(plan.bounds.type)))
+        consts += [("has_low", int(low is not None)), ("has_high", int(high is not None))]
+        functions += [("bound_t", "low", _constant_literal(low)),
+                      ("bound_t", "high", _constant_literal(high))]
     return {"struct": _struct(_cname(node, names), consts, typedefs, functions=functions),
             "kernel": kernel, "template": ["in", "out", "config"]}
 
 
-def config_lut(node: Node, names: Names, reuse: int) -> dict:
-    a = node.attrs
-    consts = [("n", _size(node.output)), ("n_table", len(a.table)),
-              ("index_low", a.index_low), ("shift", a.shift)]
-    arrays = [raw_array("table", a.table, a.table_type)]
+def config_lut(node: Node, names: Names, plan: LutPlan) -> dict:
+    t = plan.lut
+    consts = [("n", plan.n_out), ("n_table", t.entries), ("index_low", t.index_low),
+              ("shift", t.shift)]
+    arrays = [raw_array("table", t.table.raw, t.table.type)]
     return {"struct": _struct(_cname(node, names), consts, (), arrays), "kernel": "lut",
             "template": ["in", "out", "config"]}
 
 
-def config_softmax(node: Node, names: Names, reuse: int) -> dict:
-    a = node.attrs
-    x = node.inputs[0]
-    n_cls = x.shape[-1]
-    e, inv = a.exp_lut, a.inv_lut
-    consts = [("n_rows", _size(x) // n_cls), ("n_cls", n_cls),
-              ("exp_index_low", e.index_low), ("exp_shift", e.shift), ("n_exp", len(e.table)),
+def config_softmax(node: Node, names: Names, plan: SoftmaxPlan) -> dict:
+    e, inv = plan.exp, plan.inv
+    consts = [("n_rows", plan.n_rows), ("n_cls", plan.n_cls),
+              ("exp_index_low", e.index_low), ("exp_shift", e.shift), ("n_exp", e.entries),
               ("inv_index_low", inv.index_low), ("inv_shift", inv.shift),
-              ("n_inv", len(inv.table))]
-    typedefs = [("diff_t", to_cpp(a.diff_type)), ("exp_t", to_cpp(e.table_type)),
-                ("sum_t", to_cpp(a.sum_type)), ("inv_t", to_cpp(inv.table_type))]
-    arrays = [raw_array("exp_table", e.table, e.table_type),
-              raw_array("inv_table", inv.table, inv.table_type)]
+              ("n_inv", inv.entries)]
+    typedefs = [("diff_t", to_cpp(plan.diff_type)), ("exp_t", to_cpp(e.table.type)),
+                ("sum_t", to_cpp(plan.sum_type)), ("inv_t", to_cpp(inv.table.type))]
+    arrays = [raw_array("exp_table", e.table.raw, e.table.type),
+              raw_array("inv_table", inv.table.raw, inv.table.type)]
     return {"struct": _struct(_cname(node, names), consts, typedefs, arrays),
             "kernel": "softmax", "template": ["in", "out", "config"]}
 
 
-def config_transpose(node: Node, names: Names, reuse: int) -> dict:
-    x = node.inputs[0]
-    index = np.transpose(np.arange(_size(x)).reshape(x.shape), node.attrs.perm).ravel()
-    s = _struct(_cname(node, names), [("n_in", _size(x)), ("n_out", index.size)], (),
-                [_array("unsigned", "index", [str(int(i)) for i in index])])
+def config_transpose(node: Node, names: Names, plan: GatherPlan) -> dict:
+    s = _struct(_cname(node, names), [("n_in", plan.input_sizes[0]),
+                                        ("n_out", plan.index.size)], (),
+                [_array("unsigned", "index", [str(int(i)) for i in plan.index])])
     return {"struct": s, "kernel": "gather", "template": ["in", "out", "config"]}
 
 
-def config_concat(node: Node, names: Names, reuse: int) -> dict:
-    if len(node.inputs) != 2 or any(t.is_constant for t in node.inputs):
-        raise UnsupportedOpError(
-            f"{node.where()}: the HLS backend concatenates exactly two run-time tensors; "
-            "split the Concat into pairs")
+def config_concat(node: Node, names: Names, plan: ConcatPlan) -> dict:
     a, b = node.inputs
-    axis = node.attrs.axis
-    ids_a = np.arange(_size(a)).reshape(a.shape)
-    ids_b = np.arange(_size(b)).reshape(b.shape) + _size(a)
-    joined = np.concatenate([ids_a, ids_b], axis=axis).ravel()
-    from_b = joined >= _size(a)
-    index = np.where(from_b, joined - _size(a), joined)
-    s = _struct(_cname(node, names), [("n_a", _size(a)), ("n_b", _size(b)),
-                                        ("n_out", joined.size)], (),
-                [_array("bool", "from_b", ["true" if f else "false" for f in from_b]),
-                 _array("unsigned", "index", [str(int(i)) for i in index])])
+    s = _struct(_cname(node, names), [("n_a", plan.input_sizes[0]),
+                                        ("n_b", plan.input_sizes[1]),
+                                        ("n_out", plan.index.size)], (),
+                [_array("bool", "from_b", ["true" if f else "false" for f in plan.from_b]),
+                 _array("unsigned", "index", [str(int(i)) for i in plan.index])])
     return {"struct": s, "kernel": "concat2", "operands": [names.array[a.name],
                                                            names.array[b.name]],
             "types": [names.ctype[a.name], names.ctype[b.name],
@@ -336,14 +272,13 @@ CONFIG_FOR = {
 }
 
 
-def config_for(node: Node, names: Names, reuse: int = 1) -> dict:
-    """The glue for one node: its config struct and kernel call (see module doc)."""
+def config_for(node: Node, names: Names, plan: KernelPlan) -> dict:
+    """The glue for one node: its plan (:func:`trigc.plans.plan`) rendered as its
+    config struct and kernel call (see module doc)."""
     fn = CONFIG_FOR.get(node.op)
     if fn is None:
         raise UnsupportedOpError(f"{node.where()}: no HLS kernel for {node.op.value}")
-    if node.op in (Op.DIV,) and node.inputs[0].is_constant:
-        raise UnsupportedOpError(f"{node.where()}: Div of a constant by a run-time tensor")
-    cfg = fn(node, names, reuse)
+    cfg = fn(node, names, plan)
     inp = node.inputs[0]
     cfg.setdefault("operands", [names.array[inp.name]])
     cfg.setdefault("types", [names.ctype[inp.name], names.ctype[node.output.name]])

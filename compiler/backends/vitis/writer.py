@@ -23,9 +23,9 @@ from trigc.backends.vitis.interfaces import (
 from trigc.errors import ConfigError
 from trigc.fixed import to_cpp
 from trigc.ir.graph import Graph
-from trigc.ir.ops import Op
 from trigc.ir.serialize import graph_to_json
 from trigc.names import printable
+from trigc.plans import plan
 from trigc.outputs import replace_dir
 from trigc.target import BuildOptions
 
@@ -124,11 +124,11 @@ def render(graph: Graph, settings: BuildOptions) -> dict:
     outputs = {t.name for t in graph.outputs}
     ii, reused = 1, []
     for node in graph.nodes:
-        reuse = settings.reuse_for(node) if node.op in (Op.DENSE, Op.CONV) else 1
-        ii = max(ii, reuse)
-        if reuse > 1:
-            reused.append(f"{node.source or node.name} (reuse {reuse})")
-        cfg = config_for(node, names, reuse)
+        kernel = plan(node, settings)
+        ii = max(ii, kernel.ii)
+        if kernel.reuse > 1:
+            reused.append(f"{node.source or node.name} (reuse {kernel.reuse})")
+        cfg = config_for(node, names, kernel)
         cfg["is_output"] = node.output.name in outputs
         traced = node.output.type.width <= TRACE_MAX_WIDTH
         cfg["trace_offset"] = offset if traced else -1  # -1: no TRIGC_TRACE is emitted

@@ -280,8 +280,9 @@ def config_for(node: Node, names: Names, plan: KernelPlan) -> dict:
         raise UnsupportedOpError(f"{node.where()}: no HLS kernel for {node.op.value}")
     cfg = fn(node, names, plan)
     inp = node.inputs[0]
-    cfg.setdefault("operands", [names.array[inp.name]])
-    cfg.setdefault("types", [names.ctype[inp.name], names.ctype[node.output.name]])
+    if "operands" not in cfg:  # not setdefault: a constant input 0 has no array name
+        cfg["operands"] = [names.array[inp.name]]
+        cfg["types"] = [names.ctype[inp.name], names.ctype[node.output.name]]
     cfg["output"] = names.array[node.output.name]
     cfg["output_size"] = _size(node.output)
     cfg["node"] = node.name

@@ -288,3 +288,20 @@ def test_dense_estimate_counts_the_plans_multipliers():
     assert dp.detail["n_mult"] == p.schedule.n_mult == consts["n_mult"] == 2
     assert dp.detail["nnz"] == p.weights.nnz == consts["n_nonzero"] == 6
     assert dp.resources.dsp == p.schedule.n_mult * dp.detail["dsp_per_mult"]
+
+
+def test_backend_renders_a_constant_first_operand():
+    """Sub(c, x): the C++ operands are the run-time tensor only (a constant first
+    input once made config_for look up an array name constants do not have)."""
+    g = Graph("csub")
+    x = g.add_tensor("x", (3,), X_T)
+    g.inputs.append(x)
+    c = g.add_constant("c", np.array([0.5, -1.0, 2.0]), FixedType(True, 4, 3))
+    y = g.add_tensor("y", (3,), Y_T)
+    g.add_node(Op.SUB, [c, x], [y], O.NoAttrs(), name="sub")
+    g.outputs = [y]
+    node = g.nodes[0]
+    names = tensor_names(g)
+    cfg = config_for(node, names, plan(node))
+    assert cfg["kernel"] == "binary_const" and cfg["operands"] == [names.array["x"]]
+    assert dict(cfg["struct"]["consts"])["const_first"] == 1

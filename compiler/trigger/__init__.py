@@ -5,7 +5,7 @@ decisions, rates, efficiencies, overlaps and golden comparison, over large event
     result = emulate_events("prj", "events.npz", "menu.toml", out="decisions.parquet")
     summary = format_summary(result.stats)  # counts, rates, efficiencies, overlaps
 
-The command line is ``trigc emulate`` (:mod:`trigc.trigger.cli`).
+The command line is ``trigc emulate`` (:mod:`trigc.cli.trigger`).
 """
 
 from trigc.trigger.errors import EventDataError, MenuError

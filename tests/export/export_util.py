@@ -3,16 +3,12 @@ directory snapshots."""
 
 from __future__ import annotations
 
-import argparse
-import logging
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from trigc.errors import TrigcError
 
 HERE = Path(__file__).resolve().parent
 STUB_RUN = HERE / "stub_run.tcl"
@@ -26,40 +22,11 @@ def tclsh() -> str:
     return path
 
 
-def _wired() -> bool:
-    """Whether trigc.cli registers the export subcommands (compiler/cli.py wiring)."""
-    import contextlib
-    import io
-
-    from trigc.cli import build_parser
-
-    try:
-        with contextlib.redirect_stderr(io.StringIO()):
-            build_parser().parse_args(["boards"])
-        return True
-    except SystemExit:
-        return False
-
-
 def run_cli(argv: list[str]) -> int:
-    """``trigc ARGV``: through trigc.cli once it registers the export commands, else
-    through a parser with only them, handling errors exactly as trigc.cli.main does."""
-    if _wired():
-        from trigc.cli import main
+    """``trigc ARGV`` through :func:`trigc.cli.main`."""
+    from trigc.cli import main
 
-        return main(argv)
-    from trigc.export.cli import add_parsers
-
-    parser = argparse.ArgumentParser(prog="trigc")
-    parser.add_argument("-v", "--verbose", action="store_true")
-    add_parsers(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
-    try:
-        return args.func(args)
-    except TrigcError as exc:
-        print(f"trigc: error: {exc}", file=sys.stderr)
-        return 2
+    return main(argv)
 
 
 def run_stub(directory: Path, script: str = "export_ip.tcl", args=(), zip_mode=None,

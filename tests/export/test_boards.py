@@ -5,7 +5,7 @@ import trigc
 from export_util import run_cli
 from trigc.estimate import UnknownPartError, lookup
 from trigc.export.boards import BOARDS, UnknownBoardError, board_device, get_board
-from trigc.export.cli import add_target_flags, target_kwargs
+from trigc.cli.options import add_target_options, target_kwargs
 from trigc.frontends.qonnx_builder import quantized_mlp
 from trigc.target import DEFAULT_PART, BuildOptions, Target
 
@@ -113,13 +113,24 @@ def test_board_whose_part_the_estimator_lacks_fails_clearly(tmp_path):
     assert not (tmp_path / "p").exists()
 
 
-def test_compile_flags_for_the_cli():
+def test_target_flags_for_the_cli():
     import argparse
 
     p = argparse.ArgumentParser()
-    add_target_flags(p)
-    args = p.parse_args(["--board", "vcu118", "--interface", "axis", "--axis-word-bits", "64"])
-    assert target_kwargs(args) == {"board": "vcu118", "interface": "axis",
+    add_target_options(p)
+    args = p.parse_args(["--board", "vcu118", "--interface", "axis", "--axis-word-bits", "64",
+                         "--clock-ns", "4", "--backend", "vitis"])
+    assert target_kwargs(args) == {"part": None, "board": "vcu118", "clock_ns": 4.0,
+                                   "backend": "vitis", "interface": "axis",
                                    "axis_word_bits": 64}
-    assert target_kwargs(p.parse_args([])) == {"board": None, "interface": None,
-                                               "axis_word_bits": None}
+    assert set(target_kwargs(p.parse_args([])).values()) == {None}
+
+
+@pytest.mark.parametrize("command", ["compile", "export"])
+def test_target_flags_are_the_same_on_every_subcommand(command):
+    from trigc.cli import build_parser
+
+    parser = build_parser()
+    args = parser.parse_args([command, "x", "-o", "y", "--part", "xcvu9p-flga2104-2L-e",
+                              "--clock-ns", "3", "--backend", "vitis"])
+    assert (args.part, args.clock_ns, args.backend) == ("xcvu9p-flga2104-2L-e", 3.0, "vitis")

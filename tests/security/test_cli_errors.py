@@ -217,12 +217,12 @@ def test_wrong_input_shape_is_a_one_line_error(project, tmp_path, capsys):
 
 def test_internal_error_is_one_line_and_debug_shows_the_traceback(monkeypatch, model_path,
                                                                   tmp_path, capsys):
-    import trigc.cli
+    import trigc.cli.compile
 
     def broken(args):
         raise RuntimeError("boom\nsecond line")
 
-    monkeypatch.setattr(trigc.cli, "cmd_inspect", broken)
+    monkeypatch.setattr(trigc.cli.compile, "cmd_inspect", broken)
     code, _, err = run_cli(["inspect", model_path], capsys, tmp_path)
     assert_one_line_error(code, err, "internal error RuntimeError: boom (1 more line(s)")
     with pytest.raises(RuntimeError, match="boom"):
@@ -230,12 +230,12 @@ def test_internal_error_is_one_line_and_debug_shows_the_traceback(monkeypatch, m
 
 
 def test_os_error_names_the_file(monkeypatch, model_path, tmp_path, capsys):
-    import trigc.cli
+    import trigc.cli.compile
 
     def full_disk(args):
         raise OSError(28, "No space left on device", str(tmp_path / "prj" / "x.h"))
 
-    monkeypatch.setattr(trigc.cli, "cmd_inspect", full_disk)
+    monkeypatch.setattr(trigc.cli.compile, "cmd_inspect", full_disk)
     code, _, err = run_cli(["inspect", model_path], capsys, tmp_path)
     assert_one_line_error(code, err, "No space left on device:")
     assert "x.h" in err
@@ -245,8 +245,8 @@ def test_ctrl_c_exits_130_without_a_traceback(tmp_path):
     """A real SIGINT delivered to a running ``trigc`` process."""
     script = (
         "import os, signal, sys, threading, time\n"
-        "import trigc.cli as cli\n"
-        "cli.cmd_inspect = lambda args: time.sleep(60)\n"
+        "import trigc.cli as cli, trigc.cli.compile as commands\n"
+        "commands.cmd_inspect = lambda args: time.sleep(60)\n"
         "threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT)).start()\n"
         "sys.exit(cli.main(['inspect', 'm.onnx']))\n")
     proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True,

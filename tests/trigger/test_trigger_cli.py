@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from trigc.trigger.cli import main
+from trigc.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 README = REPO / "README.md"
@@ -75,7 +75,7 @@ def test_readme_worked_example_runs_as_written(tmp_path):
     """Every sh block of the README's trigger worked example, in order, in a scratch dir."""
     text = README.read_text().split("### Worked example", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"```sh\n(.*?)```", text, re.DOTALL)
-    trigc = f"{sys.executable} -m trigc.trigger.cli "  # `trigc` with emulate, wired or not
+    trigc = f"{sys.executable} -m trigc.cli "  # `trigc` of this interpreter
     lines = []
     for line in "\n".join(blocks).splitlines():
         if line.startswith("source "):

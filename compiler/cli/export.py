@@ -1,39 +1,20 @@
-"""``trigc boards`` and ``trigc export``, plus the ``--board``/``--interface`` flags that
-``trigc compile`` shares. ``compiler/cli.py`` calls :func:`add_parsers`."""
+"""``trigc boards`` and ``trigc export``: the board table and the IP core export."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 
-from trigc.backends.vitis.interfaces import AXIS_MAX_WORD_BITS, interface_names
+from trigc.backends.vitis.synth_report import parse_csynth, report_path
+from trigc.cli.options import add_target_options, target_kwargs
+from trigc.export.boards import BOARDS, board_device, format_boards
+from trigc.export.ip import (
+    BUNDLE, DEFAULT_LIBRARY, DEFAULT_VENDOR, DEFAULT_VERSION, TOOL, export_ip,
+)
 
 
-def add_target_flags(p, with_clock: bool = False) -> None:
-    """``--board``, ``--interface`` and ``--axis-word-bits`` (``trigc compile``, export)."""
-    p.add_argument("--board", help="target board: sets the FPGA part and the default clock "
-                                   "(`trigc boards` lists them)")
-    if with_clock:
-        p.add_argument("--clock-ns", type=float,
-                       help="clock period in ns (default: the board's)")
-    p.add_argument("--interface", choices=interface_names(),
-                   help="top-function interface: hs (ap_ctrl_hs + ap_vld, the default), "
-                        "pipeline (free-running ap_ctrl_none + ap_none, II=1), pipeline_vld "
-                        "(ap_ctrl_none + ap_vld, II=1), axis (AXI4-Stream, packed words)")
-    p.add_argument("--axis-word-bits", type=int, metavar="BITS",
-                   help="AXI4-Stream word width, a multiple of 8 up to "
-                        f"{AXIS_MAX_WORD_BITS} (default: one word per tensor)")
-
-
-def target_kwargs(args) -> dict:
-    """The keyword arguments of ``trigc.compile`` for the flags of add_target_flags."""
-    return {"board": args.board, "interface": args.interface,
-            "axis_word_bits": args.axis_word_bits}
-
-
-def cmd_boards(args) -> int:
-    from trigc.export.boards import BOARDS, board_device, format_boards
-
+def cmd_boards(args: argparse.Namespace) -> int:
     if args.json:
         rows = [{**b.to_json(), "device": (d.name if (d := board_device(b)) else None)}
                 for b in BOARDS.values()]
@@ -43,15 +24,12 @@ def cmd_boards(args) -> int:
     return 0
 
 
-def cmd_export(args) -> int:
-    from trigc.export.ip import BUNDLE, TOOL, export_ip
-
-    result = export_ip(args.project, args.board, args.interface, vendor=args.vendor,
-                       library=args.library, ip_name=args.ip_name,
-                       ip_version=args.ip_version, description=args.description,
-                       clock_ns=args.clock_ns, axis_word_bits=args.axis_word_bits,
-                       output_dir=args.output, run_tool=False if args.no_run else None,
-                       overwrite=args.overwrite)
+def cmd_export(args: argparse.Namespace) -> int:
+    result = export_ip(args.project, vendor=args.vendor, library=args.library,
+                       ip_name=args.ip_name, ip_version=args.ip_version,
+                       description=args.description, output_dir=args.output,
+                       run_tool=False if args.no_run else None, overwrite=args.overwrite,
+                       **target_kwargs(args))
     est = result.estimate
     print(f"exported {result.path}: IP {result.vlnv}, part {est.part}, clock "
           f"{est.clock_ns:g} ns; estimate (not synthesis): latency {est.latency_cycles} "
@@ -71,8 +49,6 @@ def cmd_export(args) -> int:
 
 def _print_synthesis(result) -> None:
     """Vitis HLS's own numbers, when its csynth report is there."""
-    from trigc.backends.vitis.synth_report import parse_csynth, report_path
-
     path = report_path(result.path, result.estimate.model)
     if path.is_file():
         print(parse_csynth(path))
@@ -80,8 +56,6 @@ def _print_synthesis(result) -> None:
 
 def add_parsers(subparsers) -> None:
     """Register ``trigc boards`` and ``trigc export`` on the main parser's subparsers."""
-    from trigc.export.ip import DEFAULT_LIBRARY, DEFAULT_VENDOR, DEFAULT_VERSION
-
     p = subparsers.add_parser("boards", help="list the board targets (part, clock, source)")
     p.add_argument("--json", action="store_true", help="print the table as JSON")
     p.set_defaults(func=cmd_boards)
@@ -89,7 +63,7 @@ def add_parsers(subparsers) -> None:
     p = subparsers.add_parser(
         "export", help="export a project as a Vivado IP core (Vitis HLS export_design)")
     p.add_argument("project", help="project directory written by `trigc compile`")
-    add_target_flags(p, with_clock=True)
+    add_target_options(p)
     p.add_argument("--vendor", default=DEFAULT_VENDOR,
                    help=f"IP vendor, e.g. cern.ch (default {DEFAULT_VENDOR})")
     p.add_argument("--library", default=DEFAULT_LIBRARY,

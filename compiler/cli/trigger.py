@@ -1,7 +1,5 @@
 """``trigc emulate``: run a trigger menu over an event file with a compiled project.
 
-Wired into the ``trigc`` command by ``add_parsers(subparsers)``; until then (or
-stand-alone) ``python -m trigc.trigger.cli emulate ...`` runs the same command.
 Exit status: 0 on success, 1 when the golden check fails, 2 on a usage error.
 Outputs are never written over an input and appear only when complete; a missing
 output folder is created.
@@ -14,6 +12,12 @@ import json
 import sys
 
 from trigc.errors import ConfigError, TrigcError
+from trigc.outputs import atomic_write
+from trigc.trigger.files import check_outputs, event_file, plot_files
+from trigc.trigger.inputs import parse_map
+from trigc.trigger.plots import write_plots
+from trigc.trigger.run import check_workers, emulate_events, max_workers
+from trigc.trigger.stats import format_summary
 
 EPILOG = """\
 examples:
@@ -30,8 +34,6 @@ their folders are created if missing.
 
 
 def _workers(text: str):
-    from trigc.trigger.run import check_workers, max_workers
-
     if text == "auto":
         return text
     try:
@@ -118,12 +120,7 @@ def _background(text: str | None):
     return [int(b) if b.strip().isdigit() else b.strip() for b in text.split(",") if b.strip()]
 
 
-def cmd_emulate(args) -> int:
-    from trigc.outputs import atomic_write
-    from trigc.trigger.inputs import parse_map
-    from trigc.trigger.run import emulate_events
-    from trigc.trigger.stats import format_summary
-
+def cmd_emulate(args: argparse.Namespace) -> int:
     if args.junit and not args.golden:
         raise ConfigError("--junit writes the golden check: give --golden GOLDEN as well")
     _check_outputs(args)
@@ -144,8 +141,6 @@ def cmd_emulate(args) -> int:
         atomic_write(args.summary, json.dumps(summary, indent=2), make_parents=True)
         print(f"wrote {args.summary}")
     if args.plots:
-        from trigc.trigger.plots import write_plots
-
         for path in write_plots(result.stats, args.plots):
             print(f"wrote {path}")
     if args.out:
@@ -163,40 +158,7 @@ def cmd_emulate(args) -> int:
 
 def _check_outputs(args) -> None:
     """Before the run: no output over an input or another output; folders created."""
-    from trigc.trigger.files import check_outputs, event_file, plot_files
-
     outputs = {"--out": args.out, "--junit": args.junit, "--summary": args.summary,
                **(plot_files(args.plots) if args.plots else {})}
     inputs = {"--data": event_file(args.data), "--menu": args.menu, "--golden": args.golden}
     check_outputs(outputs, inputs, args.project)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The ``trigc`` parser with ``emulate`` registered (if trigc.cli does not already)."""
-    from trigc.cli import build_parser as trigc_parser
-
-    parser = trigc_parser()
-    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    if "emulate" not in sub.choices:
-        add_parsers(sub)
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``trigc`` with ``emulate`` available, with trigc.cli.main's error handling."""
-    import logging
-
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s: %(message)s")
-    try:
-        return args.func(args)
-    except BrokenPipeError:
-        return 0
-    except TrigcError as exc:
-        print(f"trigc: error: {exc}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,87 @@
+"""``trigc inspect``, ``trigc compile`` and ``trigc profile``: from a model file."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from trigc.api import load
+from trigc.cli.options import (
+    add_budget_options, add_model_options, add_target_options, budget_args, load_arrays,
+    precision_args, refuse_outputs_over_inputs, target_kwargs, type_args,
+)
+from trigc.cli.project import report_budgets
+from trigc.config import read_config
+from trigc.profile import profile
+from trigc.project import compile as compile_model
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    graph = load(args.model, precision=precision_args(args))
+    print(graph)
+    for report in graph.precision_report:
+        print(f"warning: {report}")
+    return 0
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    config = read_config(args.config) if args.config else None
+    precision = type_args(args)
+    tb = load_arrays(args.tb_inputs, "--tb-inputs") if args.tb_inputs else None
+    project = compile_model(args.model, args.output, reuse=args.reuse, config=config,
+                            precision=precision, tb_inputs=tb, budgets=budget_args(args),
+                            overwrite=args.overwrite, **target_kwargs(args))
+    print(f"wrote {project.path} ({len(project.graph.nodes)} layers, II={project.meta['ii']})")
+    for report in project.meta["precision_report"]:
+        print(f"warning: {report}")
+    return report_budgets(project, project.budgets())
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    arrays = load_arrays(args.data, "--data", keep_names=True)
+    data = arrays if len(arrays) > 1 else next(iter(arrays.values()))
+    refuse_outputs_over_inputs(
+        [Path(args.out) / f for f in ("precision.json", "profile.json", "profile.png")],
+        [args.model, args.data])
+    result = profile(args.model, data, width=args.width, percentile=args.percentile)
+    print(result.table())
+    paths = result.write(args.out, weights=args.weights)
+    print("wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+def add_parsers(sub) -> None:
+    """Register ``inspect``, ``compile`` and ``profile`` on the subparsers ``sub``."""
+    p = sub.add_parser("inspect", help="print the final IR: ops, shapes, fixed-point types")
+    p.add_argument("model", help="ONNX / QONNX file")
+    add_model_options(p)
+    p.set_defaults(func=cmd_inspect)
+
+    p = sub.add_parser("compile", help="write a Vitis HLS project for a model")
+    p.add_argument("model", help="ONNX / QONNX file")
+    p.add_argument("-o", "--output", required=True, help="project directory to write")
+    add_target_options(p)
+    p.add_argument("--reuse", type=int, help="reuse factor of every Dense/Conv (default 1)")
+    add_model_options(p)
+    p.add_argument("--tb-inputs", help=".npy file of testbench inputs (N, *input_shape)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="when OUTPUT holds files trigc did not write (yours, Vitis's "
+                        "<name>_prj/, ip/), replace only trigc's files and keep those")
+    add_budget_options(p)
+    p.set_defaults(func=cmd_compile)
+
+    p = sub.add_parser("profile", help="float value ranges per tensor and suggested types "
+                                       "for post-training quantization")
+    p.add_argument("model", help="ONNX / QONNX file (float or partly quantized)")
+    p.add_argument("--data", required=True,
+                   help=".npy file of calibration inputs (N, *input_shape); .npz for several")
+    p.add_argument("--width", type=int, default=16,
+                   help="total bits of every suggested type (default 16)")
+    p.add_argument("--percentile", type=float,
+                   help="size integer bits for this percentile of |x| (e.g. 99.99) instead "
+                        "of max |x|; outliers saturate")
+    p.add_argument("--weights", action="store_true",
+                   help="also put one 'weights' type for all float weights in precision.json")
+    p.add_argument("--out", default=".",
+                   help="directory for precision.json, profile.json, profile.png (default .)")
+    p.set_defaults(func=cmd_profile)

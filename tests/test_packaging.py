@@ -46,3 +46,12 @@ def test_installed_wheel_imports_and_runs(wheel, tmp_path):
     cli = subprocess.run([sys.executable, "-m", "trigc.cli", "--version"], capture_output=True,
                          text=True, env={"PYTHONPATH": str(target)}, cwd=tmp_path)
     assert cli.returncode == 0 and "trigc" in cli.stdout
+
+
+def test_wheel_ships_every_module(wheel):
+    """A subpackage missing from pyproject's ``packages`` list would be left out."""
+    names = set(zipfile.ZipFile(wheel).namelist())
+    compiler = ROOT / "compiler"
+    missing = [str(p.relative_to(compiler)) for p in compiler.rglob("*.py")
+               if f"trigc/{p.relative_to(compiler).as_posix()}" not in names]
+    assert missing == []

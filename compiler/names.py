@@ -150,12 +150,16 @@ def _digest(text: str) -> str:
 
 
 def _readable(name: str, fallback: str) -> str:
-    """The alphanumeric runs of ``name`` joined by single underscores, bounded."""
-    text = str(name)
-    base = re.sub(r"[^0-9A-Za-z]+", "_", text).strip("_") or fallback
-    if len(base) > MAX_IDENTIFIER:
-        base = f"{base[:TRUNCATED_CHARS].rstrip('_')}_{_digest(text)}"
-    return base
+    """The alphanumeric runs of ``name`` joined by single underscores (unbounded)."""
+    return re.sub(r"[^0-9A-Za-z]+", "_", str(name)).strip("_") or fallback
+
+
+def _fit(candidate: str) -> str:
+    """``candidate`` itself when it is at most MAX_IDENTIFIER characters long, else its
+    first TRUNCATED_CHARS and a hash of the whole (so the result is a fixed point)."""
+    if len(candidate) <= MAX_IDENTIFIER:
+        return candidate
+    return f"{candidate[:TRUNCATED_CHARS].rstrip('_')}_{_digest(candidate)}"
 
 
 def identifier(name: str, taken: Collection[str] = frozenset(), prefix: str = "n",
@@ -188,14 +192,15 @@ def identifier(name: str, taken: Collection[str] = frozenset(), prefix: str = "n
     base = _readable(name, fallback or "unnamed")
     if base[0].isdigit() or reserved(base):
         base = f"{prefix}_{base}"
-        if reserved(base):  # a derived form stays reserved (e.g. ends in a typedef)
-            base = f"{prefix}_{_digest(str(name))}"
+    base = _fit(base)
+    if reserved(base):  # a derived form stays reserved (e.g. ends in a typedef)
+        base = f"{prefix}_{_digest(str(name))}"
     candidate, count = base, 1
     while bad(candidate):
         count += 1
-        candidate = f"{base}_{count}"
+        candidate = _fit(f"{base}_{count}")
         if reserved(candidate):  # "A" is free but "A_2" looks like a macro
-            base = candidate = f"{prefix}_{base}"
+            base = candidate = _fit(f"{prefix}_{base}")
             count = 1
     return candidate
 

@@ -126,17 +126,11 @@ def _ignore_sigint() -> None:
 
 def _stop(pool, terminate: bool) -> None:
     """Shut the pool down. After Ctrl-C or an error (``terminate``), queued chunks are
-    cancelled and the workers terminated at once rather than left to finish theirs."""
-    if not terminate:
-        pool.shutdown(wait=True)
-        return
-    processes = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
-        if process.is_alive():
-            process.terminate()
-    for process in processes:
-        process.join(timeout=5)
+    cancelled; the workers (which ignore SIGINT) finish the chunk they hold, at most
+    ``--chunk-size`` events, and exit. They are not killed: a worker killed while it
+    writes its result leaves the pool's reader thread blocked on a half-written
+    message, and the process then hangs at exit."""
+    pool.shutdown(wait=True, cancel_futures=terminate)
 
 
 def _dask_results(job: Job, chunks, address: str, read_in_main):

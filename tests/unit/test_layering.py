@@ -73,3 +73,106 @@ def test_compiler_core_does_not_import_the_toy_datasets():
     users = [p.relative_to(PACKAGE) for p in PACKAGE.rglob("*.py")
              if "trigc.datasets" in imported_modules(p) and p.name != "datasets.py"]
     assert users == []
+
+
+# ---- the whole layer map of docs/architecture.md ------------------------------------------
+
+# Each top-level module or package of trigc and its layer (docs/architecture.md). An
+# import may point to a lower layer or stay inside its own package; peers in one layer
+# (e.g. backends and estimate) may not import each other.
+LAYERS = {
+    "errors": 0,
+    "fixed": 1, "quantizers": 1, "names": 1, "target": 1, "outputs": 1,
+    "config": 2,
+    "ir": 3,
+    "ops": 4,
+    "frontends": 5, "passes": 5, "emulator": 5,
+    "api": 6, "plans": 6,
+    "backends": 7, "estimate": 7,
+    "csim": 8,
+    "project": 9,
+    "trigger": 10, "export": 10, "ptq": 10,
+    "profile": 11,
+    "cli": 12,
+    "datasets": 12,  # toy data for models, tests and benchmarks: above the compiler
+}
+PACKAGE_INIT_NAMES = {"__version__"}  # what a module may take from ``trigc`` itself
+
+
+def top_level(module: str) -> str:
+    return module.split(".")[1] if "." in module else "trigc"
+
+
+def owner_of(path: Path) -> str:
+    rel = path.relative_to(PACKAGE)
+    return rel.parts[0].removesuffix(".py") if len(rel.parts) > 1 else rel.stem
+
+
+def package_edges() -> dict[str, set[str]]:
+    edges: dict[str, set[str]] = {}
+    for path in PACKAGE.rglob("*.py"):
+        if path == PACKAGE / "__init__.py":
+            continue
+        own = owner_of(path)
+        edges.setdefault(own, set()).update(
+            top_level(m) for m in imported_modules(path) if top_level(m) != own)
+    return edges
+
+
+def test_every_module_has_a_layer():
+    assert set(package_edges()) - set(LAYERS) == set()
+
+
+@pytest.mark.parametrize("path", [p for p in sorted(PACKAGE.rglob("*.py"))
+                                  if p != PACKAGE / "__init__.py"],
+                         ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_imports_point_downward(path):
+    own = owner_of(path)
+    bad = []
+    for module in imported_modules(path):
+        target = top_level(module)
+        if target == own:
+            continue
+        if target == "trigc":  # the package itself: only its version
+            bad += [module] if not _imports_only(path, PACKAGE_INIT_NAMES) else []
+        elif LAYERS[target] >= LAYERS[own]:
+            bad.append(f"{module} (layer {LAYERS[target]} >= {own}'s {LAYERS[own]})")
+    assert not bad, f"{path.relative_to(PACKAGE)} imports {bad}"
+
+
+def _imports_only(path: Path, names: set[str]) -> bool:
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module == "trigc" and node.level == 0:
+            if not {a.name for a in node.names} <= names:
+                return False
+        if isinstance(node, ast.Import) and any(a.name == "trigc" for a in node.names):
+            return False
+    return True
+
+
+def test_no_import_cycles_between_packages():
+    edges = package_edges()
+    edges = {k: {t for t in v if t != "trigc"} for k, v in edges.items()}
+    state: dict[str, int] = {}
+
+    def visit(node: str, trail: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(edges.get(node, ())):
+            if state.get(nxt) == 1:
+                raise AssertionError("import cycle: " + " -> ".join(trail + [node, nxt]))
+            if nxt not in state:
+                visit(nxt, trail + [node])
+        state[node] = 2
+
+    for start in sorted(edges):
+        if start not in state:
+            visit(start, [])
+
+
+def test_layer_map_matches_the_architecture_doc():
+    doc = (PACKAGE.parent / "docs" / "architecture.md")
+    if not doc.is_file():  # an installed package has no docs beside it
+        pytest.skip("docs/architecture.md is not beside the package")
+    text = doc.read_text()
+    missing = [name for name in LAYERS if name not in text]
+    assert missing == [], f"docs/architecture.md does not mention {missing}"

@@ -11,6 +11,8 @@ from fractions import Fraction
 import numpy as np
 import onnx
 from onnx import numpy_helper
+from onnx.reference import ReferenceEvaluator
+from onnx.reference.op_run import OpRun
 
 import trigc
 from helpers.qonnx_models import qonnx_execute
@@ -174,3 +176,172 @@ def distance_to_critical(y: np.ndarray, mode: str) -> np.ndarray:
     if mode in ("FLOOR", "DOWN"):
         return np.abs(y - np.round(y))
     return np.abs(y - (np.floor(y) + 0.5))
+
+
+# ---- exact float64 evaluation of a QONNX graph ---------------------------------
+
+# A float64 operation rounds by at most 2**-53 of its result; the graphs evaluated
+# here chain a few dozen of them on values below 2**12, so the float64 value of a
+# Quant's y = x / scale + zp is within 2**-30 * max(1, |y|) of the exact real value
+# with a margin of more than 2**10. A rounding decision taken on a y at least that far
+# from every critical point (a half-integer for round-to-nearest modes, an integer
+# for FLOOR/DOWN...) is therefore the exact decision, whatever float64 did before.
+DECISION_MARGIN = 2.0**-30
+_CRITICAL_AT_INTEGERS = ("FLOOR", "CEIL", "DOWN", "UP")
+# QONNX's rounding modes, written out here rather than taken from trigc.quantizers so
+# that the reference shares no code with the compiler under test
+_ROUNDING = {
+    "ROUND": np.round, "HALF_EVEN": np.round,  # numpy rounds half to even
+    "FLOOR": np.floor, "CEIL": np.ceil, "DOWN": np.trunc,
+    "UP": lambda y: np.sign(y) * np.ceil(np.abs(y)),
+    "HALF_UP": lambda y: np.sign(y) * np.floor(np.abs(y) + 0.5),
+    "HALF_DOWN": lambda y: np.sign(y) * np.ceil(np.abs(y) - 0.5),
+}
+
+
+def _critical_distance(y: np.ndarray, mode: str) -> np.ndarray:
+    if mode in _CRITICAL_AT_INTEGERS:
+        return np.abs(y - np.round(y))
+    return np.abs(y - (np.floor(y) + 0.5))
+
+
+def _is_power_of_two(v: np.ndarray) -> bool:
+    m, _ = np.frexp(np.asarray(v, dtype=np.float64))
+    return bool(np.all(np.abs(m) == 0.5))
+
+
+class _ExactQuantBase(OpRun):
+    """QONNX ``Quant`` on float64 values that are exact: in float64 (exact) for a
+    power-of-two scale and integer zero point, in rational arithmetic otherwise.
+
+    Each call records, under the node's name in ``decisions``, how many rounding
+    decisions were taken on a y exactly on a critical point ("at") and how many
+    within DECISION_MARGIN of one but not on it ("near"): a "near" decision (or an
+    "at" one on a y that float64 may have rounded) would not be proven exact."""
+
+    op_domain = "qonnx.custom_op.general"
+    decisions: dict = {}
+
+    def _run(self, x, scale, zero_point, bits, signed=None, narrow=None,
+             rounding_mode=None):
+        signed = 1 if signed is None else int(signed)
+        narrow = 0 if narrow is None else int(narrow)
+        mode = rounding_mode or "ROUND"
+        if isinstance(mode, bytes):
+            mode = mode.decode()
+        x = np.asarray(x, dtype=np.float64)
+        scale = np.asarray(scale, dtype=np.float64)
+        zp = np.asarray(zero_point, dtype=np.float64)
+        n_bits = int(np.asarray(bits))
+        lo, hi = int_range(bool(signed), bool(narrow), n_bits)
+        if n_bits == 1 and signed:
+            y = x / scale + zp
+            out = (np.where(y >= 0, 1.0, -1.0) - zp) * scale
+        elif _is_power_of_two(scale) and np.all(zp == np.round(zp)):
+            y = np.clip(x / scale + zp, lo, hi)
+            out = (_ROUNDING[mode](y) - zp) * scale
+        else:
+            y = np.clip(x / scale + zp, lo, hi)  # for the decision record only
+            out = exact_quant(x, scale, zp, n_bits, bool(signed), bool(narrow), mode)
+        d = _critical_distance(y, mode)
+        at = int(np.sum(d == 0)) if n_bits > 1 or not signed else 0
+        near = int(np.sum((d > 0) & (d < DECISION_MARGIN * np.maximum(1.0, np.abs(y)))))
+        prev = self.decisions.get(self.onnx_node.name, (0, 0))
+        self.decisions[self.onnx_node.name] = (prev[0] + at, prev[1] + near)
+        return (out.astype(np.float64),)
+
+
+class Quant(_ExactQuantBase):
+    pass
+
+
+class BipolarQuant(OpRun):
+    op_domain = "qonnx.custom_op.general"
+
+    def _run(self, x, scale):
+        x = np.asarray(x, dtype=np.float64)
+        return ((np.where(x >= 0, 1.0, -1.0) * np.asarray(scale, np.float64)),)
+
+
+def batchnorm_as_float32_affine(model: onnx.ModelProto) -> onnx.ModelProto:
+    """A copy of ``model`` whose BatchNormalization nodes are replaced by the affine
+    map trigc implements (see passes/fold_batchnorm.py): y = x * scale + shift with
+    scale = f32(gamma / sqrt(var + eps)) and shift = f32(beta - mean * scale), each
+    computed in float64 from the stored float32 parameters and rounded to float32
+    once, as the framework would store folded parameters. (The BatchNorms are
+    assumed to have the rank of the model's input, as in the conv nets here.)"""
+    m = copy.deepcopy(model)
+    rank = len(m.graph.input[0].type.tensor_type.shape.dim)
+    inits = {i.name: numpy_helper.to_array(i).astype(np.float64) for i in m.graph.initializer}
+    nodes = []
+    for node in m.graph.node:
+        if node.op_type != "BatchNormalization":
+            nodes.append(node)
+            continue
+        gamma, beta, mean, var = (inits[n] for n in node.input[1:5])
+        eps = next((a.f for a in node.attribute if a.name == "epsilon"), 1e-5)
+        scale = (gamma / np.sqrt(var + np.float64(np.float32(eps)))).astype(np.float32)
+        shift = (beta - mean * scale.astype(np.float64)).astype(np.float32)
+        bshape = (-1,) + (1,) * (rank - 2)
+        s_name, t_name, mid = (f"{node.name}_scale", f"{node.name}_shift",
+                               f"{node.output[0]}_scaled")
+        m.graph.initializer.extend([
+            numpy_helper.from_array(scale.reshape(bshape), s_name),
+            numpy_helper.from_array(shift.reshape(bshape), t_name)])
+        nodes.append(onnx.helper.make_node("Mul", [node.input[0], s_name], [mid],
+                                           name=f"{node.name}_Mul"))
+        nodes.append(onnx.helper.make_node("Add", [mid, t_name], [node.output[0]],
+                                           name=f"{node.name}_Add"))
+    del m.graph.node[:]
+    m.graph.node.extend(nodes)
+    return m
+
+
+def exact_execute(model: onnx.ModelProto, x: np.ndarray, intermediates=()
+                  ) -> tuple[np.ndarray, dict]:
+    """The model's real-number semantics, evaluated in float64 with
+    onnx.reference.ReferenceEvaluator (pure numpy) and the exact Quant above:
+    float initializers and the input are widened to float64 (exactly), so standard
+    ops round only where float64 cannot hold their result.
+
+    Returns (output float64, decisions {Quant node: (at, near)}), or with
+    ``intermediates`` (tensor names) (output, decisions, {name: value}); the caller proves
+    the result exact by checking ``decisions`` (no "near" anywhere; no "at" on a
+    Quant whose input float64 may have rounded) and, where it matters, the float64
+    sums against ``fractions.Fraction``."""
+    m = copy.deepcopy(model)
+    for init in m.graph.initializer:
+        a = numpy_helper.to_array(init)
+        if a.dtype.kind == "f":
+            init.CopyFrom(numpy_helper.from_array(a.astype(np.float64), init.name))
+    for node in m.graph.node:
+        if node.op_type == "Constant":
+            for attr in node.attribute:
+                if attr.name == "value":
+                    a = numpy_helper.to_array(attr.t)
+                    if a.dtype.kind == "f":
+                        attr.t.CopyFrom(numpy_helper.from_array(a.astype(np.float64)))
+                elif attr.name == "value_float":
+                    t = numpy_helper.from_array(np.asarray(attr.f, np.float64))
+                    node.ClearField("attribute")
+                    node.attribute.extend([onnx.helper.make_attribute("value", t)])
+                    break
+    for vi in list(m.graph.input) + list(m.graph.output):
+        vi.type.tensor_type.elem_type = onnx.TensorProto.DOUBLE
+        vi.type.tensor_type.shape.dim[0].dim_value = x.shape[0]
+    del m.graph.value_info[:]
+    _ExactQuantBase.decisions = {}
+    sess = ReferenceEvaluator(m, new_ops=[Quant, BipolarQuant])
+    names = [m.graph.output[0].name, *intermediates]
+    out, *inter = sess.run(names, {m.graph.input[0].name: x.astype(np.float64)})
+    decisions = dict(_ExactQuantBase.decisions)
+    if intermediates:
+        return np.asarray(out, np.float64), decisions, dict(zip(intermediates, inter))
+    return np.asarray(out, dtype=np.float64), decisions
+
+
+def framework_deviation(got_exact: np.ndarray, ref: np.ndarray, lsb: float) -> dict:
+    """How far the float32 framework reference is from the exact evaluation."""
+    diff = np.abs(np.asarray(ref, np.float64) - got_exact)
+    return {"fraction": float(np.mean(diff > 0)), "count": int(np.sum(diff > 0)),
+            "max_lsb": float(diff.max() / lsb), "size": int(diff.size)}

@@ -13,6 +13,7 @@ from trigc.ops import OPS, Value
 from trigc.fixed import FixedType, Overflow, quantize, requantize
 from trigc.ir.ops import Op
 from helpers.qonnx_models import Builder, convnet_exact, mlp, qonnx_execute
+from e2e_util import exact_execute
 from e2e_util import MLP_SHAPE, quant_inputs
 
 
@@ -275,11 +276,17 @@ def test_non_power_of_two_input_quant_needs_a_precision():
     graph = trigc.load(model, precision={"input": "fixed<16,8,RND_CONV,SAT>"})
     x_in = (np.random.default_rng(3).integers(-2**15, 2**15, (2000, 8)) * 2.0**-8)
     got = trigc.emulate(graph, x_in.astype(np.float32))
+    # exact semantics: the Quant in rational arithmetic with the stored float32
+    # scale, then Relu (e2e_util.exact_execute); trigc must equal it
+    exact, decisions = exact_execute(model, x_in.astype(np.float32))
+    np.testing.assert_array_equal(got, exact)
+    assert len(np.unique(exact)) >= 16
+    # the float32 reference rounds x / 0.0123 and the rescale to float32 (see
+    # test_qonnx_exact.test_non_power_of_two_scale_and_zero_point); measured
+    # separately: here no input lands within float32 rounding of a tie, so only the
+    # rescale differs (a few float32 roundings: relative 2**-22)
     ref = qonnx_execute(model, x_in.astype(np.float32))
-    # the reference rounds x / 0.0123 and the rescale to float32 (see
-    # test_qonnx_exact.test_non_power_of_two_scale_and_zero_point); here no input
-    # lands within float32 rounding of a tie, so only the rescale differs
-    np.testing.assert_allclose(got, ref, rtol=2.0**-22, atol=0)
+    np.testing.assert_allclose(ref, exact, rtol=2.0**-22, atol=0)
 
 
 def test_unknown_precision_key():

@@ -11,6 +11,10 @@ uses an explicit tolerance whose derivation is in the comment next to it.
 
 from __future__ import annotations
 
+import logging
+import warnings
+from fractions import Fraction
+
 import numpy as np
 import pytest
 from onnx import helper, numpy_helper
@@ -23,11 +27,13 @@ from helpers.qonnx_models import (
     qonnx_execute, residual_mlp,
 )
 from e2e_util import (
-    assert_exact, distance_to_critical, exact_quant, quant_inputs, run_both,
+    assert_exact, batchnorm_as_float32_affine, distance_to_critical, exact_execute,
+    exact_quant, framework_deviation, quant_inputs, run_both,
 )
 
 IN_SCALE, IN_BITS = 2.0**-4, 8
 FLOAT32_REL = 2.0**-24  # relative rounding error of one float32 operation
+log = logging.getLogger(__name__)
 ROUNDING_MODES = ["ROUND", "FLOOR", "DOWN", "HALF_UP", "HALF_DOWN"]
 
 
@@ -79,26 +85,133 @@ def test_convnet_exact_parameters(dims, batchnorm):
     assert not graph.find(Op.MUL), "BatchNorm should be folded into conv1"
 
 
+# The qonnx reference runs standard ops in onnxruntime float32. Its Conv with a float
+# bias (MLAS kernels: different summation order and FMA use on AVX2 and AVX-512
+# hosts) and its float32 BatchNorm differ from the exact evaluation only where a
+# value lies within a few float32 roundings of a rounding tie of relu1/Quant, which
+# then moves by one 2**-3 step and the output by at most about one fc/Quant LSB.
+# Measured on the development host (AMD EPYC, seed 0): 0 of 6000 outputs in all four
+# cases. This bound only keeps an eye on the framework; it is CPU-dependent float32
+# arithmetic and never decides whether trigc is correct.
+FRAMEWORK_CONVNET_MAX_FRACTION = 0.02
+FRAMEWORK_CONVNET_MAX_LSB = 2
+
+
+def _fraction_conv1(x_q, w_q, bias, scale, shift) -> np.ndarray:
+    """conv1 (+ its float BatchNorm as scale, shift) in exact rational arithmetic on
+    a few samples: object arrays of Fractions, 'same' padding 1, kernel 3."""
+    to_q = np.vectorize(Fraction, otypes=[object])
+    x, w = to_q(x_q), to_q(w_q)
+    n, c_in, *spatial = x.shape
+    dims = len(spatial)
+    xp = np.full((n, c_in, *(s + 2 for s in spatial)), Fraction(0), dtype=object)
+    xp[(slice(None), slice(None), *(slice(1, -1),) * dims)] = x
+    out = np.full((n, w.shape[0], *spatial), Fraction(0), dtype=object)
+    for offset in np.ndindex(*(3,) * dims):
+        window = xp[(slice(None), slice(None),
+                     *(slice(o, o + s) for o, s in zip(offset, spatial)))]
+        for o in range(w.shape[0]):
+            for c in range(c_in):
+                out[:, o] += window[:, c] * w[(o, c, *offset)]
+    bshape = (1, -1) + (1,) * dims
+    out = out + to_q(bias).reshape(bshape)
+    if scale is not None:
+        out = out * to_q(scale).reshape(bshape) + to_q(shift).reshape(bshape)
+    return out
+
+
 @pytest.mark.parametrize("dims", [1, 2], ids=["1d", "2d"])
 @pytest.mark.parametrize("batchnorm", [False, True], ids=["no_bn", "bn"])
-def test_convnet_float_parameters(dims, batchnorm):
-    """``convnet()`` has a float32 (unquantized) conv bias and a float BatchNorm.
+def test_convnet_float_parameters(dims, batchnorm, record_property):
+    """``convnet()`` has a float32 (unquantized) conv bias and fc bias, and a float
+    BatchNorm. trigc must equal the model's exact semantics bit for bit.
 
-    The reference rounds the bias add and every BatchNorm step to float32; trigc
-    folds BatchNorm (scale and shift rounded to float32, as the framework stores
-    them) and then computes exactly. The two can only disagree when a value lands
-    within float32 rounding (~2**-20 here) of a rounding tie of relu1/Quant, which
-    then flips one 2**-3 step. Over seeds 0-3 (1d and 2d) that happened at most
-    once in 6000 outputs, moving the result by one fc/Quant LSB (2**-4); here
-    (seed 0) it does not happen at all. Tolerance (that observation with margin, not
-    a worst-case bound): at most 0.2 % of the outputs differ, each by <= 2 LSB."""
+    Exact semantics: every value is the exact real number the graph defines from
+    the stored float32 parameters, except for the one documented choice trigc makes
+    (passes/fold_batchnorm.py): a BatchNorm is the affine map x * s + t with
+    s = f32(gamma / sqrt(var + eps)) and t = f32(beta - mean * s), rounded to float32
+    "as the framework stores them". The exact reference is the un-folded model with
+    the BatchNorm replaced by that Mul/Add (``batchnorm_as_float32_affine``),
+    evaluated by ``exact_execute`` (onnx ReferenceEvaluator in float64, exact QONNX
+    Quant). trigc folds s and t into conv1 (w * s, b * s + t) and stores the folded
+    bias in a 48-bit constant (rounded, by < 2**-47 here, when b * s + t needs more
+    bits: a logged warning), a real function within 2**-45 of the reference's.
+
+    Why float64 is exact enough here (checked, not assumed): the input, the weights
+    and everything after relu1/Quant are on power-of-two grids with sums far below
+    2**53 LSBs, so float64 is exact there; conv1 + bias is exact too (< 40
+    significant bits: checked against Fractions below), but (conv1 + b) * s + t
+    can need ~56 bits and float64 rounds it by < 2**-40 (checked on samples). Such
+    an error cannot change a rounding decision of relu1/Quant that is more than
+    DECISION_MARGIN (2**-30 relative) from its tie, and ``exact_execute`` records
+    that none is closer - nor exactly on one (which float64 might have produced by
+    rounding). The same holds for fc/Quant (float fc bias). So the reference is the
+    exact result, and equality is exact.
+
+    The qonnx (onnxruntime float32) deviation from the exact result is measured and
+    recorded separately, bounded loosely (see FRAMEWORK_CONVNET_MAX_FRACTION)."""
     model = convnet(dims=dims, batchnorm=batchnorm)
     x = quant_inputs((2,) + (8,) * dims, IN_SCALE, IN_BITS)
-    _, got, ref = run_both(model, x)
-    lsb = 2.0**-4
-    diff = np.abs(got - ref)
-    assert np.mean(diff > 0) <= 0.002, np.mean(diff > 0)
-    assert diff.max() <= 2 * lsb, diff.max()
+    affine = batchnorm_as_float32_affine(model)
+    nodes = {n.name: n for n in affine.graph.node}
+    conv1 = nodes["conv1/Conv"]
+    pre = nodes["relu1/Relu"].input[0]
+    exact, decisions, inter = exact_execute(affine, x, intermediates=(*conv1.input, pre))
+
+    # the float64 evaluation is exact where it decides: no rounding decision within
+    # DECISION_MARGIN of a critical point, and none on a tie after float arithmetic
+    assert all(near == 0 for _, near in decisions.values()), decisions
+    assert decisions["relu1/Quant"][0] == 0 and decisions["fc/Quant"][0] == 0, decisions
+    # conv1 (+ BatchNorm) against Fractions on a few samples
+    inits = {i.name: numpy_helper.to_array(i) for i in affine.graph.initializer}
+    k = 4
+    s, t = ((inits["bn1/BatchNormalization_scale"].ravel(),
+             inits["bn1/BatchNormalization_shift"].ravel()) if batchnorm else (None, None))
+    rational = _fraction_conv1(inter[conv1.input[0]][:k], inter[conv1.input[1]],
+                               inits[conv1.input[2]], s, t)
+    err = np.abs((inter[pre][:k].astype(object) - rational).astype(np.float64))
+    if batchnorm:
+        assert err.max() < 2.0**-40, err.max()
+    else:
+        assert err.max() == 0, "conv1 + bias should be exact in float64"
+
+    graph, got, ref = run_both(model, x)
+    np.testing.assert_array_equal(got, exact)
+    assert_discriminative(exact)
+    assert not graph.find(Op.MUL), "BatchNorm should be folded into conv1"
+
+    lsb = 2.0**-4  # fc/Quant
+    dev = framework_deviation(exact, ref, lsb)
+    record_property("qonnx_vs_exact", dev)
+    log.info("qonnx float32 vs exact (%dd, bn=%s): %s", dims, batchnorm, dev)
+    if dev["count"]:
+        warnings.warn(f"qonnx/onnxruntime float32 differs from the exact convnet in "
+                      f"{dev['count']} of {dev['size']} outputs on this CPU", stacklevel=1)
+    assert dev["fraction"] <= FRAMEWORK_CONVNET_MAX_FRACTION, dev
+    assert dev["max_lsb"] <= FRAMEWORK_CONVNET_MAX_LSB, dev
+
+
+@pytest.mark.parametrize("wrong", ["HALF_UP", "FLOOR", "float64_bn"])
+def test_convnet_exact_reference_discriminates(wrong, monkeypatch):
+    """The exact comparison above can fail: the exact reference with another
+    rounding for ROUND Quants, or with the BatchNorm scale and shift kept in
+    float64 instead of rounded to float32, disagrees with trigc. (The float32
+    rounding is a 2**-24 relative effect: of seeds 0-3 x 1d/2d only seed 1, 1d,
+    has a relu1/Quant input close enough to a tie to show it - one output.)"""
+    import e2e_util
+
+    model = convnet(seed=1, dims=1, batchnorm=True)
+    x = quant_inputs((2, 8), IN_SCALE, IN_BITS)
+    got = trigc.emulate(trigc.load(model), x)
+    if wrong == "float64_bn":
+        monkeypatch.setattr(np, "float32", np.float64, raising=True)
+        affine = e2e_util.batchnorm_as_float32_affine(model)
+        monkeypatch.undo()
+    else:
+        affine = e2e_util.batchnorm_as_float32_affine(model)
+        monkeypatch.setitem(e2e_util._ROUNDING, "ROUND", e2e_util._ROUNDING[wrong])
+    exact, _ = e2e_util.exact_execute(affine, x)
+    assert not np.array_equal(got, exact)
 
 
 # ---- pooling ----------------------------------------------------------------------
@@ -465,8 +578,17 @@ def test_non_power_of_two_scale_and_zero_point(scale, zp, signed, narrow, mode):
 
 
 @pytest.mark.parametrize("scale,zp", [(0.0123, 3), (0.0123, 0)])
-def test_non_power_of_two_scale_after_dense(scale, zp):
-    """The same lowering on a Dense output (2**-7 grid), feeding a second Dense."""
+def test_non_power_of_two_scale_after_dense(scale, zp, record_property):
+    """The same lowering on a Dense output (2**-7 grid), feeding a second Dense.
+
+    trigc must equal the exact semantics (``exact_execute``: the Quant in rational
+    arithmetic with the stored float32 scale, then fc2 in float64, which is exact:
+    (k - zp) * f32(scale) has <= 33 significant bits, times 5-bit weights, 8 terms;
+    no rounding decision follows it). The float32 reference's deviation (it rounds
+    x / scale and the rescale to float32, flipping a step where x / scale + zp lies
+    within float32 rounding of a tie) is measured and bounded loosely: at most one
+    step times the largest |weight| column sum, 8 * 2 * scale, per output, and on
+    < 2 % of outputs more than 1e-4."""
     rng = np.random.default_rng(5)
     b = Builder("np2_dense")
     x = b.quant("x", IN_SCALE, IN_BITS)
@@ -479,12 +601,19 @@ def test_non_power_of_two_scale_after_dense(scale, zp):
     # the Quant itself: exact
     _, got_q, _ = run_both(b.model({"x": (1, 8)}, q, (1, 8)), x_in)
     np.testing.assert_array_equal(got_q, exact_q)
-    # the second Dense of the exact values: tolerance from the reference rounding
-    # its inputs (relative 2**-24 each, or one step where a tie flips) - bounded by
-    # one step times the largest |weight| column sum, 8 * 2 * scale, per output.
-    _, got, ref = run_both(b.model({"x": (1, 8)}, out, (1, 4)), x_in)
-    assert np.abs(got - ref).max() <= 16 * float(np.float32(scale))
-    assert np.mean(np.abs(got - ref) > 1e-4) < 0.02
+    # the second Dense: exact too
+    model = b.model({"x": (1, 8)}, out, (1, 4))
+    exact, decisions = exact_execute(model, x_in)
+    assert all(near == 0 for _, near in decisions.values()), decisions
+    _, got, ref = run_both(model, x_in)
+    np.testing.assert_array_equal(got, exact)
+    assert_discriminative(exact)
+    # the framework, measured separately (CPU-dependent float32 arithmetic)
+    diff = np.abs(ref - exact)
+    record_property("qonnx_vs_exact", {"max": float(diff.max()),
+                                       "fraction_above_1e-4": float(np.mean(diff > 1e-4))})
+    assert diff.max() <= 16 * float(np.float32(scale))
+    assert np.mean(diff > 1e-4) < 0.02
 
 
 @pytest.mark.parametrize("mode", ["FLOOR", "ROUND", "HALF_UP"])
@@ -632,7 +761,7 @@ def test_per_channel_weight_scales(layer, scale_shape):
 # ---- wide values: no int64 overflow ---------------------------------------------------
 
 @pytest.mark.parametrize("kind", ["dense_bias", "add_constant", "mul", "leaky_relu", "conv"])
-def test_wide_values_do_not_overflow_int64(kind):
+def test_wide_values_do_not_overflow_int64(kind, record_property):
     """Raw values that outgrow int64 once aligned to the grid of a fine float32
     constant (a 48-bit, frac-47 bias: the constant-width cap) or multiplied.
 
@@ -641,8 +770,9 @@ def test_wide_values_do_not_overflow_int64(kind):
     input the Dense bounds (2**32 << 32) wrapped to 0, precision inference typed the
     Dense ufixed<46,-1> and every output was garbage (0 or 1e-8 instead of ~4).
 
-    The reference is float32, so the comparison is relative (2**-22: a few float32
-    roundings); the 1e-8 bias term is below float32 resolution next to 4.0."""
+    trigc is compared exactly with the rational evaluation (``_wide_exact``); the
+    float32 reference only relatively (2**-22: a few float32 roundings; the 1e-8
+    bias term is below float32 resolution next to 4.0), measured separately."""
     b = Builder("wide")
     if kind == "dense_bias":
         x = b.quant("x", 2.0**-8, 24)
@@ -675,4 +805,43 @@ def test_wide_values_do_not_overflow_int64(kind):
     # csim=False: these outputs are wider than 64 bits, which the firmware ports (and
     # the C-sim bridge's 64-bit raw words) do not take; the backend rejects them.
     _, got, ref = run_both(model, x_in, csim=False)
-    np.testing.assert_allclose(got, ref, rtol=2.0**-22, atol=1e-7)
+    # exact semantics in rational arithmetic (trigc's documented choice: a float
+    # constant needing more than 48 bits is rounded, half to even, to fixed<48,1>),
+    # then rounded once to float64 as the emulator returns it: equal bit for bit
+    exact = _wide_exact(kind, x_in)
+    np.testing.assert_array_equal(got, exact)
+    # the float32 reference, measured separately: a few float32 roundings
+    record_property("qonnx_vs_exact_max_rel",
+                    float(np.max(np.abs(ref - exact) / np.maximum(np.abs(exact), 1e-7))))
+    np.testing.assert_allclose(ref, exact, rtol=2.0**-22, atol=1e-7)
+
+
+def _wide_exact(kind: str, x: np.ndarray) -> np.ndarray:
+    """The wide-value models of the test above, in Fractions."""
+    def q(v, lsb, bits):  # the input Quant (ROUND = half to even, saturating)
+        k = round(Fraction(float(v)) / lsb)
+        return min(max(k, -(1 << (bits - 1))), (1 << (bits - 1)) - 1) * lsb
+
+    def cap48(v):  # fixed<48,1,RND_CONV>: frac 47
+        return Fraction(round(Fraction(float(v)) * 2**47), 2**47)
+
+    f32 = lambda v: Fraction(float(np.float32(v)))  # noqa: E731
+    out = []
+    for row in x:
+        if kind in ("dense_bias", "add_constant"):
+            bits = 24 if kind == "dense_bias" else 26
+            xs = [q(v, Fraction(1, 256), bits) for v in row]
+            # dense: 8 inputs times weight 0.5 (exact on the 2**-7 grid)
+            a = [sum(xs) / 2] * 2 if kind == "dense_bias" else xs
+            out.append([float(a[0] + cap48(0.5)), float(a[1] + cap48(np.float32(1e-8)))])
+        elif kind == "mul":
+            out.append([float(q(v, Fraction(1, 2**16), 40) ** 2) for v in row])
+        elif kind == "leaky_relu":
+            xs = [q(v, Fraction(1, 2**16), 40) for v in row]
+            out.append([float(v if v >= 0 else v * f32(0.1)) for v in xs])
+        else:
+            p = [0, *(q(v, Fraction(1, 2**16), 40) for v in row[0]), 0]
+            w = q(np.float32(0.3), Fraction(1, 2**20), 24)
+            out.append([[float(w * (p[i] + p[i + 1] + p[i + 2]) + f32(1e-9))
+                         for i in range(4)]])
+    return np.array(out, dtype=np.float64)

@@ -30,14 +30,6 @@ log = logging.getLogger(__name__)
 
 MIN_OPSET, MAX_OPSET = 9, 21
 
-SUPPORTED = (
-    "Quant, BipolarQuant, Trunc, Gemm, MatMul, Add, Sub, Mul, Div (by a constant), Conv, "
-    "BatchNormalization, Relu, LeakyRelu, Clip, Abs, Sigmoid, Tanh, Softmax, MaxPool, "
-    "AveragePool, GlobalAveragePool, GlobalMaxPool, Flatten, Reshape, Transpose, Concat, "
-    "Identity, Constant, Dropout"
-)
-
-
 def layer_name(onnx_name: str) -> str:
     """The user's layer name inside an exporter's node name ("/fc1/Gemm" -> "fc1")."""
     parts = [p for p in re.split(r"[/:]", onnx_name) if p]
@@ -91,7 +83,8 @@ class _Importer:
             self.shapes[vi.name] = _dims(vi)
         initializers = {init.name: init for init in g.initializer}
         for init in g.initializer:
-            self.graph.add_tensor(init.name, (), value=numpy_helper.to_array(init).astype(np.float64))
+            value = numpy_helper.to_array(init).astype(np.float64)
+            self.graph.add_tensor(init.name, (), value=value)
         for vi in g.input:
             if vi.name in initializers:
                 continue
@@ -164,13 +157,13 @@ class _Importer:
                 # Clip may bound by +-inf; nothing else in a model is meant to be
                 check_finite(t.value, f"constant input {i} ({t.name!r})",
                              where(name, source, op_type), allow_inf=op_type == "Clip")
-        handler = getattr(self, f"_op_{op_type}", None)
+        handler = HANDLERS.get(op_type)
         if handler is None:
             raise UnsupportedOpError(
                 f"Node {name!r}: ONNX op {op_type!r} is not supported by trigc. "
                 f"Supported ops: {SUPPORTED}. Replace the layer or fold it before export"
             )
-        handler(node, name, source, ins)
+        handler(self, node, name, source, ins)
 
     def _emit(self, op: Op, node, name, source, ins, attrs=None, out_index=0) -> None:
         ins = [t for t in ins if t is not None]
@@ -464,6 +457,26 @@ class _Importer:
                                   source=source)
             return
         raise ModelError(f"Node {name!r} (Constant) has no value")
+
+
+# ONNX op type -> handler: the one list of what the importer takes (greppable).
+HANDLERS = {
+    "Quant": _Importer._op_Quant, "BipolarQuant": _Importer._op_BipolarQuant,
+    "Trunc": _Importer._op_Trunc, "Gemm": _Importer._op_Gemm, "MatMul": _Importer._op_MatMul,
+    "Add": _Importer._op_Add, "Sub": _Importer._op_Sub, "Mul": _Importer._op_Mul,
+    "Div": _Importer._op_Div, "Conv": _Importer._op_Conv,
+    "BatchNormalization": _Importer._op_BatchNormalization, "Relu": _Importer._op_Relu,
+    "Abs": _Importer._op_Abs, "LeakyRelu": _Importer._op_LeakyRelu, "Clip": _Importer._op_Clip,
+    "Sigmoid": _Importer._op_Sigmoid, "Tanh": _Importer._op_Tanh,
+    "Softmax": _Importer._op_Softmax, "MaxPool": _Importer._op_MaxPool,
+    "AveragePool": _Importer._op_AveragePool,
+    "GlobalAveragePool": _Importer._op_GlobalAveragePool,
+    "GlobalMaxPool": _Importer._op_GlobalMaxPool, "Flatten": _Importer._op_Flatten,
+    "Reshape": _Importer._op_Reshape, "Transpose": _Importer._op_Transpose,
+    "Concat": _Importer._op_Concat, "Identity": _Importer._op_Identity,
+    "Dropout": _Importer._op_Dropout, "Constant": _Importer._op_Constant,
+}
+SUPPORTED = ", ".join(HANDLERS)
 
 
 def torch_scope(node: onnx.NodeProto) -> str:

@@ -120,3 +120,14 @@ def test_clip_bounds_share_one_type(low, high):
     raws = [round(v * 2**b.type.frac_bits) for v in present]
     assert b.type == FixedType.for_raw_range(min(raws), max(raws), b.type.frac_bits)
     assert clip_bounds(_node(Op.CLIP, ClipAttrs(None, None))).type is None
+
+
+def test_importer_handlers_are_one_explicit_table():
+    """Every ``_op_*`` method of the ONNX importer is in HANDLERS (no dispatch by a
+    name built from a string) and the supported-ops message lists exactly those."""
+    from trigc.frontends import onnx_import
+
+    methods = {n.removeprefix("_op_") for n in vars(onnx_import._Importer)
+               if n.startswith("_op_")}
+    assert set(onnx_import.HANDLERS) == methods
+    assert onnx_import.SUPPORTED.split(", ") == list(onnx_import.HANDLERS)

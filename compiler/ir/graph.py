@@ -14,6 +14,7 @@ import numpy as np
 from trigc.errors import IRError
 from trigc.fixed import FixedType, quantize, to_float
 from trigc.ir.ops import ATTRS_FOR, Op
+from trigc.ir.printer import format_graph
 
 
 @dataclass(eq=False)
@@ -356,8 +357,6 @@ class Graph:
         return _EVALUATORS[-1](self, *inputs, raw=raw)
 
     def __str__(self) -> str:
-        from trigc.ir.printer import format_graph
-
         return format_graph(self)
 
 

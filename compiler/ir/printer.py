@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from trigc.ir.graph import Graph, Tensor
+from typing import TYPE_CHECKING
+
 from trigc.ir.ops import LutAttrs, SoftmaxAttrs
+
+if TYPE_CHECKING:  # the graph imports the printer for Graph.__str__
+    from trigc.ir.graph import Graph, Tensor
 
 
 def _shape(shape) -> str:

@@ -176,3 +176,65 @@ def test_layer_map_matches_the_architecture_doc():
     text = doc.read_text()
     missing = [name for name in LAYERS if name not in text]
     assert missing == [], f"docs/architecture.md does not mention {missing}"
+
+
+def _runtime_imports(path: Path) -> set[str]:
+    """``trigc.*`` modules (or ``module.name`` for ``from module import name``) a file
+    imports at run time: everything except ``if TYPE_CHECKING:`` blocks."""
+    found: set[str] = set()
+
+    def walk(node) -> None:
+        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING":
+            return
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.update({node.module} | {f"{node.module}.{a.name}" for a in node.names})
+            found.add(f"?{node.module}")  # resolved below: the package or its submodules
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        for child in ast.iter_child_nodes(node):
+            walk(child)
+
+    walk(ast.parse(path.read_text()))
+    return {m for m in found if m.lstrip("?").startswith("trigc.")}
+
+
+def _resolve(imports: set[str], modules: dict) -> set[str]:
+    """``from pkg import sub`` (a submodule) depends on ``sub``; ``from pkg import
+    name`` (anything else) on ``pkg`` itself."""
+    out = {m for m in imports if m in modules and f"?{m}" not in imports}
+    for marker in (m for m in imports if m.startswith("?")):
+        package = marker[1:]
+        subs = {m for m in imports if m.startswith(package + ".") and m in modules
+                and m.count(".") == package.count(".") + 1}
+        names = {m for m in imports if m.startswith(package + ".")
+                 and m.count(".") == package.count(".") + 1}
+        out |= subs
+        if names - subs and package in modules:
+            out.add(package)
+    return out
+
+
+def test_no_import_cycles_between_modules():
+    """Module by module, at run time (imports inside functions included)."""
+    modules = {}
+    for path in PACKAGE.rglob("*.py"):
+        rel = path.relative_to(PACKAGE).with_suffix("")
+        name = ".".join(("trigc", *rel.parts)).removesuffix(".__init__")
+        modules[name] = path
+    edges = {name: _resolve(_runtime_imports(path), modules) - {name}
+             for name, path in modules.items()}
+    state: dict[str, int] = {}
+
+    def visit(node: str, trail: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(edges[node]):
+            if state.get(nxt) == 1:
+                cycle = trail[trail.index(nxt):] if nxt in trail else trail
+                raise AssertionError("import cycle: " + " -> ".join([*cycle, node, nxt]))
+            if nxt not in state:
+                visit(nxt, [*trail, node])
+        state[node] = 2
+
+    for start in sorted(edges):
+        if start not in state:
+            visit(start, [])

@@ -238,3 +238,38 @@ def test_no_import_cycles_between_modules():
     for start in sorted(edges):
         if start not in state:
             visit(start, [])
+
+
+# ---- moved from test_target.py: one scanner for every import rule -------------------------
+
+def imported_names(path: Path) -> set[str]:
+    """Every module, and ``module.name`` for ``from module import name``, a file imports."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found |= {node.module} | {f"{node.module}.{a.name}" for a in node.names}
+    return {m for m in found if m.startswith("trigc")}
+
+
+def test_target_sits_below_everything():
+    assert imported_names(PACKAGE / "target.py") <= {"trigc.errors", "trigc.errors.ConfigError"}
+
+
+def test_writer_runs_neither_emulator_nor_estimator_and_nobody_imports_privates():
+    writer = imported_names(PACKAGE / "backends" / "vitis" / "writer.py")
+    assert not {m for m in writer
+                if m.startswith(("trigc.emulator", "trigc.estimate", "trigc.export"))}
+    for path in [*PACKAGE.rglob("*.py")]:
+        private = {m for m in imported_names(path) if m.rsplit(".", 1)[-1].startswith("_")
+                   and not m.endswith("__version__")}
+        assert not private, f"{path.relative_to(PACKAGE)} imports {sorted(private)}"
+
+
+def test_only_the_cli_package_parses_arguments():
+    for path in PACKAGE.rglob("*.py"):
+        if "cli" in path.relative_to(PACKAGE).parts:
+            continue
+        assert "trigc.cli" not in {m.rsplit(".", 1)[0] for m in imported_names(path)} | \
+            imported_names(path), path

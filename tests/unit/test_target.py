@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+import trigc
 from trigc.backends.vitis.interfaces import INTERFACES
 from trigc.config import KEYS, check_config
 from trigc.errors import ConfigError
@@ -12,7 +13,6 @@ from trigc.target import (
     DEFAULT_CLOCK_NS, DEFAULT_PART, INTERFACES as INTERFACE_NAMES, OPTION_KEYS, BuildOptions,
     InterfaceError, Target,
 )
-
 
 
 def test_defaults_are_one_part_and_one_clock():

@@ -174,7 +174,8 @@ def _clean_temp_files(path: Path) -> None:
 
 
 # ---- manifest ----------------------------------------------------------------------
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of a file's bytes (hex), read in 1 MiB blocks."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
@@ -189,7 +190,7 @@ def write_manifest(root: Path) -> dict[str, str]:
     for path in sorted(Path(root).rglob("*")):
         rel = path.relative_to(root).as_posix()
         if rel not in (MANIFEST, TEMP_MARKER) and path.is_file() and not path.is_symlink():
-            files[rel] = _sha256(path)
+            files[rel] = file_sha256(path)
     data = {"format": MANIFEST_FORMAT, "files": files,
             "note": "files trigc wrote; trigc replaces only these when it rewrites the folder"}
     (Path(root) / MANIFEST).write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
@@ -262,7 +263,7 @@ def _walk(root: Path, rel_dir: str, owned: dict, dirs: set, foreign: list) -> No
                 foreign.append((rel, "trigc did not write this folder"))
         elif rel not in owned:
             foreign.append((rel, "trigc did not write it"))
-        elif entry.is_symlink() or _sha256(Path(entry.path)) != owned[rel]:
+        elif entry.is_symlink() or file_sha256(Path(entry.path)) != owned[rel]:
             foreign.append((rel, "it was changed after trigc wrote it"))
 
 
@@ -487,6 +488,6 @@ def _exchange(a: Path, b: Path) -> bool:
     raise OSError(err, os.strerror(err), str(b))
 
 
-__all__ = ["MANIFEST", "TEMP_MARKER", "OutputError", "Survey", "atomic_write",
+__all__ = ["MANIFEST", "TEMP_MARKER", "OutputError", "Survey", "atomic_write", "file_sha256",
            "check_target", "fs_error", "output_errors", "read_manifest", "recover",
            "refuse_inputs", "replace_dir", "survey", "write_manifest"]

@@ -27,6 +27,7 @@ import numpy as np
 from trigc.backends.vitis.writer import glue_env
 from trigc.csim.headers import ap_types_dir
 from trigc.errors import TrigcError
+from trigc.outputs import file_sha256
 
 log = logging.getLogger(__name__)
 
@@ -79,14 +80,6 @@ def _run_compiler(cmd: list[str], what: str) -> None:
         raise CSimError(f"g++ failed to build the {what}:\n{tail}")
 
 
-def _file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _hash_path(artifact: Path) -> Path:
     return artifact.with_name(artifact.name + HASH_SUFFIX)
 
@@ -108,7 +101,7 @@ def cached(artifact: Path) -> bool:
         return False
     try:
         expected = digest_path.read_text().strip()
-        actual = _file_digest(artifact)
+        actual = file_sha256(artifact)
     except (OSError, UnicodeDecodeError) as exc:
         problem = f"cannot be verified ({exc.__class__.__name__}: {exc})"
     else:
@@ -124,7 +117,7 @@ def cached(artifact: Path) -> bool:
 def _publish(tmp: Path, artifact: Path) -> None:
     """Move a fresh build into the cache: the artifact, then its hash (both renamed
     into place, so a reader never sees half of either)."""
-    digest = _file_digest(tmp)
+    digest = file_sha256(tmp)
     tmp.replace(artifact)
     tmp_hash = tmp.with_name(tmp.name + HASH_SUFFIX)
     tmp_hash.write_text(digest + "\n")

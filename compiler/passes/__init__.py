@@ -12,6 +12,7 @@ from trigc.ir.printer import format_graph
 from trigc.ir.verify import verify
 from trigc.passes.absorb_quant import absorb_quant
 from trigc.passes.channels_last import cancel_transposes, to_channels_last
+from trigc.passes.constant_batch_axis import drop_constant_batch_axis
 from trigc.passes.fold_batchnorm import fold_batchnorm
 from trigc.passes.fold_constants import fold_constants
 from trigc.passes.infer_precision import infer_precision
@@ -22,6 +23,7 @@ log = logging.getLogger(__name__)
 
 PIPELINE = [
     fold_constants,     # Quant on weights, transposes/reshapes of constants
+    drop_constant_batch_axis,  # (1, 8) constants of element-wise ops -> (8,)
     eliminate_dead,
     fold_batchnorm,     # into the preceding Dense/Conv, else per-channel Mul+Add
     lower_matmul,       # MatMul (+ bias Add) -> Dense

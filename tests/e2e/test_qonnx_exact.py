@@ -845,3 +845,21 @@ def _wide_exact(kind: str, x: np.ndarray) -> np.ndarray:
             out.append([[float(w * (p[i] + p[i + 1] + p[i + 2]) + f32(1e-9))
                          for i in range(4)]])
     return np.array(out, dtype=np.float64)
+
+
+@pytest.mark.parametrize("op", ["Sub", "Add"])
+def test_constant_first_binary_op(op):
+    """``Sub(c, x)`` / ``Add(c, x)`` with the constant as the first operand (a form
+    torch exports for ``1 - x``): the Vitis ``binary_const`` kernel's constant-first
+    path. Power-of-two grids everywhere, so qonnx is exact; three-way equality."""
+    rng = np.random.default_rng(11)
+    b = Builder("cfirst")
+    x = b.quant("x", IN_SCALE, IN_BITS)
+    c = b.quant(b.const(rng.normal(0, 2, (1, 8))), 2.0**-3, 6)
+    h = b.node(op, [c, x], name=f"act/{op}")
+    model = b.model({"x": (1, 8)}, h, (1, 8))
+    x_in = quant_inputs((8,), IN_SCALE, IN_BITS)
+    graph = assert_exact(model, x_in)
+    assert_discriminative(qonnx_execute(model, x_in), minimum=8)
+    (node,) = graph.find(Op.SUB if op == "Sub" else Op.ADD)
+    assert node.inputs[0].is_constant and not node.inputs[1].is_constant

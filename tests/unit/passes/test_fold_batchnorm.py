@@ -41,6 +41,14 @@ def conv_bn(bias: bool, groups: int = 1):
     return g
 
 
+def build_twice(build):
+    """Two independent copies of the same random graph (a reference and one to fold)."""
+    state = RNG.bit_generator.state
+    ref = build()
+    RNG.bit_generator.state = state
+    return ref, build()
+
+
 def assert_same_float(g_before, g_after, shape):
     xs = RNG.normal(size=(3, *shape))
     want = float_run(g_before, xs)[0]
@@ -51,10 +59,7 @@ def assert_same_float(g_before, g_after, shape):
 @pytest.mark.parametrize("bias", [True, False])
 @pytest.mark.parametrize("groups", [1, 2])
 def test_bn_after_conv_folds_into_weights(bias, groups):
-    state = RNG.bit_generator.state
-    ref = conv_bn(bias, groups)
-    RNG.bit_generator.state = state
-    g = conv_bn(bias, groups)  # identical to ref (same random stream)
+    ref, g = build_twice(lambda: conv_bn(bias, groups))
     assert fold_batchnorm(g) is True
     verify(g)
     assert ops_of(g) == [Op.CONV]
@@ -75,10 +80,7 @@ def test_bn_after_matmul_with_bias_updates_bias():
         h = node(g, Op.ADD, [mm, const(g, RNG.normal(size=3), "b")], out="h")
         outputs(g, add_bn(g, h, 3))
         return g
-    state = RNG.bit_generator.state
-    ref = build()
-    RNG.bit_generator.state = state
-    g = build()
+    ref, g = build_twice(build)
     assert fold_batchnorm(g) is True
     verify(g)
     assert ops_of(g) == [Op.MATMUL, Op.ADD]
@@ -97,10 +99,7 @@ def test_bn_not_folded_into_matmul_whose_output_is_also_a_graph_output():
         h = node(g, Op.ADD, [mm, const(g, RNG.normal(size=3), "b")], out="h")
         outputs(g, add_bn(g, h, 3), mm)
         return g
-    state = RNG.bit_generator.state
-    ref = build()
-    RNG.bit_generator.state = state
-    g = build()
+    ref, g = build_twice(build)
     assert fold_batchnorm(g) is True
     verify(g)
     assert ops_of(g) == [Op.MATMUL, Op.ADD, Op.MUL, Op.ADD]
@@ -117,10 +116,7 @@ def test_bn_after_bare_matmul_becomes_add_of_shift():
                   out="mm")
         outputs(g, add_bn(g, mm, 3))
         return g
-    state = RNG.bit_generator.state
-    ref = build()
-    RNG.bit_generator.state = state
-    g = build()
+    ref, g = build_twice(build)
     assert fold_batchnorm(g) is True
     verify(g)
     assert ops_of(g) == [Op.MATMUL, Op.ADD]
@@ -139,10 +135,7 @@ def test_bn_with_nothing_to_fold_becomes_mul_add(shape):
         r = node(g, Op.RELU, [x], out="r")
         outputs(g, add_bn(g, r, 3))
         return g
-    state = RNG.bit_generator.state
-    ref = build()
-    RNG.bit_generator.state = state
-    g = build()
+    ref, g = build_twice(build)
     assert fold_batchnorm(g) is True
     verify(g)
     assert ops_of(g) == [Op.RELU, Op.MUL, Op.ADD]
@@ -162,10 +155,7 @@ def test_bn_on_graph_input():
         x = inp(g, "x", (2, 3, 3))
         outputs(g, add_bn(g, x, 2))
         return g
-    state = RNG.bit_generator.state
-    ref = build()
-    RNG.bit_generator.state = state
-    g = build()
+    ref, g = build_twice(build)
     fold_batchnorm(g)
     verify(g)
     assert ops_of(g) == [Op.MUL, Op.ADD]

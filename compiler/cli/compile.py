@@ -8,10 +8,11 @@ from pathlib import Path
 from trigc.api import load
 from trigc.cli.options import (
     add_budget_options, add_model_options, add_target_options, budget_args, load_arrays,
-    precision_args, refuse_outputs_over_inputs, target_kwargs, type_args,
+    precision_args, target_kwargs, type_args,
 )
 from trigc.cli.project import report_budgets
 from trigc.config import read_config
+from trigc.outputs import refuse_inputs
 from trigc.profile import profile
 from trigc.project import compile as compile_model
 
@@ -40,9 +41,8 @@ def cmd_compile(args: argparse.Namespace) -> int:
 def cmd_profile(args: argparse.Namespace) -> int:
     arrays = load_arrays(args.data, "--data", keep_names=True)
     data = arrays if len(arrays) > 1 else next(iter(arrays.values()))
-    refuse_outputs_over_inputs(
-        [Path(args.out) / f for f in ("precision.json", "profile.json", "profile.png")],
-        [args.model, args.data])
+    for name in ("precision.json", "profile.json", "profile.png"):
+        refuse_inputs(Path(args.out) / name, [args.model, args.data])
     result = profile(args.model, data, width=args.width, percentile=args.percentile)
     print(result.table())
     paths = result.write(args.out, weights=args.weights)

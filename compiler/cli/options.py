@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import zipfile
-from pathlib import Path
 
 import numpy as np
 
@@ -120,15 +119,6 @@ def load_arrays(path: str, flag: str, keep_names: bool = False):
     return arrays if keep_names else list(arrays.values())
 
 
-def refuse_outputs_over_inputs(outputs, inputs) -> None:
-    """A :class:`ConfigError` when an output file is one of the input files."""
-    for out in outputs:
-        for given in inputs:
-            if Path(out).exists() and Path(given).exists() and Path(out).samefile(given):
-                raise ConfigError(f"The output {str(out)!r} is the input {str(given)!r}; "
-                                  "choose another --out folder")
-
-
 __all__ = ["BUDGET_FLAGS", "add_budget_options", "add_model_options", "add_target_options",
-           "budget_args", "load_arrays", "precision_args", "refuse_outputs_over_inputs",
+           "budget_args", "load_arrays", "precision_args",
            "target_kwargs", "type_args"]

@@ -88,13 +88,14 @@ LAYERS = {
     "ops": 4,
     "frontends": 5, "passes": 5, "emulator": 5,
     "api": 6, "plans": 6,
-    "backends": 7, "estimate": 7,
-    "csim": 8,
-    "project": 9,
-    "trigger": 10, "export": 10, "ptq": 10,
-    "profile": 11,
-    "cli": 12,
-    "datasets": 12,  # toy data for models, tests and benchmarks: above the compiler
+    "netlist": 7,
+    "backends": 8, "estimate": 8,
+    "csim": 9, "rtlsim": 9, "synth": 9,
+    "project": 10,
+    "trigger": 11, "export": 11, "ptq": 11,
+    "profile": 12,
+    "cli": 13,
+    "datasets": 13,  # toy data for models, tests and benchmarks: above the compiler
 }
 PACKAGE_INIT_NAMES = {"__version__"}  # what a module may take from ``trigc`` itself
 

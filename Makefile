@@ -11,6 +11,7 @@ setup: $(STAMP)
 # Re-installs only when the dependency declaration changes.
 $(STAMP): pyproject.toml
 	command -v tclsh >/dev/null || (apt-get update && apt-get install -y tcl)
+	command -v verilator >/dev/null && command -v yosys >/dev/null && command -v iverilog >/dev/null || (apt-get update && apt-get install -y verilator yosys iverilog)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'

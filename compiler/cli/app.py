@@ -10,6 +10,7 @@ from trigc import __version__
 from trigc.cli import compile as compile_commands
 from trigc.cli import export as export_commands
 from trigc.cli import project as project_commands
+from trigc.cli import rtl as rtl_commands
 from trigc.cli import trigger as trigger_commands
 from trigc.errors import TrigcError
 
@@ -27,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     project_commands.add_parsers(sub)
     export_commands.add_parsers(sub)
     trigger_commands.add_parsers(sub)
+    rtl_commands.add_parsers(sub)
     return parser
 
 

@@ -6,7 +6,8 @@ registers). Cells Yosys left unmapped (``$mem_v2`` and other ``$`` cells, e.g. a
 ``rom_style = "distributed"`` ROM, which Yosys 0.23 does not map) are listed in
 ``unmapped``: the totals then undercount.
 
-Results are cached like the C-sim builds (:mod:`trigc.csim.build`): under
+Results are cached like the C-sim builds (:mod:`trigc.csim.build`; see
+:mod:`trigc.synth.cache`): under
 ``cache_root()/synth/<sha256 of the sources, the Yosys version and the script>``,
 each file with a SHA-256 sidecar verified before use. The project gets
 ``synth/yosys.log`` and ``synth/synth_report.json``."""
@@ -24,9 +25,9 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 
-from trigc.csim.build import cache_root, cached
 from trigc.errors import ProjectError, TrigcError
 from trigc.outputs import atomic_write, file_sha256
+from trigc.synth.cache import cache_root, cached, publish
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +183,9 @@ def inside(root: Path, rel, port_map_path: Path, key: str) -> Path:
     if pure is None or not rel or pure.is_absolute() or ".." in pure.parts or "\\" in rel:
         raise ProjectError(f"{str(port_map_path)!r}: field {key!r} holds {rel!r}, not a "
                            "relative path inside the project; refusing it")
+    if pure.suffix not in (".v", ".sv"):
+        raise ProjectError(f"{str(port_map_path)!r}: field {key!r} names {rel!r}, not a "
+                           "Verilog file (.v, .sv)")
     full = (root / pure).resolve()
     if not full.is_relative_to(root) or not full.is_file():
         raise ProjectError(f"{str(port_map_path)!r}: field {key!r} names {rel!r}, which is "
@@ -224,10 +228,7 @@ def _synthesize(sources: list[Path], script: str, entry: Path) -> None:
             names = ", ".join(f"src{i}.v = {s.name}" for i, s in enumerate(sources))
             raise SynthError(f"yosys failed ({tail}) [{names}]")
         for name in ("yosys.log", "stat.json"):
-            digest = file_sha256(work / name)
-            (work / name).replace(entry / name)
-            (work / f"{name}.sha256").write_text(digest + "\n")
-            (work / f"{name}.sha256").replace(entry / f"{name}.sha256")
+            publish(work / name, entry / name)
 
 
 def _stat(top: str, sources: list[Path], version: str, flatten: bool) -> tuple[dict, Path, bool]:

@@ -170,7 +170,13 @@ def neg(n: Node, a: Sig) -> str:
 
 
 def mul(n: Node, a: Sig, b: Sig) -> str:
-    return f"{ext(a, n.width)} * {ext(b, n.width)}"
+    """The low ``width`` bits of the product do not depend on signedness; a signed
+    ``$mul`` only lets Yosys ``wreduce`` strip the sign extension back to the
+    operands' own widths (the multiplier the cost model counts)."""
+    left, right = ext(a, n.width), ext(b, n.width)
+    if a.signed or b.signed:
+        return f"$signed({left}) * $signed({right})"
+    return f"{left} * {right}"
 
 
 def min_max(body: Body, n: Node, a: Sig, b: Sig) -> str:

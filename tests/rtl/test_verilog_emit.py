@@ -13,10 +13,8 @@ from __future__ import annotations
 import json
 import re
 from itertools import product
-from pathlib import Path
 
 import pytest
-
 from emit_sim import check, have, lint, make_case, run
 from trigc.backends.verilog import render
 from trigc.backends.verilog.exprs import _reciprocal
@@ -184,7 +182,7 @@ def test_pipeline_structure():
     net = arith_net()
     sched = schedule(net, 1.2)
     text = _render(net, sched, "emit_arith")["rtl/emit_arith.v"]
-    modules = re.findall(r"^module (\w+)", text, re.M)
+    modules = re.findall(r"^module (\w+)", text, re.MULTILINE)
     assert modules == ["emit_arith_dense_1_MatMul", "emit_arith_act_relu_0",
                        "emit_arith_lut", "emit_arith"]
     assert "in_q <= in_data;" in text

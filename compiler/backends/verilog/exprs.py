@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-
 from trigc.errors import IRError
 from trigc.fixed import FixedType, Overflow, Rounding, requantize
 from trigc.netlist.graph import Kind, Node, raw_width
@@ -348,6 +347,32 @@ def _reciprocal(m: int, top: int) -> tuple[int, int]:
         s += 1
 
 
+def _csd(value: int) -> list[tuple[int, int]]:
+    """Canonical signed digits of ``value`` > 0: (sign, position) pairs."""
+    digits, pos = [], 0
+    while value:
+        if value & 1:
+            d = 2 - (value & 3)
+            digits.append((d, pos))
+            value -= d
+        value >>= 1
+        pos += 1
+    return digits
+
+
+def const_mul(s: Sig, value: int, width: int) -> str:
+    """``raw * value`` modulo ``2**width`` as shifted adds (canonical signed digits):
+    LUT adders, never a DSP, as the cost model counts a division."""
+    terms = []
+    for sign, pos in _csd(value):
+        if pos >= width:
+            continue
+        term = aligned(s, pos, width)
+        terms.append(("- " if sign < 0 else "+ ") + term if terms else
+                     (f"{lit(0, width)} - {term}" if sign < 0 else term))
+    return " ".join(terms) or lit(0, width)
+
+
 def divc(body: Body, n: Node, src: Sig) -> str:
     """``raw / den`` assigned to ``dst`` as :func:`trigc.fixed.assign_ratio` does:
     floor quotient (multiply by a reciprocal, no divider), one half bit and a sticky
@@ -371,12 +396,12 @@ def divc(body: Body, n: Node, src: Sig) -> str:
             f"{ext(x, _w(x.lo - base, x.hi - base))} - {lit(base, _w(x.lo - base, x.hi - base))}")
         mult, s = _reciprocal(odd, xp.hi)
         pw = _w(0, xp.hi * mult)
-        prod = body.word("prod", xp.lo * mult, xp.hi * mult, f"{ext(xp, pw)} * {lit(mult, pw)}")
+        prod = body.word("prod", xp.lo * mult, xp.hi * mult, const_mul(xp, mult, pw))
         qw = _w(xp.lo // odd, xp.hi // odd)
         quot = body.word("quot", xp.lo // odd, xp.hi // odd, upper(prod, s, qw))
         rw = _w(0, odd - 1)
         rem_high = body.word("r", 0, odd - 1,
-                             f"{ext(xp, rw)} - {ext(quot, rw)} * {lit(odd, rw)}")
+                             f"{ext(xp, rw)} - ({const_mul(quot, odd, rw)})")
         fw = _w(x.lo // odd, x.hi // odd)
         floor = quot if base == 0 else body.word(
             "fl", x.lo // odd, x.hi // odd, f"{ext(quot, fw)} + {lit(base // odd, fw)}")

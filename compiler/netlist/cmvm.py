@@ -11,7 +11,7 @@
    normalised by its lowest shift and sign, becomes a new term ``t_a ± (t_b << d)``
    built once, and every occurrence is replaced by one digit of that term. Pair
    counts are kept incrementally; new terms take part in later pairs. Among equally
-   frequent pairs the one that is available earliest (then the narrowest) wins,
+   frequent pairs the one with the closest shifts (then the narrowest) wins,
    and a pair is not extracted if it would make a column later than its
    no-sharing adder tree (so sharing costs no latency);
 3. sums each column's remaining digits with an adder tree that always combines the
@@ -273,7 +273,7 @@ class _Sharing:
         self.budget = 1 << (levels + extra_depth)
         self.count: dict[tuple[int, int, int, int], int] = {}
         self._count_all()
-        self.heap = [(-c, *self._rank(key), key) for key, c in self.count.items() if c > 1]
+        self.heap = [self._entry(key, c) for key, c in self.count.items() if c > 1]
         heapq.heapify(self.heap)
 
     def _count_all(self) -> None:
@@ -285,28 +285,31 @@ class _Sharing:
                     key = (ta, tb, sb - sa, ga * gb)
                     count[key] = count.get(key, 0) + 1
 
-    def _rank(self, key: tuple[int, int, int, int]) -> tuple[float, int]:
-        """Tie-break among equally frequent pairs: earliest, then narrowest."""
+    def _entry(self, key: tuple[int, int, int, int], bound: int) -> tuple:
+        """Heap entry of a pair with at most ``bound`` usable occurrences: the most
+        frequent first, then the closest shifts (which keeps the sums narrow: fewer
+        adder bits), then the narrowest adder."""
         a, b, d, g = key
         solver = self.solver
         _, bits = combine(solver.bounds[a], solver.bounds[b], d, g < 0)
-        return max(solver.arrival[a], solver.arrival[b]) + adder_delay(bits), bits
+        return (-bound, abs(d), bits, bound, key)
 
     def run(self) -> None:
         heap, count = self.heap, self.count
         while heap:
-            # an entry is an upper bound of its key's usable occurrences
-            negc, arrival, bits, key = heapq.heappop(heap)
+            # an entry's bound is at least its key's usable occurrences
+            entry = heapq.heappop(heap)
+            bound, key = entry[-2], entry[-1]
             now = count.get(key, 0)
-            if now < -negc:
+            if now < bound:
                 if now > 1:
-                    heapq.heappush(heap, (-now, arrival, bits, key))
+                    heapq.heappush(heap, self._entry(key, now))
                 continue
             found = self._occurrences(key)
-            if len(found) >= -negc:
+            if len(found) >= bound:
                 self._extract(key, found)
             elif len(found) > 1:
-                heapq.heappush(heap, (-len(found), arrival, bits, key))
+                heapq.heappush(heap, self._entry(key, len(found)))
 
     def _occurrences(self, key: tuple[int, int, int, int]) -> list[tuple[int, int, int]]:
         """Non-overlapping occurrences ``(column, shift, sign)`` of a pair whose
@@ -346,7 +349,7 @@ class _Sharing:
         for k in touched:
             c = count.get(k, 0)
             if c > 1:
-                heapq.heappush(self.heap, (-c, *self._rank(k), k))
+                heapq.heappush(self.heap, self._entry(k, c))
 
     def _remove(self, j: int, t: int, s: int, touched: set) -> None:
         col = self.columns[j]

@@ -28,11 +28,11 @@ def shared(shared_cache, monkeypatch):
 def test_adder_is_bit_exact_with_its_latency(tmp_path, shared):
     result = run(write_project(tmp_path), n=N, seed=1)
     assert result.ok, str(result)
-    assert (result.events, result.exact, result.latency, result.ii) == (N, N, 2, 1)
+    assert (result.events, result.exact, result.latency, result.ii) == (N, N, 1, 1)
     assert result.neighbours_match == [] and result.valid_errors == 0
     text = str(result)
-    assert text.startswith(f"bit-exact: {N}/{N} events, latency 2 cycles, II 1")
-    assert "offsets 1 and 3 rejected" in text
+    assert text.startswith(f"bit-exact: {N}/{N} events, latency 1 cycles, II 1")
+    assert "offsets 0 and 2 rejected" in text
 
 
 def test_float_inputs_are_quantized_like_the_emulator(tmp_path, shared):
@@ -48,7 +48,7 @@ def test_wrong_arithmetic_names_the_event_and_output(tmp_path, shared):
     rng_a = _raw_a(read_port_map(tmp_path), N, seed=2)
     first_bad = int(np.nonzero(rng_a == 3)[0][0])  # the bug adds 1 when a == 3
     assert not result.ok
-    assert result.latency is None and result.best_offset == 2
+    assert result.latency is None and result.best_offset == 1
     assert result.exact == N - int((rng_a == 3).sum())
     assert (result.first.event, result.first.output_index) == (first_bad, 0)
     assert result.first.rtl == result.first.expected + 1
@@ -64,16 +64,16 @@ def _raw_a(ports, n, seed):
 
 
 def test_off_by_one_latency_in_the_port_map_is_reported(tmp_path, shared):
-    result = run(write_project(tmp_path, latency=3), n=N)
-    assert not result.ok and result.latency == 2 and result.exact == N
-    assert "port_map.json latency 3: DISAGREES" in str(result)
+    result = run(write_project(tmp_path, latency=2), n=N)
+    assert not result.ok and result.latency == 1 and result.exact == N
+    assert "port_map.json latency 2: DISAGREES" in str(result)
     assert main(["rtlsim", str(tmp_path), "-n", "100"]) == 1
 
 
 def test_constant_outputs_cannot_tell_the_latency(tmp_path, shared):
     result = run(write_project(tmp_path), np.zeros((50, 2)))
-    assert result.exact == 50 and result.latency == 2
-    assert result.neighbours_match == [1, 3] and not result.latency_unique
+    assert result.exact == 50 and result.latency == 1
+    assert result.neighbours_match == [0, 2] and not result.latency_unique
     assert "cannot tell" in str(result)
 
 
@@ -83,7 +83,7 @@ def test_wide_ports_round_trip(tmp_path, shared):
     assert (ports.in_bits, ports.out_bits) == (160, 90)
     result = run(project, n=N, seed=4)
     assert result.ok, str(result)
-    assert result.latency == 3 and result.exact == N
+    assert result.latency == 2 and result.exact == N
     assert main(["rtlsim", str(project), "-n", "50", "--seed", "9"]) == 0
 
 

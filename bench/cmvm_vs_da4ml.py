@@ -18,10 +18,8 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
-
 import trigc
-from trigc.netlist import Kind, Netlist, evaluate, schedule
-from trigc.netlist import cmvm
+from trigc.netlist import Kind, Netlist, cmvm, evaluate, schedule
 from trigc.netlist.timing import adder_bits
 
 MODELS = ("jet_tagger_qkeras", "jet_tagger_brevitas", "conv_tagger", "anomaly_ae")
@@ -78,9 +76,17 @@ def check(net: Netlist, w: np.ndarray, t) -> None:
     rng = np.random.default_rng(0)
     x = rng.integers(t.min_raw, t.max_raw + 1, size=(64, w.shape[0]))
     x[0], x[1] = t.min_raw, t.max_raw
-    got = evaluate(net, x)
-    if not (got == x.astype(object) @ w.astype(object)).all():
+    # outputs may sit on other exponents than the inputs: compare on the finest one
+    exps = [net[o].exp for o in net.outputs]
+    base = min(exps + [bounds_exp(net)])
+    got = evaluate(net, x) * np.array([1 << (e - base) for e in exps], dtype=object)
+    want = (x.astype(object) @ w.astype(object)) * (1 << (bounds_exp(net) - base))
+    if not (got == want).all():
         raise AssertionError("netlist differs from x @ w")
+
+
+def bounds_exp(net: Netlist) -> int:
+    return net[net.inputs[0]].exp
 
 
 def run_trigc(w, bounds, t) -> Measure:

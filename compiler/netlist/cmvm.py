@@ -31,7 +31,6 @@ import heapq
 from dataclasses import dataclass
 
 import numpy as np
-
 from trigc.errors import IRError
 from trigc.netlist.graph import Netlist, raw_width
 from trigc.netlist.timing import MODEL
@@ -107,7 +106,8 @@ def csd(value: int) -> list[tuple[int, int]]:
 
 def combine(a: Bounds, b: Bounds, shift: int, sub: bool) -> tuple[Bounds, int]:
     """Bounds of ``a ± (b << shift)`` and its adder bits, as the netlist computes them
-    (on the finer grid; LSBs below the coarser operand pass through)."""
+    (on the finer grid; LSBs below the coarser operand pass through, except below a
+    finer subtrahend)."""
     alo, ahi, aexp = a
     blo, bhi, bexp = b
     bexp += shift
@@ -115,7 +115,10 @@ def combine(a: Bounds, b: Bounds, shift: int, sub: bool) -> tuple[Bounds, int]:
     alo, ahi = alo << (aexp - exp), ahi << (aexp - exp)
     blo, bhi = blo << (bexp - exp), bhi << (bexp - exp)
     lo, hi = (alo - bhi, ahi - blo) if sub else (alo + blo, ahi + bhi)
-    return (lo, hi, exp), max(raw_width(lo, hi)[0] - abs(aexp - bexp), 1)
+    width = raw_width(lo, hi)[0]
+    if sub and bexp < aexp:
+        return (lo, hi, exp), width  # a finer subtrahend borrows through every bit
+    return (lo, hi, exp), max(width - abs(aexp - bexp), 1)
 
 
 def adder_delay(bits: int) -> float:
@@ -223,6 +226,9 @@ class _Solver:
             _, sb, b, gb = heapq.heappop(heap)
             if ga < 0 < gb:
                 sa, a, ga, sb, b, gb = sb, b, gb, sa, a, ga
+            if ga != gb and heap and self.bounds[b][2] + sb < self.bounds[a][2]:
+                # not the root: -(b - a) keeps the coarser operand as subtrahend
+                sa, a, ga, sb, b, gb = sb, b, gb, sa, a, ga
             t = self.term(_ADD if ga == gb else _SUB, a, b, sb - sa)
             heapq.heappush(heap, (self.arrival[t], sa, t, ga))
         _, shift, t, sign = heap[0]
@@ -285,14 +291,25 @@ class _Sharing:
                     key = (ta, tb, sb - sa, ga * gb)
                     count[key] = count.get(key, 0) + 1
 
+    def _oriented(self, key: tuple[int, int, int, int]) -> tuple[str, int, int, int, bool]:
+        """How a pair is built: ``(kind, first, second, shift, flipped)``. A difference
+        is taken with the coarser operand as subtrahend (its LSBs pass through);
+        ``flipped``: the term is ``b - (a << -d)``, the negated pair."""
+        a, b, d, g = key
+        if g > 0:
+            return _ADD, a, b, d, False
+        if self.solver.bounds[b][2] + d < self.solver.bounds[a][2]:
+            return _SUB, b, a, -d, True
+        return _SUB, a, b, d, False
+
     def _entry(self, key: tuple[int, int, int, int], bound: int) -> tuple:
         """Heap entry of a pair with at most ``bound`` usable occurrences: the most
         frequent first, then the closest shifts (which keeps the sums narrow: fewer
         adder bits), then the narrowest adder."""
-        a, b, d, g = key
-        solver = self.solver
-        _, bits = combine(solver.bounds[a], solver.bounds[b], d, g < 0)
-        return (-bound, abs(d), bits, bound, key)
+        kind, first, second, shift, _ = self._oriented(key)
+        bounds = self.solver.bounds
+        _, bits = combine(bounds[first], bounds[second], shift, kind == _SUB)
+        return (-bound, abs(shift), bits, bound, key)
 
     def run(self) -> None:
         heap, count = self.heap, self.count
@@ -336,14 +353,18 @@ class _Sharing:
 
     def _extract(self, key: tuple[int, int, int, int], found: list) -> None:
         a, b, d, g = key
-        new = self.solver.term(_ADD if g > 0 else _SUB, a, b, d)
+        kind, first, second, shift, flipped = self._oriented(key)
+        new = self.solver.term(kind, first, second, shift)
         touched: set = set()
         grow = (1 << self.solver.depth[new]) - (1 << self.solver.depth[a]) - \
             (1 << self.solver.depth[b])
         for j, s, sign in found:
             self._remove(j, a, s, touched)
             self._remove(j, b, s + d, touched)
-            self._insert(j, new, s, sign, touched)
+            if flipped:
+                self._insert(j, new, s + d, -sign, touched)
+            else:
+                self._insert(j, new, s, sign, touched)
             self.kraft[j] += grow
         count = self.count
         for k in touched:

@@ -4,14 +4,14 @@ subexpressions, and its own cost and delay agree with the netlist's model."""
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
 import pytest
+import trigc
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-import trigc
 from trigc.errors import IRError
 from trigc.fixed import FixedType
 from trigc.netlist import Kind, Netlist, evaluate, schedule
@@ -67,7 +67,7 @@ def test_csd_is_exact_and_canonical(value):
     digits = csd(value)
     assert sum(sign << shift for shift, sign in digits) == value
     shifts = [s for s, _ in digits]
-    assert all(b - a >= 2 for a, b in zip(shifts, shifts[1:]))  # no adjacent digits
+    assert all(b - a >= 2 for a, b in pairwise(shifts))  # no adjacent digits
 
 
 # ---- exactness ------------------------------------------------------------------------
@@ -97,7 +97,7 @@ def problems(draw):
 @given(problems())
 def test_random_matrices_are_exact(problem):
     w, in_types, dsp_digits = problem
-    net, program, _ = build(w, in_types, dsp_digits=dsp_digits)
+    net, _, _ = build(w, in_types, dsp_digits=dsp_digits)
     assert_exact(net, w, in_types)
     zero = net.const(0)
     for j in range(w.shape[1]):
@@ -146,7 +146,7 @@ def test_zero_weights_cost_nothing():
 def test_powers_of_two_are_wires():
     w = np.array([[1, 0, 8], [0, 4, 0], [0, 0, 0]])
     in_types = [FixedType(False, 6, 0)] * 3
-    net, program, x = build(w, in_types)
+    net, program, _ = build(w, in_types)
     assert live_adders(net) == [] and program.adders == 0
     assert [net[o].kind for o in net.outputs] == [Kind.INPUT, Kind.SHIFT, Kind.SHIFT]
     assert_exact(net, w, in_types)

@@ -531,6 +531,11 @@ def results_markdown(results: dict) -> str:
                 f"| {m['reps']} |")
         md.append("")
 
+    if results.get("verilog"):
+        from bench.verilog import markdown as verilog_markdown
+
+        md += [verilog_markdown(results["verilog"])]
+
     md += ["## Noise", "",
            "The machine is shared (other test runs); the 1-minute load average during the "
            f"run was {_f((results.get('load1_during_run') or {}).get('min'), 1)}–"

@@ -18,7 +18,8 @@ the README table) and ``bench/scaling.png``.
 Options: ``--reps N`` (default 3), ``--scaling-reps N`` (default 1), ``--events N``
 (default 100000), ``--models a,b`` (subset), ``--workdir DIR`` / ``--keep`` (keep the
 generated projects), ``--out DIR`` (default: bench/), ``--no-reference`` (build every
-model here even when ``models/`` holds trained reference weights).
+model here even when ``models/`` holds trained reference weights), ``--no-verilog`` (skip
+the Verilog section: trigc's Verilog backend vs da4ml, ``bench/verilog.py``).
 """
 
 from __future__ import annotations
@@ -151,6 +152,8 @@ def parse_args(argv=None):
     p.add_argument("--out", default=str(BENCH_DIR), help="where results go (default bench/)")
     p.add_argument("--no-reference", action="store_true",
                    help="build every model here, even when models/ has trained weights")
+    p.add_argument("--no-verilog", action="store_true",
+                   help="skip the Verilog section (trigc's Verilog backend vs da4ml)")
     return p.parse_args(argv)
 
 
@@ -216,6 +219,16 @@ def main(argv=None) -> int:
                     name == "jet_qkeras":
                 run_worker("trigc-onnx", name, workdir, rep, slow)
 
+    verilog = None
+    if not args.no_verilog:  # bench/verilog.py, in its own process (Yosys runs take minutes)
+        code, wall, _ = spawn(["-m", "bench.verilog", "--workdir", str(workdir / "verilog"),
+                               "--json", str(workdir / "verilog.json")],
+                              workdir / "logs" / "verilog.log", python_env(), timeout=3600)
+        path = workdir / "verilog.json"
+        verilog = read_json(path) if path.is_file() else {
+            "error": f"bench.verilog exited with {code} after {wall:.0f} s, no results"}
+        log(f"Verilog section: {wall:.0f} s")
+
     # ---- results -------------------------------------------------------------------------
     import numpy as np
 
@@ -245,6 +258,8 @@ def main(argv=None) -> int:
     results["load1_during_run"] = {"min": min(loads), "max": max(loads)}
     results["scaling_series"] = [n for n in SCALING_SERIES if n in results["models"]]
     results["targets"] = report.check_targets(results["models"])
+    if verilog is not None:
+        results["verilog"] = verilog
     results["total_minutes"] = (time.time() - t_start) / 60
 
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -352,7 +352,7 @@ class _Sharing:
         return found
 
     def _extract(self, key: tuple[int, int, int, int], found: list) -> None:
-        a, b, d, g = key
+        a, b, d, _ = key
         kind, first, second, shift, flipped = self._oriented(key)
         new = self.solver.term(kind, first, second, shift)
         touched: set = set()

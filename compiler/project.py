@@ -7,6 +7,7 @@ results to the backend's writer, which only writes files."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import warnings
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from trigc.api import load
+from trigc.backends import verilog
 from trigc.backends.vitis import writer
 from trigc.config import read_config
 from trigc.csim.build import CSimError, CSimLibrary, build_library, build_testbench, load_meta
@@ -23,10 +25,12 @@ from trigc.emulator import emulate as emulate_graph
 from trigc.emulator import run as run_graph
 from trigc.errors import ConfigError, PrecisionError, ProjectError, TrigcError
 from trigc.estimate import Budgets, Estimate, UnknownPartError, estimate, write_reports
+from trigc.estimate.rtl import estimate_rtl, netlist_for
 from trigc.fixed import to_float
 from trigc.ir.graph import Graph
-from trigc.ir.serialize import graph_from_json
-from trigc.outputs import check_target, output_errors
+from trigc.ir.serialize import graph_from_json, graph_to_json
+from trigc.names import identifier
+from trigc.outputs import check_target, output_errors, replace_dir
 from trigc.target import (
     DEFAULT_BACKEND, DEFAULT_INTERFACE, DEFAULT_IO_MODE, BuildOptions, Target,
 )
@@ -139,7 +143,14 @@ class Project:
     def emulate(self, *inputs, raw: bool = False):
         return emulate_graph(self.graph, *self._inputs(inputs), raw=raw)
 
+    @property
+    def backend(self) -> str:
+        return str(self.meta.get("settings", {}).get("backend", DEFAULT_BACKEND))
+
     def _library(self) -> CSimLibrary:
+        if self.backend == "verilog":
+            raise ProjectError(f"{str(self.path)!r} is a Verilog project: it has no C++ to "
+                               "C-simulate; prove it with `trigc rtlsim` instead")
         if self._lib is None:
             self._lib = CSimLibrary(build_library(self.path, self.meta), self.meta)
         return self._lib
@@ -192,6 +203,8 @@ class Project:
 
     def estimate(self):
         """The latency/resource estimate of this project's design."""
+        if self.backend == "verilog":
+            return estimate_rtl(self.graph, self.meta["settings"])
         return estimate(self.graph, self.meta["settings"])
 
     def budgets(self, **overrides):
@@ -218,7 +231,8 @@ class Project:
 def options_from(config: dict, *, part: str | None = None, clock_ns: float | None = None,
                  board: str | None = None, backend: str | None = None,
                  reuse: int | dict | None = None, interface: str | None = None,
-                 axis_word_bits: int | None = None) -> BuildOptions:
+                 axis_word_bits: int | None = None, stage_ns: float | None = None,
+                 dsp_digits: int | None = None) -> BuildOptions:
     """The build options of a checked config (:func:`trigc.config.read_config`) with
     keyword arguments over it; a part or board given as a keyword replaces both of
     the config's. Budgets are left to the caller."""
@@ -236,7 +250,9 @@ def options_from(config: dict, *, part: str | None = None, clock_ns: float | Non
         target, backend=backend or config.get("backend") or DEFAULT_BACKEND,
         io_mode=config.get("io_mode") or DEFAULT_IO_MODE, default_reuse=default_reuse,
         reuse=layer_reuse, interface=interface or config.get("interface") or
-        DEFAULT_INTERFACE, axis_word_bits=axis_word_bits or config.get("axis_word_bits"))
+        DEFAULT_INTERFACE, axis_word_bits=axis_word_bits or config.get("axis_word_bits"),
+        stage_ns=stage_ns if stage_ns is not None else config.get("stage_ns"),
+        dsp_digits=dsp_digits or config.get("dsp_digits"))
 
 
 def compile(model, output_dir, *, part: str | None = None, clock_ns: float | None = None,
@@ -244,15 +260,20 @@ def compile(model, output_dir, *, part: str | None = None, clock_ns: float | Non
             precision: dict | None = None, tb_inputs=None, name: str | None = None,
             budgets: dict | None = None, example_input=None, board: str | None = None,
             interface: str | None = None, axis_word_bits: int | None = None,
-            backend: str | None = None, overwrite: bool = False) -> Project:
-    """Compile a model to a Vitis HLS project: an ONNX/QONNX path or ModelProto, a
+            backend: str | None = None, overwrite: bool = False,
+            stage_ns: float | None = None, dsp_digits: int | None = None) -> Project:
+    """Compile a model to a Vitis HLS project (or, with ``backend="verilog"``, a
+    pipelined Verilog project): an ONNX/QONNX path or ModelProto, a
     trigc Graph, a Brevitas/torch ``nn.Module`` (with ``example_input``) or a
     Keras/QKeras model.
 
     ``board`` (``trigc boards``) sets the part and the default clock; ``interface``
     is the top function's interface: ``hs`` (default), ``pipeline``,
     ``pipeline_vld`` or ``axis`` (with ``axis_word_bits``); ``backend`` is the code
-    generator (``vitis``, the only one so far).
+    generator: ``vitis`` (Vitis HLS C++, the default) or ``verilog`` (RTL with the
+    ports of :mod:`trigc.backends.verilog`; ``stage_ns`` is its combinational budget
+    per pipeline stage, 0 for none, and ``dsp_digits`` lets wide weights use
+    multipliers).
 
     ``config`` (dict or JSON file) may hold ``precision`` and the build options of
     :data:`trigc.target.OPTION_KEYS`: ``reuse`` (per layer), ``default_reuse``,
@@ -267,7 +288,8 @@ def compile(model, output_dir, *, part: str | None = None, clock_ns: float | Non
     files there and keeps the others."""
     cfg = read_config(config)
     options = options_from(cfg, part=part, clock_ns=clock_ns, board=board, backend=backend,
-                           reuse=reuse, interface=interface, axis_word_bits=axis_word_bits)
+                           reuse=reuse, interface=interface, axis_word_bits=axis_word_bits,
+                           stage_ns=stage_ns, dsp_digits=dsp_digits)
     prec = dict(cfg.get("precision", {}))
     prec.update(precision or {})
     graph = model if isinstance(model, Graph) else load(model, precision=prec, name=name,
@@ -319,6 +341,11 @@ def write_project(graph: Graph, output_dir, options: BuildOptions | None = None,
     target = Path(output_dir).resolve()
     with output_errors(target):
         check_target(target, overwrite)  # before the work, as replace_dir does after it
+    if options.backend == "verilog":
+        if extra is not None:
+            raise ConfigError("The IP export packages Vitis HLS projects; for the Verilog "
+                              "backend the project itself is the IP (rtl/, port_map.json)")
+        return _write_verilog(graph, target, options, overwrite)
     ctx = writer.render(graph, options)
     est = _estimate(graph, options)
     budgets = Budgets.from_dict(options.budgets)
@@ -334,6 +361,59 @@ def write_project(graph: Graph, output_dir, options: BuildOptions | None = None,
     path = writer.write_project(graph, target, options, ctx, data, extra=add_files,
                                 overwrite=overwrite)
     return path, est
+
+
+def _element_names(tensors) -> list[str]:
+    names = []
+    for t in tensors:
+        for index in np.ndindex(*t.shape):
+            names.append(f"{t.name}[{','.join(map(str, index))}]" if t.shape else t.name)
+    return names
+
+
+def _ports_meta(tensors) -> list[dict]:
+    ports, offset = [], 0
+    for t in tensors:
+        size = int(np.prod(t.shape)) if t.shape else 1
+        ports.append({"name": t.name, "size": size, "offset": offset, "shape": list(t.shape),
+                      "type": str(t.type), "width": t.type.width,
+                      "frac_bits": t.type.frac_bits, "signed": t.type.signed})
+        offset += size
+    return ports
+
+
+def _write_verilog(graph: Graph, target: Path, options: BuildOptions,
+                   overwrite: bool) -> tuple[Path, Estimate]:
+    """The Verilog project: the netlist rendered (rtl/, port_map.json, README,
+    constraints, Vivado tcl), the estimate of the same netlist, and ``trigc.json``."""
+    options.check_layers({n.name for n in graph.nodes} | {n.source for n in graph.nodes},
+                         sorted({n.source or n.name for n in graph.nodes}))
+    net, sched = netlist_for(graph, options)
+    top = identifier(graph.name, prefix="model", fallback="model")
+    files = verilog.render(net, sched, top, clock_ns=options.clock_ns,
+                           input_names=_element_names(graph.inputs),
+                           output_names=_element_names(graph.outputs), source=graph.name,
+                           part=options.part)
+    est = estimate_rtl(graph, options, net, sched)
+    budgets = Budgets.from_dict(options.budgets)
+    stored = options.to_json()
+    stored.pop("budgets", None)
+    meta = {"trigc_version": writer.VERSION, "name": top, "settings": stored,
+            "inputs": _ports_meta(graph.inputs), "outputs": _ports_meta(graph.outputs),
+            "trace": [], "trace_size": 0, "ii": 1, "latency_cycles": sched.latency,
+            "precision_report": [str(r) for r in graph.precision_report],
+            "budgets": budgets.to_json(), "estimate": est.to_json(),
+            "graph": graph_to_json(graph)}
+
+    def build(root: Path) -> None:
+        for rel, text in files.items():
+            path = root / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        (root / "trigc.json").write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
+        write_reports(est, budgets, root)
+
+    return replace_dir(target, build, overwrite=overwrite), est
 
 
 __all__ = ["CSimError", "Comparison", "Project", "compile", "options_from", "write_project"]

@@ -266,7 +266,7 @@ def resolve_target(part: str | None, clock_ns: float | None, board: str | None
 
 # ---- option values ------------------------------------------------------------------------
 
-BACKENDS = ("vitis",)  # "verilog" and "catapult" are planned
+BACKENDS = ("vitis", "verilog")  # "catapult" is planned
 IO_MODES = ("parallel",)  # "stream" is planned
 INTERFACES = ("hs", "pipeline", "pipeline_vld", "axis")
 DEFAULT_BACKEND = "vitis"
@@ -327,11 +327,25 @@ def _word_bits(value: object, what: str) -> int:
     return value
 
 
+def _stage_ns(value: object, what: str) -> float:
+    value = _number(value, what)
+    if not 0 <= value <= MAX_CLOCK_NS:
+        raise ConfigError(f"{what} must be from 0 to {MAX_CLOCK_NS} ns, not {value!r}")
+    return float(value)
+
+
+def _digits(value: object, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 2 <= value <= 64:
+        raise ConfigError(f"{what} must be an integer number of signed digits from 2 to 64, "
+                          f"not {value!r}")
+    return value
+
+
 def _choice(choices: tuple[str, ...], planned: str) -> Callable[[object, str], str]:
     def check(value: object, what: str) -> str:
         if value not in choices:
-            raise ConfigError(f"{what} must be one of {', '.join(choices)} ({planned} are "
-                              f"planned), not {_show(value)}")
+            raise ConfigError(f"{what} must be one of {', '.join(choices)} (planned: "
+                              f"{planned}), not {_show(value)}")
         return value
     return check
 
@@ -349,8 +363,15 @@ _OPTIONS: dict[str, tuple[str, Callable[[object, str], object]]] = {
     "axis_word_bits": ("the AXI4-Stream word width in bits (integer)", _word_bits),
     "budgets": ("an object {latency_ns, latency_cycles, ii, dsp, lut, ff, bram, ...: limit}",
                 lambda v, w: check_name_map(v, w, _number, OPTION_KEYS["budgets"])),
-    "backend": ("the code generator: vitis (Vitis HLS C++)",
-                _choice(BACKENDS, "verilog and catapult")),
+    "backend": ("the code generator: vitis (Vitis HLS C++) or verilog (pipelined RTL)",
+                _choice(BACKENDS, "catapult")),
+    "stage_ns": ("verilog backend: the combinational delay budget per pipeline stage in ns "
+                 "(default: the clock period less 12.5% uncertainty; larger trades clock "
+                 "frequency for fewer registers and cycles; 0: combinational between the "
+                 "port registers)", _stage_ns),
+    "dsp_digits": ("verilog backend: weights with at least this many signed digits become "
+                   "multipliers, which synthesis may map to DSPs (default: shift-adds only)",
+                   _digits),
     "io_mode": ("how tensors move between layers: parallel", _choice(IO_MODES, "stream")),
 }
 OPTION_KEYS: dict[str, str] = {key: text for key, (text, _) in _OPTIONS.items()}
@@ -374,7 +395,8 @@ def unknown_key_error(key: object, known, where: str) -> ConfigError:
 
 # Options added after trigc 0.1 appear in the JSON form only when set, so the
 # ``settings`` of projects written before them read back unchanged, and stay the same.
-_OMITTED_AT_DEFAULT = {"backend": DEFAULT_BACKEND, "io_mode": DEFAULT_IO_MODE, "budgets": {}}
+_OMITTED_AT_DEFAULT = {"backend": DEFAULT_BACKEND, "io_mode": DEFAULT_IO_MODE, "budgets": {},
+                       "stage_ns": None, "dsp_digits": None}
 _TARGET_KEYS = ("part", "clock_ns", "board")
 
 
@@ -395,6 +417,8 @@ class BuildOptions:
     interface: str = DEFAULT_INTERFACE
     axis_word_bits: int | None = None
     budgets: Mapping[str, float] = field(default_factory=dict)
+    stage_ns: float | None = None
+    dsp_digits: int | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.target, Target):
@@ -403,9 +427,10 @@ class BuildOptions:
         for key in ("backend", "io_mode", "default_reuse", "interface"):
             value = check_option(key, getattr(self, key), f"{key!r} in the build options")
             object.__setattr__(self, key, value)
-        if self.axis_word_bits is not None:
-            check_option("axis_word_bits", self.axis_word_bits, "'axis_word_bits' in the "
-                                                                "build options")
+        for key in ("axis_word_bits", "stage_ns", "dsp_digits"):
+            if getattr(self, key) is not None:
+                object.__setattr__(self, key, check_option(
+                    key, getattr(self, key), f"{key!r} in the build options"))
         for key in ("reuse", "budgets"):
             value = check_option(key, getattr(self, key), f"{key!r} in the build options")
             object.__setattr__(self, key, types.MappingProxyType(dict(sorted(value.items()))))
@@ -421,6 +446,14 @@ class BuildOptions:
     @property
     def board(self) -> str | None:
         return self.target.board
+
+    @property
+    def stage_budget_ns(self) -> float | None:
+        """The Verilog backend's combinational budget per stage: ``stage_ns`` (0 means
+        none: combinational), else the clock period less 12.5% uncertainty."""
+        if self.stage_ns is None:
+            return self.clock_ns * 0.875
+        return self.stage_ns or None
 
     def reuse_for(self, node) -> int:
         """The reuse factor configured for ``node`` (by node name, then by the source
@@ -450,7 +483,8 @@ class BuildOptions:
                 "backend": self.backend, "io_mode": self.io_mode,
                 "default_reuse": self.default_reuse, "reuse": dict(self.reuse),
                 "interface": self.interface, "axis_word_bits": self.axis_word_bits,
-                "budgets": dict(self.budgets)}
+                "budgets": dict(self.budgets), "stage_ns": self.stage_ns,
+                "dsp_digits": self.dsp_digits}
         return {k: v for k, v in data.items()
                 if k not in _OMITTED_AT_DEFAULT or v != _OMITTED_AT_DEFAULT[k]}
 

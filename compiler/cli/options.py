@@ -23,7 +23,8 @@ from trigc.target import (
 
 BUDGET_FLAGS = {"latency_ns": float, "latency_cycles": int, "ii": int, "dsp": int, "lut": int,
                 "ff": int, "bram": int}
-TARGET_DESTS = ("part", "board", "clock_ns", "backend", "interface", "axis_word_bits")
+TARGET_DESTS = ("part", "board", "clock_ns", "backend", "interface", "axis_word_bits",
+                "stage_ns", "dsp_digits")
 
 
 def add_model_options(p: argparse.ArgumentParser) -> None:
@@ -44,7 +45,16 @@ def add_target_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--clock-ns", type=float,
                    help=f"clock period in ns (default: the board's, else {DEFAULT_CLOCK_NS:g})")
     p.add_argument("--backend", choices=BACKENDS,
-                   help=f"code generator (default {DEFAULT_BACKEND}: Vitis HLS C++)")
+                   help=f"code generator (default {DEFAULT_BACKEND}: Vitis HLS C++; verilog: "
+                        "pipelined RTL, proved with `trigc rtlsim`, measured with `trigc "
+                        "synth`)")
+    p.add_argument("--stage-ns", type=float, metavar="NS",
+                   help="verilog backend: combinational budget per pipeline stage (default: "
+                        "the clock less 12.5%%; larger: fewer registers and cycles at a "
+                        "lower clock; 0: combinational between the port registers)")
+    p.add_argument("--dsp-digits", type=int, metavar="N",
+                   help="verilog backend: weights with at least N signed digits become "
+                        "multipliers (DSPs when wide) instead of shift-adds")
     p.add_argument("--interface", choices=INTERFACES,
                    help="top-function interface: hs (ap_ctrl_hs + ap_vld, the default), "
                         "pipeline (free-running ap_ctrl_none + ap_none, II=1), pipeline_vld "

@@ -199,7 +199,8 @@ def export_ip(project_dir, board: str | None = None, interface: str | None = Non
               description: str | None = None, clock_ns: float | None = None,
               axis_word_bits: int | None = None, output_dir=None,
               run_tool: bool | None = None, overwrite: bool = False,
-              part: str | None = None, backend: str | None = None) -> ExportResult:
+              part: str | None = None, backend: str | None = None,
+              stage_ns: float | None = None, dsp_digits: int | None = None) -> ExportResult:
     """Export a trigc project (``trigc compile`` output) as a Vivado IP core.
 
     ``board``, ``interface`` (and ``part``, ``clock_ns``, ``axis_word_bits``,
@@ -219,7 +220,8 @@ def export_ip(project_dir, board: str | None = None, interface: str | None = Non
     settings = BuildOptions.from_json(
         stored, where=f"settings of project {project.name!r}", board=board, part=part,
         interface=interface, clock_ns=clock_ns, axis_word_bits=axis_word_bits,
-        backend=backend, budgets=meta.get("budgets"))
+        backend=backend, budgets=meta.get("budgets"), stage_ns=stage_ns,
+        dsp_digits=dsp_digits)
     graph = project.graph
     graph.precision_report = [OverflowReport.parse(r) for r in meta.get("precision_report", [])]
     vlnv = make_vlnv(vendor, library, ip_name or project.name, ip_version,

@@ -44,6 +44,8 @@ def adder_bits(net: Netlist, n: Node) -> int:
     if len(n.args) < 2:
         return n.width
     ea, eb = (net[a].exp for a in n.args[:2])
+    if n.kind is Kind.SUB and eb < ea:
+        return n.width  # a finer subtrahend borrows through every bit
     return max(n.width - abs(ea - eb), 1)
 
 
@@ -61,7 +63,7 @@ def delay(net: Netlist, n: Node, model: DelayModel = MODEL) -> float:
         t = n.param
         d = 0.0
         if t.rounding is not Rounding.TRN and -src.exp > t.frac_bits:
-            d += model.lut + model.carry_setup + model.carry_bit * (n.width + 1)
+            d += model.lut + model.carry_setup + model.carry_bit * (src.width + 1)
         if not _cast_fits(net, n):
             d += model.lut * (2 if t.overflow is not Overflow.WRAP else 0)
         return d
@@ -119,6 +121,9 @@ def schedule(net: Netlist, stage_ns: float | None, model: DelayModel = MODEL) ->
     for n in net.nodes:
         if not live[n.id] or not n.args:
             continue
+        if n.kind in WIRES:  # a wire is where its source is
+            stage[n.id], arrival[n.id] = stage[n.args[0]], arrival[n.args[0]]
+            continue
         d = delay(net, n, model)
         s = max(stage[a] for a in n.args)
         t = max((arrival[a] for a in n.args if stage[a] == s), default=0.0)
@@ -127,3 +132,78 @@ def schedule(net: Netlist, stage_ns: float | None, model: DelayModel = MODEL) ->
         stage[n.id], arrival[n.id] = s, t + d
     last = max((stage[i] for i in net.outputs), default=0)
     return Schedule(tuple(stage), tuple(arrival), last, budget if stage_ns else math.inf)
+
+
+# ---- cost ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Cost:
+    """Fabric cost of one node: LUTs, CARRY8 blocks and DSP48E2 slices."""
+
+    lut: float = 0.0
+    carry: float = 0.0
+    dsp: int = 0
+
+    def __add__(self, other: Cost) -> Cost:
+        return Cost(self.lut + other.lut, self.carry + other.carry, self.dsp + other.dsp)
+
+
+DSP_MIN_BITS = 2
+"""A multiplier whose operands are both at least this wide goes to a DSP48E2: Yosys
+0.23 ``synth_xilinx`` maps even a 5x9 ``$mul`` to one; narrower ones are LUT logic."""
+
+
+def cost(net: Netlist, n: Node) -> Cost:
+    """LUT/CARRY/DSP of one node, the figures the solver minimises and the estimator
+    reports (calibrated against Yosys ``synth_xilinx -family xcup``)."""
+    k = n.kind
+    if k in WIRES:
+        return Cost()
+    if k in (Kind.ADD, Kind.SUB):
+        bits = adder_bits(net, n)
+        return Cost(bits, math.ceil(bits / 8))
+    if k is Kind.NEG:
+        return Cost(n.width, math.ceil(n.width / 8))
+    if k in (Kind.MAX, Kind.MIN):
+        bits = adder_bits(net, n)
+        return Cost(bits / 2 + n.width, math.ceil(bits / 8))
+    if k is Kind.SELECT:
+        return Cost(n.width)
+    if k is Kind.CAST:
+        src, t = net[n.args[0]], n.param
+        c = Cost()
+        if t.rounding is not Rounding.TRN and -src.exp > t.frac_bits:
+            # the rounding addend carries through the dropped bits too
+            c = c + Cost(src.width + 1, math.ceil((src.width + 1) / 8))
+        if _may_overflow(net, n) and t.overflow is not Overflow.WRAP:
+            dropped = max(src.width - (-src.exp - t.frac_bits) - n.width, 1)
+            c = c + Cost(n.width + dropped / 3)
+        return c
+    if k is Kind.ROM:
+        entries = len(n.param.table)
+        return Cost(n.width * max(1.0, entries / 64))
+    if k is Kind.MUL:
+        wa, wb = (net[a].width for a in n.args)
+        if min(wa, wb) >= DSP_MIN_BITS:
+            return Cost(dsp=math.ceil(wa / 27) * math.ceil(wb / 18))
+        return Cost(wa * wb, wa * math.ceil(wb / 8))
+    if k is Kind.DIVC:
+        w = net[n.args[0]].width
+        return Cost(3 * w * w / 2, w)
+    raise ValueError(f"no cost for {k}")
+
+
+def registers(net: Netlist, sched: Schedule) -> list[int]:
+    """Flip-flops per node: its width times the registers its value passes through
+    (the longest delay any consumer needs, or to the output register)."""
+    depth = [0] * len(net)
+    live = net.live()
+    for n in net.nodes:
+        if not live[n.id]:
+            continue
+        for a in n.args:
+            depth[a] = max(depth[a], sched.stage[n.id] - sched.stage[a])
+    for i in net.outputs:
+        depth[i] = max(depth[i], sched.last_stage - sched.stage[i])
+    return [depth[n.id] * n.width if net[n.id].kind is not Kind.CONST else 0
+            for n in net.nodes]

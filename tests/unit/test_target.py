@@ -47,16 +47,24 @@ def test_unknown_keys_are_refused_with_the_valid_ones():
 
 def test_config_keys_are_the_option_keys_and_precision():
     assert KEYS == {"precision": KEYS["precision"], **OPTION_KEYS}
-    assert set(OPTION_KEYS) == set(BuildOptions().to_json()) | {"backend", "io_mode",
-                                                                "budgets"}
+    assert set(OPTION_KEYS) == set(BuildOptions().to_json()) | {
+        "backend", "io_mode", "budgets", "stage_ns", "dsp_digits"}
 
 
 def test_values_are_checked_on_construction():
     with pytest.raises(ConfigError, match="reuse factor from 1"):
         BuildOptions(default_reuse=0)
     with pytest.raises(ConfigError, match="'backend' in the build options must be one of "
-                                          "vitis \\(verilog and catapult are planned\\)"):
-        BuildOptions(backend="verilog")
+                                          "vitis, verilog \\(planned: catapult\\)"):
+        BuildOptions(backend="catapult")
+    with pytest.raises(ConfigError, match="'stage_ns' in the build options must be from 0"):
+        BuildOptions(stage_ns=-1.0)
+    with pytest.raises(ConfigError, match="'dsp_digits' .* signed digits from 2"):
+        BuildOptions(dsp_digits=1)
+    assert BuildOptions(stage_ns=0).stage_budget_ns is None  # combinational
+    assert BuildOptions(Target(clock_ns=4.0)).stage_budget_ns == 3.5
+    assert BuildOptions.from_json(BuildOptions(stage_ns=2.5, dsp_digits=4).to_json()) == \
+        BuildOptions(stage_ns=2.5, dsp_digits=4)
     with pytest.raises(InterfaceError, match="Unknown interface 'axi4'"):
         BuildOptions(interface="axi4")
     with pytest.raises(ConfigError, match="clock period is 0 ns"):

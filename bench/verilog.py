@@ -413,18 +413,11 @@ def trigc_estimate(onnx_path: Path, work: Path) -> dict:
 
 
 def _estimate_fields(report: dict) -> dict:
-    """LUT / FF / DSP / latency from a trigc report.json, wherever its totals live."""
-    total = report.get("total") or report.get("totals") or report
-    pick = {}
-    for key, names in (("lut", ("lut", "LUT")), ("ff", ("ff", "FF")), ("dsp", ("dsp", "DSP")),
-                       ("latency_cycles", ("latency_cycles", "latency")),
-                       ("ii", ("ii", "II"))):
-        for src in (total, report):
-            value = next((src[n] for n in names if isinstance(src.get(n), (int, float))), None)
-            if value is not None:
-                pick[key] = value
-                break
-    return pick
+    """LUT / FF / DSP / latency / II of a trigc report.json (``estimate.total`` etc.)."""
+    est = report["estimate"]
+    total = est["total"]
+    return {"lut": total["lut"], "ff": total["ff"], "dsp": total["dsp"],
+            "latency_cycles": est["latency_cycles"], "ii": est["ii"], "kind": est.get("kind")}
 
 
 def run_trigc(onnx_path: Path, in_type, raw_in, reference, work: Path) -> dict:

@@ -9,9 +9,8 @@ import sys
 from trigc.backends.vitis.synth_report import parse_csynth, report_path
 from trigc.cli.options import add_target_options, target_kwargs
 from trigc.export.boards import BOARDS, board_device, format_boards
-from trigc.export.ip import (
-    BUNDLE, DEFAULT_LIBRARY, DEFAULT_VENDOR, DEFAULT_VERSION, TOOL, export_ip,
-)
+from trigc.export.common import BUNDLE, DEFAULT_LIBRARY, DEFAULT_VENDOR, DEFAULT_VERSION
+from trigc.export.ip import export_ip
 
 
 def cmd_boards(args: argparse.Namespace) -> int:
@@ -36,14 +35,16 @@ def cmd_export(args: argparse.Namespace) -> int:
           f"cycles ({est.latency_ns:g} ns)")
     print(f"  README: {result.path / 'README.md'}")
     print(f"  port map: {result.path / 'port_map.json'}")
+    if result.ip_repo is not None:
+        print(f"  IP repository: {result.ip_repo}")
     if result.ip_zip is not None:
         print(f"  IP archive: {result.ip_zip}")
         _print_synthesis(result)
         return 0
-    reason = "--no-run was given" if args.no_run else f"{TOOL} is not on PATH"
-    print(f"{reason}: nothing was synthesized. Wrote {result.bundle}, a ready-to-run "
-          f"bundle; on a machine with Vitis HLS run, next to {BUNDLE}:\n  {result.command}",
-          file=sys.stderr)
+    reason = "--no-run was given" if args.no_run else f"{result.tool} is not on PATH"
+    done = "nothing was packaged" if result.tool == "vivado" else "nothing was synthesized"
+    print(f"{reason}: {done}. Wrote {result.bundle}, a ready-to-run bundle; on a machine "
+          f"with {result.tool} run, next to {BUNDLE}:\n  {result.command}", file=sys.stderr)
     return 0
 
 
@@ -61,7 +62,8 @@ def add_parsers(subparsers) -> None:
     p.set_defaults(func=cmd_boards)
 
     p = subparsers.add_parser(
-        "export", help="export a project as a Vivado IP core (Vitis HLS export_design)")
+        "export", help="export a project as a Vivado IP core (Vitis HLS export_design; "
+                       "Verilog projects: Vivado's IP packager)")
     p.add_argument("project", help="project directory written by `trigc compile`")
     add_target_options(p)
     p.add_argument("--vendor", default=DEFAULT_VENDOR,
@@ -75,7 +77,8 @@ def add_parsers(subparsers) -> None:
     p.add_argument("-o", "--output",
                    help="write the exported project here instead of updating PROJECT")
     p.add_argument("--no-run", action="store_true",
-                   help="do not run vitis_hls even when it is on PATH; write the bundle")
+                   help="do not run vitis_hls (vivado for a Verilog project) even when it "
+                        "is on PATH; write the bundle")
     p.add_argument("--overwrite", action="store_true",
                    help="when the output folder holds files trigc did not write (<name>_prj/"
                         " and ip/ of an earlier run, yours), replace only trigc's files and "

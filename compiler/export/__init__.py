@@ -1,5 +1,6 @@
 """IP core export for detector boards: the board table, ``trigc boards`` and
-``trigc export`` (see :mod:`trigc.export.ip`)."""
+``trigc export`` (see :mod:`trigc.export.ip`; Verilog projects:
+:mod:`trigc.export.verilog`)."""
 
 from trigc.export.boards import (
     BOARDS,
@@ -10,7 +11,8 @@ from trigc.export.boards import (
     known_boards,
 )
 from trigc.export.docs import VLNV
-from trigc.export.ip import ExportError, ExportResult, VLNVError, export_ip, make_vlnv
+from trigc.export.common import ExportError, ExportResult, VLNVError, make_vlnv
+from trigc.export.ip import export_ip
 
 __all__ = [
     "BOARDS", "VLNV", "Board", "ExportError", "ExportResult", "UnknownBoardError",

@@ -130,6 +130,8 @@ class Project:
     def tb_inputs(self) -> list[np.ndarray]:
         """The inputs stored in tb_data (as the testbench reads them); a missing,
         truncated or corrupted file is a ``ProjectError``."""
+        if self.backend == "verilog":  # no tb_data: the error says to run `trigc rtlsim`
+            self._library()
         flat = _read_tb_data(self.path / "tb_data" / "tb_input_features.dat",
                              sum(int(np.prod(t.shape)) for t in self.graph.inputs))
         out, offset = [], 0

@@ -24,6 +24,9 @@ emitted Verilog and the cost model agree on):
   picks, as LeakyRelu needs).
 - ``DIVC``: ``a / param.den`` assigned to ``param.dst`` with its rounding (a
   :class:`DivConst`; no overflow: the interval says it fits).
+- ``EVEN``: ``a >> param`` with the LSB cleared when the ``param`` dropped bits are
+  all zero: round-half-to-even of ``a - half`` once ``half`` was added (how a cast
+  with ``RND_CONV`` folds its rounding into the bias adder).
 
 Nodes are hash-consed: asking twice for the same operation on the same operands
 returns the same node, so structurally equal subexpressions are shared for free.
@@ -38,7 +41,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from trigc.errors import IRError
-from trigc.fixed import FixedType, Overflow, requantize
+from trigc.fixed import FixedType, Overflow, Rounding, requantize
 
 
 class Kind(enum.Enum):
@@ -55,6 +58,7 @@ class Kind(enum.Enum):
     ROM = "rom"
     SELECT = "select"
     DIVC = "divc"
+    EVEN = "even"
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,10 @@ class DivConst:
 
     den: int
     dst: FixedType
+
+
+_FOLDED = (Rounding.RND, Rounding.RND_MIN_INF, Rounding.RND_CONV)
+"""Roundings whose adder a cast shares with a constant operand (``_folded_cast``)."""
 
 
 def raw_width(lo: int, hi: int) -> tuple[int, bool]:
@@ -245,26 +253,59 @@ class Netlist:
     def cast(self, a: int, t: FixedType) -> int:
         """``a`` assigned to ``t`` (rounding, then overflow)."""
         n = self.nodes[a]
-        lo_q, hi_q = (int(v) for v in requantize(np.array([n.lo, n.hi], dtype=object),
-                                                 -n.exp, t, wrap=False))
         exp = -t.frac_bits
-        fits = t.min_raw <= lo_q and hi_q <= t.max_raw
-        if fits:
-            if n.exp == exp:
-                return a  # nothing dropped, nothing overflows: the same signal
-            lo, hi = lo_q, hi_q  # appending zeros only is a wire in the Verilog
-        elif t.overflow in (Overflow.SAT, Overflow.SAT_SYM):
-            low = t.min_raw if not (t.overflow is Overflow.SAT_SYM and t.signed and
-                                    t.width > 1) else -t.max_raw
-            lo, hi = min(max(lo_q, low), t.max_raw), max(min(hi_q, t.max_raw), low)
-        elif t.overflow is Overflow.SAT_ZERO:
-            lo, hi = min(max(lo_q, t.min_raw), 0), max(min(hi_q, t.max_raw), 0)
-        else:
-            lo, hi = t.min_raw, t.max_raw
+        if n.exp == exp and t.min_raw <= n.lo and n.hi <= t.max_raw:
+            return a  # nothing dropped, nothing overflows: the same signal
+        lo, hi = self._cast_bounds(a, t)
         if n.lo == n.hi:
             v = int(requantize(np.array([n.lo], dtype=object), -n.exp, t)[0])
             return self.const(v, exp) if v else self.const(0)
+        drop = -n.exp - t.frac_bits
+        if drop > 0 and t.rounding in _FOLDED and t.overflow is not Overflow.WRAP_SM:
+            return self._folded_cast(a, t, drop)
         return self._make(Kind.CAST, (a,), exp, lo, hi, t)
+
+    def _cast_bounds(self, a: int, t: FixedType) -> tuple[int, int]:
+        """The raw interval of ``a`` assigned to ``t`` (appending zeros only is a
+        wire in the Verilog)."""
+        n = self.nodes[a]
+        lo_q, hi_q = (int(v) for v in requantize(np.array([n.lo, n.hi], dtype=object),
+                                                 -n.exp, t, wrap=False))
+        if t.min_raw <= lo_q and hi_q <= t.max_raw:
+            return lo_q, hi_q
+        if t.overflow in (Overflow.SAT, Overflow.SAT_SYM):
+            low = t.min_raw if not (t.overflow is Overflow.SAT_SYM and t.signed and
+                                    t.width > 1) else -t.max_raw
+            return min(max(lo_q, low), t.max_raw), max(min(hi_q, t.max_raw), low)
+        if t.overflow is Overflow.SAT_ZERO:
+            return min(max(lo_q, t.min_raw), 0), max(min(hi_q, t.max_raw), 0)
+        return t.min_raw, t.max_raw
+
+    def _folded_cast(self, a: int, t: FixedType, drop: int) -> int:
+        """A rounding cast as one adder: the rounding constant joins a constant
+        operand of ``a`` (a bias) or is added on its own; then a truncation (``EVEN``
+        settles ties to even) and the overflow handling alone."""
+        n = self.nodes[a]
+        base, offset = a, 0
+        if n.kind is Kind.ADD:
+            for x, c in (n.args, n.args[::-1]):
+                cn = self.nodes[c]
+                if cn.lo == cn.hi:
+                    base, offset = x, cn.lo << (cn.exp - n.exp)
+                    break
+        half = 1 << (drop - 1)
+        addend = offset + (half - 1 if t.rounding is Rounding.RND_MIN_INF else half)
+        y = self.add(base, self.const(addend, n.exp))
+        trn = t.with_modes(rounding=Rounding.TRN)
+        if t.rounding is not Rounding.RND_CONV:
+            return self.cast(y, trn)
+        ny = self.nodes[y]
+        drop = -ny.exp - t.frac_bits  # y may sit on a coarser grid than a
+        if drop <= 0 or ny.lo == ny.hi:
+            return self._make(Kind.CAST, (a,), -t.frac_bits, *self._cast_bounds(a, t), t)
+        q_lo, q_hi = ny.lo >> drop, ny.hi >> drop
+        q = self._make(Kind.EVEN, (y,), ny.exp + drop, q_lo - (q_lo & 1), q_hi, drop)
+        return self.cast(q, trn)
 
     def rom(self, a: int, rom: Rom, table_exp: int) -> int:
         """Table lookup of ``a`` (raw index arithmetic on ``a``'s raw integers)."""
@@ -358,6 +399,9 @@ def evaluate(net: Netlist, inputs: np.ndarray) -> np.ndarray:
             v = np.array(rom.table, dtype=object)[idx]
         elif k is Kind.SELECT:
             v = np.where(a[0] < 0, a[1], a[2])
+        elif k is Kind.EVEN:
+            q = a[0] >> n.param
+            v = np.where(a[0] & ((1 << n.param) - 1) == 0, q & ~1, q)
         elif k is Kind.DIVC:
             v = _divc_eval(a[0], -net.nodes[n.args[0]].exp, n.param.den,
                            n.param.dst).astype(object)

@@ -67,7 +67,7 @@ def delay(net: Netlist, n: Node, model: DelayModel = MODEL) -> float:
         if not _cast_fits(net, n):
             d += model.lut * (2 if t.overflow is not Overflow.WRAP else 0)
         return d
-    if k is Kind.SELECT:
+    if k in (Kind.SELECT, Kind.EVEN):
         return model.lut
     if k is Kind.ROM:
         index_bits = max(1, math.ceil(math.log2(max(len(n.param.table), 2))))
@@ -169,6 +169,8 @@ def cost(net: Netlist, n: Node) -> Cost:
         return Cost(bits / 2 + n.width, math.ceil(bits / 8))
     if k is Kind.SELECT:
         return Cost(n.width)
+    if k is Kind.EVEN:
+        return Cost(math.ceil((n.param + 1) / 6))
     if k is Kind.CAST:
         src, t = net[n.args[0]], n.param
         c = Cost()

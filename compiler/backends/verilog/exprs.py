@@ -274,8 +274,8 @@ def cast(body: Body, n: Node, src: Sig, t: FixedType) -> str:
         return ext(q, n.width)
     if t.overflow is Overflow.WRAP:
         return ext(q, t.width)
-    under = compare(q, "<", constant(low)) if q.lo < low else None
-    over = compare(q, ">", constant(high)) if q.hi > high else None
+    under = _under(q, low) if q.lo < low else None
+    over = _over(q, high) if q.hi > high else None
     if t.overflow in (Overflow.SAT, Overflow.SAT_SYM):
         expr = ext(q, n.width)
         if over:
@@ -293,6 +293,63 @@ def cast(body: Body, n: Node, src: Sig, t: FixedType) -> str:
         flip = body.flag("flip", f"{out} & ({dropped} ^ {bit(q, t.width - 1)})")
         return f"{ext(q, t.width)} ^ {{{t.width}{{{flip}}}}}"
     raise IRError(f"verilog: no overflow rule for {t.overflow}")
+
+
+def even(body: Body, n: Node, src: Sig) -> str:
+    """``src >> s`` with its LSB cleared when the ``s`` dropped bits are all zero
+    (``Kind.EVEN``: the tie of a folded round-half-to-even)."""
+    s = n.param
+    q = body.word("q", src.lo >> s, src.hi >> s, upper(src, s, _w(src.lo >> s, src.hi >> s)))
+    if src.width <= s:
+        return lit(0, n.width)
+    low = _select(src.name, s - 1, 0, src.width)
+    tie = body.flag("tie", f"~|{low}" if s > 1 else f"~{low}")
+    if n.width == 1:
+        return f"{bit(q, 0)} & ~{tie}"
+    return f"{{{upper(q, 1, n.width - 1)}, {bit(q, 0)} & ~{tie}}}"
+
+
+def _beyond(q: Sig, k: int) -> str | None:
+    """``q >= 2**k`` as bit logic (no comparator), or None when ``k`` is outside q."""
+    top = q.width - 1 if q.signed else q.width
+    if q.const or k >= top or k < 0:
+        return None
+    bits = _select(q.name, top - 1, k, q.width)
+    ones = f"|{bits}" if top - 1 > k else bits
+    return f"~{q.name}[{q.width - 1}] & {ones}" if q.signed else ones
+
+
+def _below(q: Sig, k: int) -> str | None:
+    """``q < -2**k`` (k >= 0) or, for k None, ``q < 0``, as bit logic."""
+    if q.const or not q.signed:
+        return None
+    sign = f"{q.name}[{q.width - 1}]"
+    if k is None:
+        return sign
+    if k >= q.width - 1:
+        return None
+    bits = _select(q.name, q.width - 2, k, q.width)
+    return f"{sign} & ~(&{bits})" if q.width - 2 > k else f"{sign} & ~{bits}"
+
+
+def _over(q: Sig, high: int) -> str:
+    """``q > high``: bit logic when ``high + 1`` is a power of two."""
+    if high >= 0 and (high + 1) & high == 0:
+        fast = _beyond(q, (high + 1).bit_length() - 1)
+        if fast is not None:
+            return fast
+    return compare(q, ">", constant(high))
+
+
+def _under(q: Sig, low: int) -> str:
+    """``q < low``: bit logic when ``low`` is 0 or minus a power of two."""
+    if low == 0:
+        fast = _below(q, None)
+    elif low < 0 and (-low) & (-low - 1) == 0:
+        fast = _below(q, (-low).bit_length() - 1)
+    else:
+        fast = None
+    return fast if fast is not None else compare(q, "<", constant(low))
 
 
 # ---- tables and division ----------------------------------------------------

@@ -20,7 +20,11 @@ def cmd_rtlsim(args: argparse.Namespace) -> int:
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
-    print(synth_run(args.project, per_layer=args.per_layer))
+    result = synth_run(args.project, per_layer=args.per_layer)
+    print(result)
+    if result.comparison is not None:
+        print()
+        print(result.comparison, end="")
     return 0
 
 

@@ -150,3 +150,49 @@ def plot(estimate: Estimate, path) -> None:
                  f"{estimate.clock_ns:g} ns - static estimate, not synthesis", fontsize=9)
     fig.tight_layout()
     fig.savefig(str(path), format="png", dpi=100, metadata={"Software": None})
+
+
+# ---- measured vs estimated (trigc synth) ----------------------------------------------
+COMPARISON_TITLE = "measured (Yosys) vs estimated (trigc)"
+"""The first words of the comparison section in report.txt (``trigc synth`` replaces
+everything from that line on)."""
+COMPARISON_NOTE = ("diff = (estimated - measured) / measured; BRAM in 18 Kb blocks; the "
+                   "total is the flattened run, the layers the hierarchical one "
+                   "(--per-layer); MUXF and LUTRAM/SRL cells are not compared")
+COMPARED = (("lut", "LUT"), ("ff", "FF"), ("carry", "CARRY8"), ("dsp", "DSP"),
+            ("bram", "BRAM18"))
+
+
+def _cell(value) -> str:
+    return "-" if value is None else _n(value)
+
+
+def _pct(value) -> str:
+    if value is None:
+        return "n/a"
+    return "0.0%" if value == 0 else f"{value:+.1f}%"
+
+
+def format_comparison(comparison: dict) -> str:
+    """The side-by-side table of a comparison's JSON (:mod:`trigc.synth.compare`): per
+    resource the measured and estimated value and their difference in percent of the
+    measured one, for the total and each layer."""
+    rows = [comparison["total"], *comparison["layers"]]
+    name_w = max(len("layer"), *(len(r["label"]) for r in rows)) + 2
+    sub = 8, 8, 8
+    head1 = " " * name_w + "".join(f"|{title:^{sum(sub)}}" for _, title in COMPARED)
+    head2 = f"{'layer':<{name_w}}" + "".join(
+        f"|{'meas':>{sub[0]}}{'est':>{sub[1]}}{'diff':>{sub[2]}}" for _ in COMPARED)
+    lines = [f"{COMPARISON_TITLE}: {comparison['tool']}, top {comparison['top']}",
+             COMPARISON_NOTE,
+             "", head1.rstrip(), head2.rstrip(), "-" * len(head2)]
+    for i, row in enumerate(rows):
+        cells = ""
+        for key, _ in COMPARED:
+            r = row["resources"][key]
+            cells += (f"|{_cell(r['measured']):>{sub[0]}}{_cell(r['estimated']):>{sub[1]}}"
+                      f"{_pct(r['diff_pct']):>{sub[2]}}")
+        lines.append(f"{row['label']:<{name_w}}" + cells)
+        if i == 0 and len(rows) > 1:
+            lines.append("-" * len(head2))
+    return "\n".join(lines) + "\n"

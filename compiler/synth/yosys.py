@@ -10,7 +10,8 @@ Results are cached like the C-sim builds (:mod:`trigc.csim.build`; see
 :mod:`trigc.synth.cache`): under
 ``cache_root()/synth/<sha256 of the sources, the Yosys version and the script>``,
 each file with a SHA-256 sidecar verified before use. The project gets
-``synth/yosys.log`` and ``synth/synth_report.json``."""
+``synth/yosys.log`` and ``synth/synth_report.json``, and its ``report.txt`` and
+``report.json`` the measured numbers beside trigc's estimate (:mod:`trigc.synth.compare`)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ from pathlib import Path, PurePosixPath
 from trigc.errors import ProjectError, TrigcError
 from trigc.outputs import atomic_write, file_sha256
 from trigc.synth.cache import cache_root, cached, publish
+from trigc.synth.compare import Comparison, update_reports
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +96,7 @@ class SynthResult:
     cached: bool
     log_path: Path | None = None
     report_path: Path | None = None
+    comparison: Comparison | None = None  # with the project's estimate (report.txt)
 
     def to_json(self) -> dict:
         return {"top": self.top, "family": FAMILY, "yosys_version": self.yosys_version,
@@ -274,6 +277,8 @@ def run(project_dir, *, flatten: bool = True, per_layer: bool = False) -> SynthR
     result = SynthResult(top, total, per_module, version, _script(top, len(sources), flatten),
                          hit)
     _write_outputs(root, result, logs)
+    result.comparison = update_reports(root, top, f"{version}, synth_xilinx -family {FAMILY}",
+                                       total, per_module)
     return result
 
 

@@ -10,8 +10,8 @@ from trigc.export.boards import (
     get_board,
     known_boards,
 )
-from trigc.export.docs import VLNV
 from trigc.export.common import ExportError, ExportResult, VLNVError, make_vlnv
+from trigc.export.docs import VLNV
 from trigc.export.ip import export_ip
 
 __all__ = [

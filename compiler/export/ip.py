@@ -29,9 +29,21 @@ from trigc.backends.vitis.writer import VERSION, glue_env
 from trigc.errors import ConfigError
 from trigc.export import verilog
 from trigc.export.common import (
-    BUNDLE, DEFAULT_LIBRARY, DEFAULT_VENDOR, DEFAULT_VERSION, RUN_SCRIPT, ExportError,
-    ExportResult, VLNVError, archive_name, command, display_name, make_vlnv, write_bundle,
-    write_run_script, zip_dir_name,
+    BUNDLE,
+    DEFAULT_LIBRARY,
+    DEFAULT_VENDOR,
+    DEFAULT_VERSION,
+    RUN_SCRIPT,
+    ExportError,
+    ExportResult,
+    VLNVError,
+    archive_name,
+    command,
+    display_name,
+    make_vlnv,
+    write_bundle,
+    write_run_script,
+    zip_dir_name,
 )
 from trigc.export.common import run_tool as run_vendor_tool
 from trigc.export.docs import VLNV, port_map_json, readme_context

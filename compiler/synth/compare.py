@@ -21,7 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from trigc.estimate.report import (
-    COMPARISON_NOTE, COMPARISON_TITLE, format_comparison,
+    COMPARISON_NOTE,
+    COMPARISON_TITLE,
+    format_comparison,
 )
 from trigc.estimate.rtl import PORT_LAYER
 from trigc.names import identifier

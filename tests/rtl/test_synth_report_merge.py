@@ -70,7 +70,7 @@ def test_report_shows_measured_and_estimated_per_layer(synthesized):
 @needs_yosys
 def test_cli_prints_the_table_and_rerun_replaces_the_section(synthesized, capsys,
                                                              monkeypatch):
-    path, result, _ = synthesized
+    path = synthesized[0]
     monkeypatch.setattr("trigc.cli.rtl.synth_run",  # the fixture's run, from the cache
                         lambda project, per_layer: run(project, flatten=False,
                                                        per_layer=per_layer))

@@ -183,6 +183,54 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+# ---- the build cache (C-sim, Verilator, Yosys) -------------------------------------
+CACHE_HASH_SUFFIX = ".sha256"
+
+
+def cache_root() -> Path:
+    """Where builds are cached: ``$TRIGC_CACHE_DIR``, default ``~/.cache/trigc``."""
+    return Path(os.environ.get("TRIGC_CACHE_DIR", Path.home() / ".cache" / "trigc"))
+
+
+def cache_sidecar(artifact: Path) -> Path:
+    """The file holding ``artifact``'s recorded SHA-256."""
+    return artifact.with_name(artifact.name + CACHE_HASH_SUFFIX)
+
+
+def cached(artifact: Path, what: str = "cache") -> bool:
+    """True when ``artifact`` is in the cache and its bytes match the recorded SHA-256.
+    A damaged entry (no hash, wrong hash, unreadable) is removed (the artifact and its
+    sidecar only) with a warning naming ``what``, so the caller rebuilds it."""
+    digest_path = cache_sidecar(artifact)
+    if not artifact.exists() and not digest_path.exists():
+        return False
+    try:
+        expected = digest_path.read_text().strip()
+        actual = file_sha256(artifact)
+    except (OSError, UnicodeDecodeError) as exc:
+        problem = f"cannot be verified ({exc.__class__.__name__}: {exc})"
+    else:
+        if expected == actual:
+            return True
+        problem = f"has SHA-256 {actual[:16]}..., not the recorded {expected[:16]}..."
+    log.warning("%s entry %s %s: it is truncated or corrupted; rebuilding it", what,
+                artifact, problem)
+    for path in (artifact, digest_path):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+    return False
+
+
+def publish(built: Path, artifact: Path) -> None:
+    """Move a fresh build into the cache: the artifact, then its SHA-256 (both renamed
+    into place, so a reader never sees half of either)."""
+    digest = file_sha256(built)
+    built.replace(artifact)
+    tmp = built.with_name(built.name + CACHE_HASH_SUFFIX)
+    tmp.write_text(digest + "\n")
+    tmp.replace(cache_sidecar(artifact))
+
+
 def write_manifest(root: Path) -> dict[str, str]:
     """Record every regular file under ``root`` (relative posix path -> sha256) in
     ``root/.trigc-manifest.json``. Call it last, after every file is written."""

@@ -27,7 +27,7 @@ import numpy as np
 from trigc.backends.vitis.writer import glue_env
 from trigc.csim.headers import ap_types_dir
 from trigc.errors import TrigcError
-from trigc.outputs import file_sha256
+from trigc.outputs import cache_root, cache_sidecar, cached, publish
 
 log = logging.getLogger(__name__)
 
@@ -42,15 +42,10 @@ CXX_FLAGS = ["-std=c++14", "-O1", "-w", "-DNDEBUG"]
 SANITIZE_FLAGS = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all",
                   "-fsanitize-recover=shift-base", "-fno-omit-frame-pointer", "-g"]
 SANITIZER_SUPPRESSIONS = "shift-base:ap_private.h\n"
-HASH_SUFFIX = ".sha256"
 
 
 class CSimError(TrigcError, RuntimeError):
     """The C-simulation could not be built or run."""
-
-
-def cache_root() -> Path:
-    return Path(os.environ.get("TRIGC_CACHE_DIR", Path.home() / ".cache" / "trigc"))
 
 
 def _compiler() -> str:
@@ -80,10 +75,6 @@ def _run_compiler(cmd: list[str], what: str) -> None:
         raise CSimError(f"g++ failed to build the {what}:\n{tail}")
 
 
-def _hash_path(artifact: Path) -> Path:
-    return artifact.with_name(artifact.name + HASH_SUFFIX)
-
-
 def _remove(*paths: Path) -> None:
     for path in paths:
         try:
@@ -92,49 +83,17 @@ def _remove(*paths: Path) -> None:
             pass
 
 
-def cached(artifact: Path) -> bool:
-    """True when ``artifact`` is in the cache and its bytes match the stored SHA-256.
-    A damaged entry (no hash, wrong hash, unreadable) is removed with a warning, so
-    the caller rebuilds it."""
-    digest_path = _hash_path(artifact)
-    if not artifact.exists() and not digest_path.exists():
-        return False
-    try:
-        expected = digest_path.read_text().strip()
-        actual = file_sha256(artifact)
-    except (OSError, UnicodeDecodeError) as exc:
-        problem = f"cannot be verified ({exc.__class__.__name__}: {exc})"
-    else:
-        if expected == actual:
-            return True
-        problem = f"has SHA-256 {actual[:16]}..., not the recorded {expected[:16]}..."
-    log.warning("C-sim cache entry %s %s: it is truncated or corrupted; rebuilding it",
-                artifact, problem)
-    _remove(artifact, digest_path)
-    return False
-
-
-def _publish(tmp: Path, artifact: Path) -> None:
-    """Move a fresh build into the cache: the artifact, then its hash (both renamed
-    into place, so a reader never sees half of either)."""
-    digest = file_sha256(tmp)
-    tmp.replace(artifact)
-    tmp_hash = tmp.with_name(tmp.name + HASH_SUFFIX)
-    tmp_hash.write_text(digest + "\n")
-    tmp_hash.replace(_hash_path(artifact))
-
-
 def _build(artifact: Path, cmd_for: Callable[[Path], list[str]], what: str) -> Path:
     """``artifact`` from the cache when verified, else built by ``cmd_for(tmp)``."""
-    if cached(artifact):
+    if cached(artifact, "C-sim cache"):
         return artifact
     artifact.parent.mkdir(parents=True, exist_ok=True)
     tmp = artifact.with_name(f".{artifact.name}.{os.getpid()}.tmp")
     try:
         _run_compiler(cmd_for(tmp), what)
-        _publish(tmp, artifact)
+        publish(tmp, artifact)
     finally:
-        _remove(tmp, tmp.with_name(tmp.name + HASH_SUFFIX))
+        _remove(tmp, cache_sidecar(tmp))
     return artifact
 
 

@@ -1,6 +1,6 @@
 """Verilator builds of a Verilog project with the harness of :mod:`trigc.rtlsim.harness`.
 
-Cached like the C-sim builds (:mod:`trigc.csim.build`; see :mod:`trigc.rtlsim.cache`):
+Cached like the C-sim builds (:func:`trigc.outputs.cached`):
 the executable lives under
 ``cache_root()/rtlsim/<sha256 of the sources, harness, Verilator version and flags>``
 with a SHA-256 sidecar checked before every use; a damaged entry is rebuilt."""
@@ -17,7 +17,7 @@ from pathlib import Path
 
 from trigc.errors import TrigcError
 from trigc.outputs import file_sha256
-from trigc.rtlsim.cache import cache_root, cached, publish
+from trigc.outputs import cache_root, cached, publish
 from trigc.rtlsim.harness import HARNESS_CPP
 from trigc.rtlsim.portmap import PortMap, read_port_map
 
@@ -72,7 +72,7 @@ def build(project_dir) -> Path:
     flags = [*VERILATOR_FLAGS, "--top-module", ports.top]
     entry = cache_root() / "rtlsim" / _key(ports, flags)
     artifact = entry / EXECUTABLE
-    if cached(artifact):
+    if cached(artifact, "Verilator cache"):
         log.info("rtlsim: cached build %s", artifact)
         return artifact
     entry.mkdir(parents=True, exist_ok=True)

@@ -6,8 +6,7 @@ registers). Cells Yosys left unmapped (``$mem_v2`` and other ``$`` cells, e.g. a
 ``rom_style = "distributed"`` ROM, which Yosys 0.23 does not map) are listed in
 ``unmapped``: the totals then undercount.
 
-Results are cached like the C-sim builds (:mod:`trigc.csim.build`; see
-:mod:`trigc.synth.cache`): under
+Results are cached like the C-sim builds (:func:`trigc.outputs.cached`): under
 ``cache_root()/synth/<sha256 of the sources, the Yosys version and the script>``,
 each file with a SHA-256 sidecar verified before use. The project gets
 ``synth/yosys.log`` and ``synth/synth_report.json``, and its ``report.txt`` and
@@ -28,7 +27,7 @@ from pathlib import Path, PurePosixPath
 
 from trigc.errors import ProjectError, TrigcError
 from trigc.outputs import atomic_write, file_sha256
-from trigc.synth.cache import cache_root, cached, publish
+from trigc.outputs import cache_root, cached, publish
 from trigc.synth.compare import Comparison, update_reports
 
 log = logging.getLogger(__name__)
@@ -238,7 +237,7 @@ def _stat(top: str, sources: list[Path], version: str, flatten: bool) -> tuple[d
     """Yosys' ``stat -json`` (cached) and the path of its cached log."""
     script = _script(top, len(sources), flatten)
     entry = cache_root() / "synth" / _key(sources, version, script)
-    hit = cached(entry / "stat.json") and cached(entry / "yosys.log")
+    hit = cached(entry / "stat.json", "Yosys cache") and cached(entry / "yosys.log", "Yosys cache")
     if not hit:
         _synthesize(sources, script, entry)
     try:

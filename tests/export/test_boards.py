@@ -122,7 +122,7 @@ def test_target_flags_for_the_cli():
                          "--clock-ns", "4", "--backend", "vitis"])
     assert target_kwargs(args) == {"part": None, "board": "vcu118", "clock_ns": 4.0,
                                    "backend": "vitis", "interface": "axis",
-                                   "axis_word_bits": 64}
+                                   "axis_word_bits": 64, "stage_ns": None, "dsp_digits": None}
     assert set(target_kwargs(p.parse_args([])).values()) == {None}
 
 

@@ -159,7 +159,7 @@ everything from that line on)."""
 COMPARISON_NOTE = ("diff = (estimated - measured) / measured; BRAM in 18 Kb blocks; the "
                    "total is the flattened run, the layers the hierarchical one "
                    "(--per-layer); MUXF and LUTRAM/SRL cells are not compared")
-COMPARED = (("lut", "LUT"), ("ff", "FF"), ("carry", "CARRY8"), ("dsp", "DSP"),
+COMPARED = (("lut", "LUT"), ("ff", "FF"), ("carry", "CARRY4"), ("dsp", "DSP"),
             ("bram", "BRAM18"))
 
 

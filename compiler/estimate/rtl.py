@@ -33,7 +33,7 @@ def netlist_for(graph: Graph, options) -> tuple[Netlist, Schedule]:
 
 def estimate_rtl(graph: Graph, settings=None, net: Netlist | None = None,
                  sched: Schedule | None = None) -> Estimate:
-    """Per-layer LUT/FF/DSP (and CARRY8 in ``detail``) and the latency in cycles of the
+    """Per-layer LUT/FF/DSP (and CARRY4 (as Yosys 0.23 maps carries) in ``detail``) and the latency in cycles of the
     Verilog backend's design for ``graph``."""
     options = build_options(settings, graph)
     if net is None or sched is None:
@@ -58,14 +58,14 @@ def estimate_rtl(graph: Graph, settings=None, net: Netlist | None = None,
         res = Resources(dsp=c.dsp, lut=math.ceil(c.lut), ff=flops.get(node.name, 0))
         layers.append(LayerEstimate(node.name, node.source, node.op.value, 1, 1, min(st),
                                     max(st) + 1, max(st) - min(st) + 1, False, res,
-                                    {"carry8": math.ceil(c.carry)}))
+                                    {"carry4": math.ceil(c.carry)}))
     port_ff = in_bits + out_bits + sched.latency + flops.get("input", 0) + \
         flops.get("output", 0)
     other = costs.get("output", Cost()) + costs.get("input", Cost())
     layers.append(LayerEstimate(PORT_LAYER, "", "Registers", 1, 1, 0, sched.latency,
                                 sched.latency, False,
                                 Resources(dsp=other.dsp, lut=math.ceil(other.lut), ff=port_ff),
-                                {"carry8": math.ceil(other.carry)}))
+                                {"carry4": math.ceil(other.carry)}))
     total = Resources()
     for layer in layers:
         total = total + layer.resources

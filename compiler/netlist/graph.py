@@ -20,13 +20,11 @@ emitted Verilog and the cost model agree on):
 - ``CAST``: ``a`` assigned to the :class:`~trigc.fixed.FixedType` ``param``
   (rounding, then overflow, as ``ap_fixed`` does); ``exp = -param.frac_bits``.
 - ``ROM``: ``param.table[clamp((a - index_low) >> shift)]`` (a :class:`Rom`).
-- ``SELECT``: ``args[0] < 0 ? args[1] : args[2]`` (the sign of the first operand
-  picks, as LeakyRelu needs).
+- ``SELECT``: ``args[0] < 0 ? args[1] : args[2]`` on the finer operand grid (the
+  sign of the first operand picks, as LeakyRelu needs).
 - ``DIVC``: ``a / param.den`` assigned to ``param.dst`` with its rounding (a
   :class:`DivConst`; no overflow: the interval says it fits).
-- ``EVEN``: ``a >> param`` with the LSB cleared when the ``param`` dropped bits are
-  all zero: round-half-to-even of ``a - half`` once ``half`` was added (how a cast
-  with ``RND_CONV`` folds its rounding into the bias adder).
+
 
 Nodes are hash-consed: asking twice for the same operation on the same operands
 returns the same node, so structurally equal subexpressions are shared for free.
@@ -41,7 +39,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from trigc.errors import IRError
-from trigc.fixed import FixedType, Overflow, Rounding, requantize
+from trigc.fixed import FixedType, Overflow, Rounding, assign_ratio, requantize
 
 
 class Kind(enum.Enum):
@@ -58,7 +56,6 @@ class Kind(enum.Enum):
     ROM = "rom"
     SELECT = "select"
     DIVC = "divc"
-    EVEN = "even"
 
 
 @dataclass(frozen=True)
@@ -78,7 +75,7 @@ class DivConst:
     dst: FixedType
 
 
-_FOLDED = (Rounding.RND, Rounding.RND_MIN_INF, Rounding.RND_CONV)
+_FOLDED = (Rounding.RND, Rounding.RND_MIN_INF)
 """Roundings whose adder a cast shares with a constant operand (``_folded_cast``)."""
 
 
@@ -282,9 +279,11 @@ class Netlist:
         return t.min_raw, t.max_raw
 
     def _folded_cast(self, a: int, t: FixedType, drop: int) -> int:
-        """A rounding cast as one adder: the rounding constant joins a constant
-        operand of ``a`` (a bias) or is added on its own; then a truncation (``EVEN``
-        settles ties to even) and the overflow handling alone."""
+        """A cast whose rounding adds a constant (``RND``, ``RND_MIN_INF``) shares that
+        adder with a constant operand of ``a`` (a bias): one constant add, then a
+        truncation and the overflow handling alone. (Round-half-to-even adds a bit of
+        the biased value itself, so it keeps its own adder: Yosys maps ``x + C +
+        bit`` onto one carry chain.)"""
         n = self.nodes[a]
         base, offset = a, 0
         if n.kind is Kind.ADD:
@@ -296,16 +295,7 @@ class Netlist:
         half = 1 << (drop - 1)
         addend = offset + (half - 1 if t.rounding is Rounding.RND_MIN_INF else half)
         y = self.add(base, self.const(addend, n.exp))
-        trn = t.with_modes(rounding=Rounding.TRN)
-        if t.rounding is not Rounding.RND_CONV:
-            return self.cast(y, trn)
-        ny = self.nodes[y]
-        drop = -ny.exp - t.frac_bits  # y may sit on a coarser grid than a
-        if drop <= 0 or ny.lo == ny.hi:
-            return self._make(Kind.CAST, (a,), -t.frac_bits, *self._cast_bounds(a, t), t)
-        q_lo, q_hi = ny.lo >> drop, ny.hi >> drop
-        q = self._make(Kind.EVEN, (y,), ny.exp + drop, q_lo - (q_lo & 1), q_hi, drop)
-        return self.cast(q, trn)
+        return self.cast(y, t.with_modes(rounding=Rounding.TRN))
 
     def rom(self, a: int, rom: Rom, table_exp: int) -> int:
         """Table lookup of ``a`` (raw index arithmetic on ``a``'s raw integers)."""
@@ -317,12 +307,9 @@ class Netlist:
         return self._make(Kind.ROM, (a,), table_exp, min(used), max(used), rom)
 
     def select(self, c: int, a: int, b: int) -> int:
-        """``c < 0 ? a : b`` (``a`` and ``b`` on the same exponent)."""
-        na, nb = self.nodes[a], self.nodes[b]
-        if na.exp != nb.exp:
-            raise IRError("netlist: select operands must share an exponent")
-        return self._make(Kind.SELECT, (c, a, b), na.exp, min(na.lo, nb.lo),
-                          max(na.hi, nb.hi))
+        """``c < 0 ? a : b`` on the finer of ``a``'s and ``b``'s grids."""
+        exp, (alo, ahi), (blo, bhi) = self._aligned(a, b)
+        return self._make(Kind.SELECT, (c, a, b), exp, min(alo, blo), max(ahi, bhi))
 
     def divc(self, a: int, den: int, dst: FixedType) -> int:
         """``a / den`` (``den`` > 0) assigned to ``dst`` (which must hold every quotient)."""
@@ -353,8 +340,6 @@ class Netlist:
 
 
 def _divc_eval(raw, frac: int, den: int, dst: FixedType):
-    from trigc.fixed import assign_ratio
-
     shift = dst.frac_bits - frac
     raw = np.asarray(raw, dtype=object)
     if shift >= 0:
@@ -384,8 +369,12 @@ def evaluate(net: Netlist, inputs: np.ndarray) -> np.ndarray:
         elif k in (Kind.ADD, Kind.SUB, Kind.MAX, Kind.MIN):
             na, nb = net.nodes[n.args[0]], net.nodes[n.args[1]]
             p, q = a[0] << (na.exp - n.exp), a[1] << (nb.exp - n.exp)
-            v = {Kind.ADD: lambda: p + q, Kind.SUB: lambda: p - q,
-                 Kind.MAX: lambda: np.maximum(p, q), Kind.MIN: lambda: np.minimum(p, q)}[k]()
+            if k is Kind.ADD:
+                v = p + q
+            elif k is Kind.SUB:
+                v = p - q
+            else:
+                v = np.maximum(p, q) if k is Kind.MAX else np.minimum(p, q)
         elif k is Kind.NEG:
             v = -a[0]
         elif k is Kind.MUL:
@@ -398,10 +387,8 @@ def evaluate(net: Netlist, inputs: np.ndarray) -> np.ndarray:
             idx = np.clip(idx.astype(object), 0, len(rom.table) - 1).astype(np.int64)
             v = np.array(rom.table, dtype=object)[idx]
         elif k is Kind.SELECT:
-            v = np.where(a[0] < 0, a[1], a[2])
-        elif k is Kind.EVEN:
-            q = a[0] >> n.param
-            v = np.where(a[0] & ((1 << n.param) - 1) == 0, q & ~1, q)
+            na, nb = net.nodes[n.args[1]], net.nodes[n.args[2]]
+            v = np.where(a[0] < 0, a[1] << (na.exp - n.exp), a[2] << (nb.exp - n.exp))
         elif k is Kind.DIVC:
             v = _divc_eval(a[0], -net.nodes[n.args[0]].exp, n.param.den,
                            n.param.dst).astype(object)

@@ -167,19 +167,7 @@ def _leaky_relu(lw, node, x):
     net = lw.net
     alpha = leaky_alpha(node).value
     neg = lw.scale(x, int(alpha.raw), alpha.frac)
-    pos = x
-    # both sides on one grid for the select: the finer of the two
-    exp = min(net[neg].exp, net[pos].exp)
-    return net.select(x, _regrid(net, neg, exp), _regrid(net, pos, exp))
-
-
-def _regrid(net: Netlist, i: int, exp: int) -> int:
-    """The same value on the finer grid ``exp`` (zeros appended: a wire)."""
-    n = net[i]
-    if n.exp == exp:
-        return i
-    k = n.exp - exp
-    return net.cast(i, FixedType.for_raw_range(n.lo << k, n.hi << k, -exp))
+    return net.select(x, neg, x)
 
 
 def _clip(lw, node, x):

@@ -18,7 +18,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from trigc.fixed import Overflow, Rounding
+import numpy as np
+
+from trigc.fixed import Overflow, Rounding, requantize
 from trigc.netlist.graph import Kind, Netlist, Node
 
 WIRES = frozenset({Kind.INPUT, Kind.CONST, Kind.SHIFT})
@@ -67,7 +69,7 @@ def delay(net: Netlist, n: Node, model: DelayModel = MODEL) -> float:
         if not _cast_fits(net, n):
             d += model.lut * (2 if t.overflow is not Overflow.WRAP else 0)
         return d
-    if k in (Kind.SELECT, Kind.EVEN):
+    if k is Kind.SELECT:
         return model.lut
     if k is Kind.ROM:
         index_bits = max(1, math.ceil(math.log2(max(len(n.param.table), 2))))
@@ -86,10 +88,6 @@ def _cast_fits(net: Netlist, n: Node) -> bool:
 
 
 def _may_overflow(net: Netlist, n: Node) -> bool:
-    import numpy as np
-
-    from trigc.fixed import requantize
-
     src = net[n.args[0]]
     lo, hi = requantize(np.array([src.lo, src.hi], dtype=object), -src.exp, n.param,
                         wrap=False)
@@ -153,33 +151,47 @@ DSP_MIN_BITS = 2
 0.23 ``synth_xilinx`` maps even a 5x9 ``$mul`` to one; narrower ones are LUT logic."""
 
 
+def _carry(bits: int) -> int:
+    """Carry blocks of a ``bits``-wide chain (Yosys 0.23 maps CARRY4 even for xcup)."""
+    return math.ceil(bits / CARRY_BITS)
+
+
+CARRY_BITS = 4
+
+
 def cost(net: Netlist, n: Node) -> Cost:
-    """LUT/CARRY/DSP of one node, the figures the solver minimises and the estimator
-    reports (calibrated against Yosys ``synth_xilinx -family xcup``)."""
+    """LUT/CARRY/DSP of one node: the estimator's figures, calibrated against Yosys
+    0.23 ``synth_xilinx -family xcup`` on the reference models. The CMVM solver
+    minimises the same adder widths (:func:`adder_bits`).
+
+    - an adder of two run-time words: one LUT per computed bit, except the top bit,
+      which the carry-out gives;
+    - an adder with a constant operand (a bias, a rounding constant): no LUT, the
+      constant's bits go straight into the carry chain;
+    - a saturating cast: a 2:1 multiplexer per output bit (the range check folds
+      into it)."""
     k = n.kind
     if k in WIRES:
         return Cost()
     if k in (Kind.ADD, Kind.SUB):
         bits = adder_bits(net, n)
-        return Cost(bits, math.ceil(bits / 8))
+        if any(net[a].lo == net[a].hi for a in n.args):
+            return Cost(0, _carry(bits))
+        return Cost(max(bits - 1, 1), _carry(bits))
     if k is Kind.NEG:
-        return Cost(n.width, math.ceil(n.width / 8))
+        return Cost(n.width - 1, _carry(n.width))
     if k in (Kind.MAX, Kind.MIN):
         bits = adder_bits(net, n)
-        return Cost(bits / 2 + n.width, math.ceil(bits / 8))
+        return Cost(bits / 2 + n.width, _carry(bits))
     if k is Kind.SELECT:
         return Cost(n.width)
-    if k is Kind.EVEN:
-        return Cost(math.ceil((n.param + 1) / 6))
     if k is Kind.CAST:
         src, t = net[n.args[0]], n.param
         c = Cost()
         if t.rounding is not Rounding.TRN and -src.exp > t.frac_bits:
-            # the rounding addend carries through the dropped bits too
-            c = c + Cost(src.width + 1, math.ceil((src.width + 1) / 8))
+            c = c + Cost(src.width, _carry(src.width))
         if _may_overflow(net, n) and t.overflow is not Overflow.WRAP:
-            dropped = max(src.width - (-src.exp - t.frac_bits) - n.width, 1)
-            c = c + Cost(n.width + dropped / 3)
+            c = c + Cost(n.width)
         return c
     if k is Kind.ROM:
         entries = len(n.param.table)
@@ -188,7 +200,7 @@ def cost(net: Netlist, n: Node) -> Cost:
         wa, wb = (net[a].width for a in n.args)
         if min(wa, wb) >= DSP_MIN_BITS:
             return Cost(dsp=math.ceil(wa / 27) * math.ceil(wb / 18))
-        return Cost(wa * wb, wa * math.ceil(wb / 8))
+        return Cost(wa * wb, wa * _carry(wb))
     if k is Kind.DIVC:
         w = net[n.args[0]].width
         return Cost(3 * w * w / 2, w)

@@ -88,7 +88,7 @@ def measured(usage) -> dict[str, float]:
 def estimated(layer: dict) -> dict[str, float]:
     """The compared resources of one layer (or the total) of an estimate's JSON."""
     values = {r: layer.get(r, 0) for r in ("lut", "ff", "dsp", "bram")}
-    values["carry"] = (layer.get("detail") or {}).get("carry8", 0)
+    values["carry"] = (layer.get("detail") or {}).get("carry4", 0)
     return {r: values[r] for r in RESOURCES}
 
 
@@ -109,8 +109,8 @@ def compare(top: str, tool: str, total, per_module: dict, estimate: dict,
     """Measured ``total`` / ``per_module`` (Yosys ``Usage``) against ``estimate``
     (``Estimate.to_json()``); ``node_names``: the graph's nodes in order."""
     est_layers = {layer["name"]: layer for layer in estimate.get("layers", [])}
-    total_est = {**estimate.get("total", {}), "detail": {"carry8": sum(
-        (layer.get("detail") or {}).get("carry8", 0) for layer in est_layers.values())}}
+    total_est = {**estimate.get("total", {}), "detail": {"carry4": sum(
+        (layer.get("detail") or {}).get("carry4", 0) for layer in est_layers.values())}}
     total_row = Row("total", "total", top, measured(total), estimated(total_est))
     rows: list[Row] = []
     if per_module:

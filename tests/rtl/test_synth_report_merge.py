@@ -106,9 +106,9 @@ def test_module_names_follow_the_verilog_writer():
 def test_compare_on_hand_made_numbers():
     estimate = {"total": {"lut": 120, "ff": 10, "dsp": 1, "bram": 2},
                 "layers": [{"name": "fc", "source": "fc", "lut": 120, "ff": 4, "dsp": 1,
-                            "bram": 2, "detail": {"carry8": 5}},
+                            "bram": 2, "detail": {"carry4": 5}},
                            {"name": "ports", "source": "", "lut": 0, "ff": 6, "dsp": 0,
-                            "bram": 0, "detail": {"carry8": 0}}]}
+                            "bram": 0, "detail": {"carry4": 0}}]}
     per_module = {"m": _usage(ff=6), "m_fc": _usage(lut=100, ff=4, carry=4, dsp=1, bram=1.0),
                   "m_stray": _usage(lut=3)}
     result = compare("m", "yosys", _usage(lut=100, ff=10, carry=4, dsp=1, bram=1.0),

@@ -195,9 +195,11 @@ def min_max(body: Body, n: Node, a: Sig, b: Sig) -> str:
 
 
 def select(n: Node, c: Sig, a: Sig, b: Sig) -> str:
+    """``c < 0 ? a : b``, each operand aligned to the node's (finer) grid."""
+    left, right = aligned(a, a.exp - n.exp, n.width), aligned(b, b.exp - n.exp, n.width)
     if c.const or not c.signed:
-        return ext(a if c.lo < 0 else b, n.width)
-    return f"{bit(c, c.width - 1)} ? {ext(a, n.width)} : {ext(b, n.width)}"
+        return left if c.lo < 0 else right
+    return f"{bit(c, c.width - 1)} ? {left} : {right}"
 
 
 # ---- casts ------------------------------------------------------------------
@@ -293,20 +295,6 @@ def cast(body: Body, n: Node, src: Sig, t: FixedType) -> str:
         flip = body.flag("flip", f"{out} & ({dropped} ^ {bit(q, t.width - 1)})")
         return f"{ext(q, t.width)} ^ {{{t.width}{{{flip}}}}}"
     raise IRError(f"verilog: no overflow rule for {t.overflow}")
-
-
-def even(body: Body, n: Node, src: Sig) -> str:
-    """``src >> s`` with its LSB cleared when the ``s`` dropped bits are all zero
-    (``Kind.EVEN``: the tie of a folded round-half-to-even)."""
-    s = n.param
-    q = body.word("q", src.lo >> s, src.hi >> s, upper(src, s, _w(src.lo >> s, src.hi >> s)))
-    if src.width <= s:
-        return lit(0, n.width)
-    low = _select(src.name, s - 1, 0, src.width)
-    tie = body.flag("tie", f"~|{low}" if s > 1 else f"~{low}")
-    if n.width == 1:
-        return f"{bit(q, 0)} & ~{tie}"
-    return f"{{{upper(q, 1, n.width - 1)}, {bit(q, 0)} & ~{tie}}}"
 
 
 def _beyond(q: Sig, k: int) -> str | None:

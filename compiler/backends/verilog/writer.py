@@ -133,8 +133,6 @@ def node_expr(design: Design, n: Node, body: Body) -> str:
         return exprs.select(n, *ops)
     if k is Kind.DIVC:
         return exprs.divc(body, n, ops[0])
-    if k is Kind.EVEN:
-        return exprs.even(body, n, ops[0])
     raise UnsupportedOpError(
         f"Layer {printable(n.layer)!r}: the Verilog backend has no rule for netlist node "
         f"kind {k.value!r}; use the vitis backend for this model")

@@ -1,20 +1,23 @@
 """Randomly generated small QONNX models: the qonnx reference (numpy), trigc's
-emulator and the g++ C-sim of the generated firmware agree bit for bit."""
+emulator, the g++ C-sim of the generated firmware and the Verilator simulation of
+the generated RTL agree bit for bit (the emulator is the hub: each test compares
+it with the qonnx reference, then with one implementation)."""
 
 import copy
+import shutil
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+import trigc
+import trigc.rtlsim
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-import trigc
 from trigc.frontends.qonnx_builder import QonnxBuilder
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from helpers.qonnx_models import qonnx_execute  # noqa: E402
+from helpers.qonnx_models import qonnx_execute
 
 MODES = ["ROUND", "FLOOR", "DOWN", "HALF_UP", "HALF_DOWN"]
 
@@ -78,3 +81,26 @@ def test_random_model_three_way(tmp_path_factory, case):
     project = trigc.compile(graph, tmp_path_factory.mktemp("rnd") / "p", reuse=reuse)
     result = project.compare(x)
     assert result.ok, str(result)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("verilator") is None, reason="verilator is not installed")
+@settings(max_examples=7, deadline=None, suppress_health_check=list(HealthCheck),
+          derandomize=True)
+@given(models())
+def test_random_model_verilog(tmp_path_factory, monkeypatch, case):
+    """The same models through the Verilog backend: Verilator at II 1 equals the
+    emulator on every output bit, on the qonnx-checked inputs and on random events
+    over the input type's whole range, at the scheduled latency."""
+    model, in_shape, _ = case
+    x = np.random.default_rng(1).normal(0, 4, (400, *in_shape)).astype(np.float32)
+    ref = qonnx_execute(copy.deepcopy(model), x).astype(np.float64)
+    graph = trigc.load(model)
+    np.testing.assert_array_equal(trigc.emulate(graph, x), ref)
+    monkeypatch.setenv("TRIGC_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "rtl-cache"))
+    project = trigc.compile(graph, tmp_path_factory.mktemp("rnd_v") / "p", backend="verilog",
+                            clock_ns=5.0)
+    result = trigc.rtlsim.run(project.path, x)
+    assert result.ok and result.exact == 400, str(result)
+    result = trigc.rtlsim.run(project.path, n=2000, seed=5)
+    assert result.ok and result.exact == 2000, str(result)

@@ -39,6 +39,7 @@ fpga_projects: setup
 
 # trigc vs hls4ml, side by side (about 10 minutes): bench/RESULTS.md, results.json, scaling.png
 bench: setup
+	$(PY) -m pip install -q -e '.[test,bench]'
 	$(PY) -m bench $(BENCH_ARGS)
 
 clean:

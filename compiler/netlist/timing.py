@@ -168,8 +168,10 @@ def cost(net: Netlist, n: Node) -> Cost:
       which the carry-out gives;
     - an adder with a constant operand (a bias, a rounding constant): no LUT, the
       constant's bits go straight into the carry chain;
-    - a saturating cast: a 2:1 multiplexer per output bit (the range check folds
-      into it)."""
+    - a rounding cast: its constant (plus the tie bit of round-half-to-even) rides
+      the carry chain too; saturation is a 2:1 multiplexer per output bit and a LUT
+      for the range check;
+    - max/min: a comparator (a LUT per bit into a carry chain) and a multiplexer."""
     k = n.kind
     if k in WIRES:
         return Cost()
@@ -182,16 +184,16 @@ def cost(net: Netlist, n: Node) -> Cost:
         return Cost(n.width - 1, _carry(n.width))
     if k in (Kind.MAX, Kind.MIN):
         bits = adder_bits(net, n)
-        return Cost(bits / 2 + n.width, _carry(bits))
+        return Cost(bits + n.width, _carry(bits))
     if k is Kind.SELECT:
         return Cost(n.width)
     if k is Kind.CAST:
         src, t = net[n.args[0]], n.param
         c = Cost()
         if t.rounding is not Rounding.TRN and -src.exp > t.frac_bits:
-            c = c + Cost(src.width, _carry(src.width))
+            c = c + Cost(1, _carry(src.width))  # a constant (and a tie bit) add
         if _may_overflow(net, n) and t.overflow is not Overflow.WRAP:
-            c = c + Cost(n.width)
+            c = c + Cost(n.width + 1)
         return c
     if k is Kind.ROM:
         entries = len(n.param.table)
@@ -209,15 +211,23 @@ def cost(net: Netlist, n: Node) -> Cost:
 
 def registers(net: Netlist, sched: Schedule) -> list[int]:
     """Flip-flops per node: its width times the registers its value passes through
-    (the longest delay any consumer needs, or to the output register)."""
+    (the longest delay any consumer needs, or to the output register). A shift is
+    its source's wire, and a node of one value a literal: neither has registers."""
+
+    def base(i: int) -> int:
+        while net[i].kind is Kind.SHIFT:
+            i = net[i].args[0]
+        return i
+
     depth = [0] * len(net)
     live = net.live()
     for n in net.nodes:
-        if not live[n.id]:
+        if not live[n.id] or n.kind is Kind.SHIFT:
             continue
         for a in n.args:
-            depth[a] = max(depth[a], sched.stage[n.id] - sched.stage[a])
+            b = base(a)
+            depth[b] = max(depth[b], sched.stage[n.id] - sched.stage[b])
     for i in net.outputs:
-        depth[i] = max(depth[i], sched.last_stage - sched.stage[i])
-    return [depth[n.id] * n.width if net[n.id].kind is not Kind.CONST else 0
-            for n in net.nodes]
+        b = base(i)
+        depth[b] = max(depth[b], sched.last_stage - sched.stage[b])
+    return [depth[n.id] * n.width if n.lo != n.hi else 0 for n in net.nodes]

@@ -23,7 +23,9 @@ import numpy as np
 import pytest
 
 import trigc
-from trigc.csim.build import HASH_SUFFIX, build_testbench, cached, sanitizer_env
+from trigc.csim.build import build_testbench, sanitizer_env
+from trigc.outputs import CACHE_HASH_SUFFIX as HASH_SUFFIX
+from trigc.outputs import cached
 
 from helpers.qonnx_models import mlp
 
@@ -114,7 +116,7 @@ def test_damaged_testbench_is_rebuilt_with_a_warning(small_project, tmp_path, mo
     exe = build_testbench(small_project, project.name)
     assert cached(exe)
     DAMAGE[damage](exe)
-    with caplog.at_level(logging.WARNING, logger="trigc.csim.build"):
+    with caplog.at_level(logging.WARNING, logger="trigc.outputs"):
         code, output = project.run_testbench()
     assert code == 0 and "bit-exact: 100/100 events" in output, output
     assert any("rebuilding it" in r.getMessage() for r in caplog.records)

@@ -43,12 +43,13 @@ HERE = Path(__file__).resolve().parent
 SEED = 2026
 SIZES = (16, 64, 32, 32, 5)
 BITS = 6
+INPUT_Q = (8, 3)  # quantized_bits(8, 3): fixed<8,4> (3 integer bits + sign)
 N_TRAIN, N_TEST = 200_000, 100_000
 FLOAT_EPOCHS, FLOAT_BATCH = 10, 512
 QAT_EPOCHS, QAT_BATCH = 8, 1024
 
 
-def build_float_model() -> tf.keras.Model:
+def build_float_model(name: str = NAME) -> tf.keras.Model:
     """The float baseline: Dense + ReLU, same sizes, no quantizers."""
     x = tf.keras.Input((SIZES[0],), name="inputs")
     h = x
@@ -56,20 +57,21 @@ def build_float_model() -> tf.keras.Model:
         h = tf.keras.layers.Dense(n, name=f"fc{i + 1}")(h)
         h = tf.keras.layers.Activation("relu", name=f"relu{i + 1}")(h)
     out = tf.keras.layers.Dense(SIZES[-1], name=f"fc{len(SIZES) - 1}")(h)
-    return tf.keras.Model(x, out, name=f"{NAME}_float")
+    return tf.keras.Model(x, out, name=f"{name}_float")
 
 
-def build_model(bits: int = BITS) -> tf.keras.Model:
-    """The QAT model. Layer names become the firmware's layer names."""
+def build_model(bits: int = BITS, input_q=INPUT_Q, name: str = NAME) -> tf.keras.Model:
+    """The QAT model. Layer names become the firmware's layer names; ``input_q`` is
+    the input quantizer's (bits, integer bits)."""
     x = tf.keras.Input((SIZES[0],), name="inputs")
-    h = QActivation(quantized_bits(8, 3, alpha=1), name="input_q")(x)
+    h = QActivation(quantized_bits(*input_q, alpha=1), name="input_q")(x)
     for i, n in enumerate(SIZES[1:]):
         last = i == len(SIZES) - 2
         h = QDense(n, kernel_quantizer=quantized_bits(bits, 0, alpha=1),
                    bias_quantizer=quantized_bits(bits, 0, alpha=1), name=f"fc{i + 1}")(h)
         if not last:
             h = QActivation(quantized_relu(bits), name=f"relu{i + 1}")(h)
-    return tf.keras.Model(x, h, name=NAME)
+    return tf.keras.Model(x, h, name=name)
 
 
 def setup(seed: int = SEED) -> None:
@@ -122,19 +124,19 @@ def forward(model: tf.keras.Model, x, batch: int = 10_000) -> np.ndarray:
     return np.concatenate(outs)
 
 
-def export(model: tf.keras.Model, path) -> Path:
+def export(model: tf.keras.Model, path, name: str = NAME) -> Path:
     """trigc's QKeras exporter (``trigc.frontends.qkeras.to_qonnx``) to a .onnx file."""
     from trigc.frontends.qkeras import to_qonnx
 
     proto = to_qonnx(model)
-    proto.graph.name = NAME
+    proto.graph.name = name
     onnx.save(proto, str(path))
     return Path(path)
 
 
-def load_trained(weights=HERE / f"{NAME}.h5") -> tf.keras.Model:
+def load_trained(weights=HERE / f"{NAME}.h5", input_q=INPUT_Q) -> tf.keras.Model:
     """Rebuild the quantized model from the committed weights."""
-    model = build_model()
+    model = build_model(input_q=input_q)
     model.load_weights(str(weights))
     return model
 
@@ -145,8 +147,9 @@ def accuracy(logits, y) -> float:
 
 def run(out_dir=HERE, epochs: int = QAT_EPOCHS, float_epochs: int = FLOAT_EPOCHS,
         seed: int = SEED, n_train: int = N_TRAIN, n_test: int = N_TEST, max_steps=None,
-        log=print) -> dict:
-    """The whole script: train float + QAT, export, evaluate. Returns the metrics."""
+        log=print, name: str = NAME, input_q=INPUT_Q) -> dict:
+    """The whole script: train float + QAT, export, evaluate. Returns the metrics.
+    ``name`` and ``input_q`` make the variants (``../jet_tagger_qkeras16``)."""
     import trigc
 
     setup(seed)
@@ -156,28 +159,28 @@ def run(out_dir=HERE, epochs: int = QAT_EPOCHS, float_epochs: int = FLOAT_EPOCHS
     t0 = time.time()
 
     log("float baseline")
-    fmodel = fit(build_float_model(), x, y, float_epochs, 3e-3, seed, FLOAT_BATCH,
+    fmodel = fit(build_float_model(name), x, y, float_epochs, 3e-3, seed, FLOAT_BATCH,
                  max_steps, log)
     acc_float = accuracy(forward(fmodel, xt), yt)
 
     log("quantization-aware training (QKeras)")
     tf.keras.utils.set_random_seed(seed + 1)
-    qmodel = build_model()
+    qmodel = build_model(input_q=input_q, name=name)
     for i in range(1, len(SIZES)):
         qmodel.get_layer(f"fc{i}").set_weights(fmodel.get_layer(f"fc{i}").get_weights())
     fit(qmodel, x, y, epochs, 1e-3, seed + 1, QAT_BATCH, max_steps, log)
     logits_q = forward(qmodel, xt)
     acc_quant = accuracy(logits_q, yt)
 
-    onnx_path = export(qmodel, out_dir / f"{NAME}.onnx")
-    qmodel.save_weights(str(out_dir / f"{NAME}.h5"))
+    onnx_path = export(qmodel, out_dir / f"{name}.onnx", name)
+    qmodel.save_weights(str(out_dir / f"{name}.h5"))
     graph = trigc.load(onnx_path)
     logits_t = trigc.emulate(graph, xt)
     acc_trigc = accuracy(logits_t, yt)
     n_equal = int(np.sum(np.all(logits_t == logits_q, axis=1)))
 
     with tempfile.TemporaryDirectory() as tmp:
-        project = trigc.compile(onnx_path, Path(tmp) / NAME)
+        project = trigc.compile(onnx_path, Path(tmp) / name)
         report = (project.path / "report.txt").read_text()
     metrics = {"float": acc_float, "qkeras": acc_quant, "trigc": acc_trigc,
                "trigc_equals_qkeras": f"{n_equal}/{len(xt)}",
@@ -188,15 +191,18 @@ def run(out_dir=HERE, epochs: int = QAT_EPOCHS, float_epochs: int = FLOAT_EPOCHS
     return metrics
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv=None, *, doc: str = __doc__, here: Path = HERE, **variant) -> int:
+    """The command line; a variant's script passes its ``doc``, folder, ``name`` and
+    ``input_q``."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=QAT_EPOCHS, help="QAT epochs")
     parser.add_argument("--float-epochs", type=int, default=FLOAT_EPOCHS,
                         help="epochs of the float baseline")
-    parser.add_argument("--out", default=str(HERE), help="output directory (default: here)")
+    parser.add_argument("--out", default=str(here), help="output directory (default: here)")
     parser.add_argument("--seed", type=int, default=SEED)
     args = parser.parse_args(argv)
-    run(args.out, epochs=args.epochs, float_epochs=args.float_epochs, seed=args.seed)
+    run(args.out, epochs=args.epochs, float_epochs=args.float_epochs, seed=args.seed,
+        **variant)
     return 0
 
 

@@ -3,7 +3,7 @@ events at II 1, measure the latency and compare every output bit with the emulat
 
 from trigc.rtlsim.build import RtlSimError, build, verilator_version
 from trigc.rtlsim.packing import pack, unpack
-from trigc.rtlsim.portmap import Field, PortMap, read_port_map
+from trigc.backends.verilog.portmap import Field, PortMap, read_port_map
 from trigc.rtlsim.sim import Mismatch, RtlResult, run
 
 __all__ = ["Field", "Mismatch", "PortMap", "RtlResult", "RtlSimError", "build", "pack",

@@ -19,7 +19,7 @@ from trigc.errors import TrigcError
 from trigc.outputs import file_sha256
 from trigc.outputs import cache_root, cached, publish
 from trigc.rtlsim.harness import HARNESS_CPP
-from trigc.rtlsim.portmap import PortMap, read_port_map
+from trigc.backends.verilog.portmap import PortMap, read_port_map
 
 log = logging.getLogger(__name__)
 

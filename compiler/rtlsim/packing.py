@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from trigc.rtlsim.portmap import Field
+from trigc.backends.verilog.portmap import Field
 
 INT64_BITS = 62
 

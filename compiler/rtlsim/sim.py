@@ -25,7 +25,7 @@ from trigc.ir.graph import Graph
 from trigc.ir.serialize import graph_from_json
 from trigc.rtlsim.build import RtlSimError, build
 from trigc.rtlsim.packing import pack, unpack
-from trigc.rtlsim.portmap import Field, PortMap, read_port_map
+from trigc.backends.verilog.portmap import Field, PortMap, read_port_map
 
 log = logging.getLogger(__name__)
 

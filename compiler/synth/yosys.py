@@ -18,15 +18,15 @@ import hashlib
 import json
 import logging
 import os
-import re
 import shutil
 import subprocess
 import tempfile
 from dataclasses import asdict, dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
-from trigc.errors import ProjectError, TrigcError
+from trigc.errors import TrigcError
 from trigc.outputs import atomic_write, file_sha256
+from trigc.backends.verilog.portmap import rtl_sources
 from trigc.outputs import cache_root, cached, publish
 from trigc.synth.compare import Comparison, update_reports
 
@@ -34,7 +34,6 @@ log = logging.getLogger(__name__)
 
 INSTALL_HINT = "install it with `make setup` (apt-get install verilator yosys iverilog)"
 FAMILY = "xcup"
-IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 CATEGORIES = {
     "lut": ("LUT1", "LUT2", "LUT3", "LUT4", "LUT5", "LUT6", "LUT6_2"),
     "ff": ("FDRE", "FDSE", "FDCE", "FDPE", "FDRE_1", "FDSE_1", "FDCE_1", "FDPE_1",
@@ -144,55 +143,6 @@ def yosys_version() -> str:
     if proc.returncode != 0:
         raise SynthError(f"yosys -V failed: {proc.stderr.strip()[:200]}; {INSTALL_HINT}")
     return proc.stdout.strip()
-
-
-# ---- the project's sources --------------------------------------------------------
-def _field(port_map: dict, key: str, kind: type, path: Path):
-    value = port_map.get(key)
-    if not isinstance(value, kind) or isinstance(value, bool):
-        raise ProjectError(f"{str(path)!r}: field {key!r} must be a {kind.__name__}, got "
-                           f"{type(value).__name__}; regenerate the Verilog project")
-    return value
-
-
-def rtl_sources(project_dir) -> tuple[str, list[Path]]:
-    """The top module and the RTL files of a Verilog project (``port_map.json``), every
-    file checked to lie inside the project."""
-    root = Path(project_dir).resolve()
-    path = root / "port_map.json"
-    try:
-        port_map = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ProjectError(f"{str(root)!r} is not a Verilog project (no port_map.json)"
-                           ) from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ProjectError(f"{str(path)!r} is unreadable or not JSON ({exc}); regenerate "
-                           "the Verilog project") from None
-    if not isinstance(port_map, dict):
-        raise ProjectError(f"{str(path)!r} is not a JSON object; regenerate the project")
-    top = _field(port_map, "top", str, path)
-    if not IDENTIFIER.fullmatch(top):
-        raise ProjectError(f"{str(path)!r}: field 'top' is not a Verilog identifier: {top!r}")
-    files = _field(port_map, "rtl_files", list, path)
-    if not files:
-        raise ProjectError(f"{str(path)!r}: field 'rtl_files' is empty")
-    return top, [inside(root, rel, path, "rtl_files") for rel in files]
-
-
-def inside(root: Path, rel, port_map_path: Path, key: str) -> Path:
-    """``root/rel`` for a relative path that stays inside ``root`` and is a file."""
-    pure = PurePosixPath(rel) if isinstance(rel, str) else None
-    if pure is None or not rel or pure.is_absolute() or ".." in pure.parts or "\\" in rel:
-        raise ProjectError(f"{str(port_map_path)!r}: field {key!r} holds {rel!r}, not a "
-                           "relative path inside the project; refusing it")
-    if pure.suffix not in (".v", ".sv"):
-        raise ProjectError(f"{str(port_map_path)!r}: field {key!r} names {rel!r}, not a "
-                           "Verilog file (.v, .sv)")
-    full = (root / pure).resolve()
-    if not full.is_relative_to(root) or not full.is_file():
-        raise ProjectError(f"{str(port_map_path)!r}: field {key!r} names {rel!r}, which is "
-                           "not a file inside the project")
-    return full
 
 
 # ---- running and caching ----------------------------------------------------------

@@ -22,7 +22,7 @@ from trigc.errors import ConfigError
 from trigc.export import BOARDS, ExportError, VLNVError, export_ip
 from trigc.frontends.qonnx_builder import quantized_mlp
 from trigc.names import printable
-from trigc.synth.yosys import rtl_sources
+from trigc.backends.verilog.portmap import rtl_sources
 from trigc.target import UnknownPartError
 
 STUB = HERE / "stub_vivado.tcl"

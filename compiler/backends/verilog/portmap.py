@@ -1,5 +1,8 @@
-"""``port_map.json`` of a Verilog project, read as hostile input: every field is
-type-checked, and every file it names must stay inside the project."""
+"""``port_map.json`` of a Verilog project, read back as hostile input: every field is
+type-checked, and every file it names must stay inside the project. The backend
+writes it (:mod:`trigc.backends.verilog.render`); ``trigc rtlsim`` reads all of it
+(:func:`read_port_map`), ``trigc synth`` only the top and the RTL files
+(:func:`rtl_sources`, which is all a foreign design such as da4ml's needs)."""
 
 from __future__ import annotations
 
@@ -122,9 +125,7 @@ def inside(root: Path, rel, reader: _Reader, where: str) -> Path:
     return full
 
 
-def read_port_map(project_dir) -> PortMap:
-    """The checked ``port_map.json`` of a Verilog project; a one-line ``ProjectError``
-    naming the file and the field when it is missing or damaged."""
+def _load(project_dir) -> tuple[Path, dict, _Reader]:
     root = Path(project_dir).resolve()
     path = root / "port_map.json"
     try:
@@ -135,23 +136,40 @@ def read_port_map(project_dir) -> PortMap:
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise ProjectError(f"{str(path)!r} is unreadable or not JSON ({exc}); regenerate the "
                            "Verilog project") from None
-    reader = _Reader(path)
     if not isinstance(data, dict):
         raise ProjectError(f"{str(path)!r} is not a JSON object; regenerate the project")
+    return root, data, _Reader(path)
+
+
+def _top_and_files(root: Path, data: dict, reader: _Reader) -> tuple[str, tuple[Path, ...]]:
     top = reader.get(data, "top", str)
     if not IDENTIFIER.fullmatch(top):
         raise reader.fail("'top'", f"is not a Verilog identifier: {top!r}")
+    files = reader.get(data, "rtl_files", list)
+    if not files:
+        raise reader.fail("'rtl_files'", "is empty")
+    return top, tuple(inside(root, rel, reader, f"'rtl_files'[{i}]")
+                      for i, rel in enumerate(files))
+
+
+def rtl_sources(project_dir) -> tuple[str, list[Path]]:
+    """The top module and the RTL files (each checked to lie inside the project) of a
+    folder whose ``port_map.json`` holds at least ``top`` and ``rtl_files``."""
+    top, files = _top_and_files(*_load(project_dir))
+    return top, list(files)
+
+
+def read_port_map(project_dir) -> PortMap:
+    """The checked ``port_map.json`` of a Verilog project; a one-line ``ProjectError``
+    naming the file and the field when it is missing or damaged."""
+    root, data, reader = _load(project_dir)
+    top, files = _top_and_files(root, data, reader)
     ii = reader.count(data, "ii", 1, MAX_LATENCY)
     if ii != 1:
         raise reader.fail("'ii'", f"is {ii}; the RTL simulation supports II 1 only")
     in_bits = reader.count(data, "in_bits", 1, MAX_BITS)
     out_bits = reader.count(data, "out_bits", 1, MAX_BITS)
-    files = reader.get(data, "rtl_files", list)
-    if not files:
-        raise reader.fail("'rtl_files'", "is empty")
     return PortMap(root, top, reader.count(data, "latency", 0, MAX_LATENCY), ii,
-                   reader.get(data, "clock_ns", float), in_bits, out_bits,
-                   tuple(inside(root, rel, reader, f"'rtl_files'[{i}]")
-                         for i, rel in enumerate(files)),
+                   reader.get(data, "clock_ns", float), in_bits, out_bits, files,
                    _fields(reader, data, "inputs", in_bits),
                    _fields(reader, data, "outputs", out_bits))

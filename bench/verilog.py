@@ -458,7 +458,6 @@ def run_trigc(onnx_path: Path, in_type, raw_in, reference, work: Path) -> dict:
     if _guard(rec, "generate", generate) is None:
         return rec
     _guard(rec, "synth", synthesize, project)
-    _guard(rec, "native_rounding", da4ml_native_exactness, in_type, layers, raw_in, reference)
 
     def simulate():
         from trigc.rtlsim import pack, read_port_map, unpack

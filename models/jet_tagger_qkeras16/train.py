@@ -48,6 +48,11 @@ def load_trained(weights=HERE / f"{NAME}.h5"):
     return _base().load_trained(weights, input_q=INPUT_Q)
 
 
+def forward(model, x, batch: int = 10_000):
+    """The 8-bit model's inference-mode forward pass (float64 numpy)."""
+    return _base().forward(model, x, batch)
+
+
 def run(out_dir=HERE, **kwargs) -> dict:
     """The 8-bit model's ``run`` with this variant's name and input quantizer."""
     return _base().run(out_dir, name=NAME, input_q=INPUT_Q, **kwargs)

@@ -2,7 +2,7 @@
 against Yosys 0.23 ``synth_xilinx -family xcup`` on small designs: within 15% on
 LUTs and FFs, exact on DSPs. The reference models are compared in ``make bench``
 (the conv tagger alone takes Yosys several minutes); the closing figures of issue 13:
-LUT within +0.6% to +4.0% on the four reference models."""
+LUT within +2.6% to +4.9% on the four reference models."""
 
 from __future__ import annotations
 

@@ -345,8 +345,9 @@ def write_project(graph: Graph, output_dir, options: BuildOptions | None = None,
         check_target(target, overwrite)  # before the work, as replace_dir does after it
     if options.backend == "verilog":
         if extra is not None:
-            raise ConfigError("The IP export packages Vitis HLS projects; for the Verilog "
-                              "backend the project itself is the IP (rtl/, port_map.json)")
+            raise ConfigError("Extra project files are the Vitis IP export's; a Verilog "
+                              "project is packaged by `trigc export` itself "
+                              "(trigc.export.verilog)")
         return _write_verilog(graph, target, options, overwrite)
     ctx = writer.render(graph, options)
     est = _estimate(graph, options)

@@ -7,6 +7,7 @@ import argparse
 from trigc.cli.options import load_arrays
 from trigc.rtlsim import run as rtl_run
 from trigc.synth import run as synth_run
+from trigc.synth import run_asic
 
 
 def cmd_rtlsim(args: argparse.Namespace) -> int:
@@ -20,6 +21,11 @@ def cmd_rtlsim(args: argparse.Namespace) -> int:
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
+    if args.asic:
+        asic = run_asic(args.project, per_layer=args.per_layer)
+        print(asic)
+        print(f"report: {asic.report_path}")
+        return 0
     result = synth_run(args.project, per_layer=args.per_layer)
     print(result)
     if result.comparison is not None:
@@ -45,4 +51,8 @@ def add_parsers(sub) -> None:
     p.add_argument("project", help="Verilog project directory (rtl/, port_map.json)")
     p.add_argument("--per-layer", action="store_true",
                    help="also a hierarchical run, with the resources of each module")
+    p.add_argument("--asic", action="store_true",
+                   help="gate-level area instead: Yosys generic synthesis to simple gates, "
+                        "NAND2 equivalents and CMOS transistors (a technology-independent "
+                        "proxy; writes synth/asic_report.json)")
     p.set_defaults(func=cmd_synth)

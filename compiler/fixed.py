@@ -404,6 +404,29 @@ def to_cpp(t: FixedType) -> str:
     return f"{base}<{t.width},{t.integer_bits},{t.rounding.value},{t.overflow.value}>"
 
 
+#: ac_fixed has no sign-magnitude wrap; every other mode maps one to one (AP_X -> AC_X).
+AC_UNSUPPORTED = frozenset({Overflow.WRAP_SM})
+
+
+def to_ac(t: FixedType) -> str:
+    """The Catapult (Algorithmic C) spelling of ``t``: ``ac_fixed<W, I, S, Q, O>``.
+
+    The modes map one to one (``AP_RND_CONV`` -> ``AC_RND_CONV``, ``AP_SAT_SYM`` ->
+    ``AC_SAT_SYM``, ...); ``tests/csim/test_fixed_vs_acfixed.py`` proves the mapping
+    against the real ``ac_fixed.h``. ``AP_WRAP_SM`` has no ac equivalent and raises a
+    :class:`PrecisionError`, which callers extend with the layer."""
+    if t.overflow in AC_UNSUPPORTED:
+        raise PrecisionError(
+            f"{t} uses {t.overflow.value}, which ac_fixed (Catapult) has no mode for; "
+            "give the tensor AP_WRAP or AP_SAT overflow, or use --backend vitis")
+    sign = "true" if t.signed else "false"
+    if t.rounding is Rounding.TRN and t.overflow is Overflow.WRAP:
+        return f"ac_fixed<{t.width},{t.integer_bits},{sign}>"
+    q = "AC_" + t.rounding.value[3:]
+    o = "AC_" + t.overflow.value[3:]
+    return f"ac_fixed<{t.width},{t.integer_bits},{sign},{q},{o}>"
+
+
 def constant_type(values: np.ndarray, max_width: int = 32) -> tuple[FixedType, np.ndarray]:
     """The narrowest type that holds every float in ``values`` exactly, and the raw values.
 

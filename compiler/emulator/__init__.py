@@ -1,15 +1,24 @@
 """The bit-exact emulator: an interpreter over the final IR, dispatching every node
-to its op's kernel in :data:`trigc.ops.OPS`."""
+to its op's kernel in :data:`trigc.ops.OPS`, and a fast path proved equal to it
+(:mod:`trigc.emulator.fast`: a C kernel generated per graph, compiled and cached).
+
+:func:`emulate` picks the engine: ``"interpreter"`` (the readable reference),
+``"fast"`` (the C kernel; an error when the graph has none) or ``"auto"`` (the
+default, or ``$TRIGC_EMULATOR``): the C kernel when the graph has one and it is
+already built, or the batch has at least :data:`AUTO_BUILD_EVENTS` events (worth a
+build); otherwise the interpreter, which says once in the log why."""
 
 from __future__ import annotations
 
+import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from trigc.errors import IRError, ModelError
+from trigc.emulator import fast
+from trigc.errors import ConfigError, IRError, ModelError
 from trigc.fixed import quantize, to_float
 from trigc.ir.graph import Graph, Tensor, register_evaluator
 from trigc.ops import OPS, Value, assign
@@ -62,16 +71,66 @@ def _emulate_chunk(graph: Graph, inputs, raw: bool) -> list[np.ndarray]:
     return outs
 
 
-def emulate(graph: Graph, *inputs, raw: bool = False, workers: int | None = None):
+ENGINES = ("auto", "fast", "interpreter")
+AUTO_BUILD_EVENTS = 20000
+"""With ``engine="auto"``, a batch at least this large builds the C kernel when it is
+not cached yet (a build takes about a second; the interpreter runs ~1M events/s)."""
+
+log = logging.getLogger(__name__)
+
+
+def _engine(engine: str | None) -> str:
+    engine = engine or os.environ.get("TRIGC_EMULATOR") or "auto"
+    if engine not in ENGINES:
+        raise ConfigError(f"Unknown emulator engine {engine!r}; choose one of {list(ENGINES)}")
+    return engine
+
+
+def _fast_kernel(graph: Graph, engine: str, n: int):
+    if engine == "fast":
+        return fast.require(graph)
+    if engine == "interpreter" or fast.compiler() is None:
+        return None
+    return fast.kernel(graph, build_if_missing=n >= AUTO_BUILD_EVENTS)
+
+
+def _shaped(graph: Graph, arrays: list[np.ndarray]) -> list[np.ndarray]:
+    """Inputs with their batch axis (one event may come without it)."""
+    if len(arrays) != len(graph.inputs):
+        raise ModelError(f"Model has {len(graph.inputs)} inputs, got {len(arrays)}")
+    out = []
+    for t, arr in zip(graph.inputs, arrays):
+        if arr.shape[1:] != t.shape:
+            if arr.shape != t.shape:
+                raise ModelError(
+                    f"Input {t.name!r} expects shape (N, {', '.join(map(str, t.shape))}), "
+                    f"got {arr.shape}")
+            arr = arr[None]
+        out.append(arr)
+    return out
+
+
+def emulate(graph: Graph, *inputs, raw: bool = False, workers: int | None = None,
+            engine: str | None = None):
     """Bit-exact inference. ``inputs`` are float arrays shaped (N, *input_shape).
 
     Returns float64 outputs (one array, or a list for several outputs); with
     ``raw=True``, the raw integers of each output's FixedType instead. Large
-    batches run in chunks of CHUNK_EVENTS events on ``workers`` threads (default:
-    every core); numpy releases the GIL, and the result does not depend on it."""
+    batches run on ``workers`` threads (default: every core); the result does not
+    depend on it. ``engine`` is ``"auto"`` (default), ``"fast"`` or ``"interpreter"``
+    (see the module docstring); every engine gives the same bits."""
+    engine = _engine(engine)
     arrays = [np.asarray(x, dtype=np.float64) for x in inputs]
     n = arrays[0].shape[0] if arrays and arrays[0].ndim > len(graph.inputs[0].shape) else 0
-    if n <= CHUNK_EVENTS:
+    kernel = None
+    if engine != "interpreter" and arrays and all(t.type is not None for t in graph.inputs):
+        kernel = _fast_kernel(graph, engine, n)
+    if kernel is not None:
+        arrays = _shaped(graph, arrays)
+        outs = kernel.run(arrays, workers or os.cpu_count() or 1)
+        if not raw:
+            outs = [to_float(o, t.type) for o, t in zip(outs, graph.outputs)]
+    elif n <= CHUNK_EVENTS:
         outs = _emulate_chunk(graph, arrays, raw)
     else:
         starts = range(0, n, CHUNK_EVENTS)
@@ -91,4 +150,4 @@ def emulate(graph: Graph, *inputs, raw: bool = False, workers: int | None = None
 
 register_evaluator(emulate)
 
-__all__ = ["assign", "constant_values", "emulate", "run"]
+__all__ = ["AUTO_BUILD_EVENTS", "ENGINES", "assign", "constant_values", "emulate", "run"]

@@ -1,0 +1,387 @@
+"""The emulator's fast path: a C kernel generated per final-IR graph (see
+:mod:`trigc.emulator.fastgen`), compiled for the host CPU, cached, and called once per
+batch through ctypes on several threads.
+
+The kernel computes exactly what the interpreter computes (every op's exact result,
+then the assignment to its output type), in plain integer arithmetic, or in float
+arithmetic only where the IR's types prove every partial sum exactly representable.
+The build is cached under ``$TRIGC_CACHE_DIR/fast/<key>/`` with a SHA-256 sidecar
+(:func:`trigc.outputs.cached`); the key covers the source, the compiler, its flags
+and the host CPU's identity (model and feature flags), so a cache copied to another
+machine never runs a binary built for a different CPU.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import hashlib
+import logging
+import os
+import platform
+import shutil
+import subprocess
+import threading
+import weakref
+from pathlib import Path
+
+import numpy as np
+
+from trigc.emulator.fastgen import WORKSPACE_BYTES, Unsupported, assign_c
+from trigc.emulator.fastops import EMITTERS, Program
+from trigc.errors import TrigcError, UnsupportedOpError
+from trigc.fixed import FixedType, Rounding, quantize
+from trigc.ir.graph import Graph, Tensor
+from trigc.outputs import cache_root, cache_sidecar, cached, publish
+
+log = logging.getLogger(__name__)
+
+CFLAGS = ["-O3", "-march=native", "-std=gnu11", "-fPIC", "-shared", "-pthread", "-w",
+          "-fno-math-errno"]
+"""The kernel's compiler flags (no -ffast-math: float rounding must stay IEEE)."""
+
+_ROUND_DOUBLE = {
+    Rounding.TRN: "floor(s)", Rounding.TRN_ZERO: "trunc(s)", Rounding.RND_CONV: "rint(s)",
+    Rounding.RND: "floor(s + 0.5)", Rounding.RND_MIN_INF: "ceil(s - 0.5)",
+    Rounding.RND_INF: "copysign(floor(fabs(s) + 0.5), s)",
+    Rounding.RND_ZERO: "copysign(ceil(fabs(s) - 0.5), s)",
+}
+"""``quantize``'s float64 roundings (trigc.fixed), the same operations in C."""
+
+
+class FastPathError(TrigcError, RuntimeError):
+    """The fast path was asked for but cannot run (no C compiler, or a failed build)."""
+
+
+# ---- C source -------------------------------------------------------------------------
+
+def _float_inputs_ok(t: FixedType) -> bool:
+    """Whether ``quantize`` takes its float64 path for this type (else: raw inputs)."""
+    return t.width <= 50 and -1000 <= t.frac_bits <= 1000
+
+
+def _quantize_input(p: Program, k: int, t: Tensor) -> list[str]:
+    b = p.bufs[id(t)]
+    ty = t.type
+    stmts = assign_c("v", -(1 << 52), 1 << 52, ty.frac_bits, ty, "q",
+                     floor="(int64_t)floor(s)")
+    return [f"{{ const double *xk = (const double *)x[{k}];",
+            f"  for (int i = 0; i < {b.size}; i++)",
+            "    for (int e = 0; e < B; e++) {",
+            f"      double s = e < count ? xk[(start + e) * {b.size}L + i] * 0x1p{ty.frac_bits}"
+            " : 0.0;",
+            "      if (!(fabs(s) < 0x1p52)) { bad++; s = 0.0; }",
+            f"      int64_t v = (int64_t){_ROUND_DOUBLE[ty.rounding]};",
+            *("      " + s for s in stmts),
+            f"      {b.name}[i * B + e] = ({b.ctype})q;",
+            "    }", "}"]
+
+
+def _load_raw(p: Program, k: int, t: Tensor) -> list[str]:
+    b = p.bufs[id(t)]
+    return [f"{{ const int64_t *xk = (const int64_t *)x[{k}];",
+            f"  for (int i = 0; i < {b.size}; i++)",
+            f"    for (int e = 0; e < B; e++) {b.name}[i * B + e] = "
+            f"e < count ? ({b.ctype})xk[(start + e) * {b.size}L + i] : 0;", "}"]
+
+
+_RUNTIME = r"""
+typedef struct { const void *const *x; int64_t *const *y; long n, b0, b1; int raw; long bad; }
+    job_t;
+
+static void *work(void *arg) {
+  job_t *job = (job_t *)arg;
+  char *ws = (char *)aligned_alloc(64, WS_BYTES);
+  if (!ws) { job->bad = -1; return 0; }
+  memset(ws, 0, WS_BYTES);
+  for (long blk = job->b0; blk < job->b1; blk++) {
+    long start = blk * B, count = job->n - start < B ? job->n - start : B;
+    if (job->raw) load_raw(job->x, start, count, ws);
+    else job->bad += quantize_inputs(job->x, start, count, ws);
+    compute(ws);
+    store(job->y, start, count, ws);
+  }
+  free(ws);
+  return 0;
+}
+
+long trigc_fast_run(const void *const *x, int64_t *const *y, long n, int threads, int raw) {
+  long blocks = (n + B - 1) / B;
+  if (threads < 1) threads = 1;
+  if (threads > blocks) threads = blocks > 0 ? (int)blocks : 1;
+  job_t jobs[64];
+  pthread_t tid[64];
+  if (threads > 64) threads = 64;
+  for (int t = 0; t < threads; t++) {
+    jobs[t] = (job_t){x, y, n, blocks * t / threads, blocks * (t + 1) / threads, raw, 0};
+  }
+  for (int t = 1; t < threads; t++) pthread_create(&tid[t], 0, work, &jobs[t]);
+  work(&jobs[0]);
+  long bad = jobs[0].bad;
+  for (int t = 1; t < threads; t++) {
+    pthread_join(tid[t], 0);
+    if (jobs[t].bad < 0 || bad < 0) bad = -1; else bad += jobs[t].bad;
+  }
+  return bad;
+}
+"""
+
+
+def generate(graph: Graph) -> tuple[str, dict]:
+    """The C source of ``graph``'s kernel and what the caller needs to call it
+    (Unsupported when the graph has an op or a width the fast path cannot do)."""
+    p = Program()
+    for t in graph.inputs:
+        p.new_buf(t)
+    for node in graph.nodes:
+        emitter = EMITTERS.get(node.op)
+        if emitter is None:
+            raise Unsupported(f"{node.op.value} node {node.name!r} has no C emitter")
+        out = p.new_buf(node.output)
+        try:
+            emitter(p, node, out)
+        except Unsupported as exc:
+            raise Unsupported(f"{node.op.value} node {node.name!r}: {exc}") from None
+    for t in graph.outputs:
+        if id(t) not in p.bufs:
+            raise Unsupported(f"output {t.name!r} is not computed at run time")
+    bufs = list(p.bufs.values()) + p.scratch
+    per_event = sum(b.size * (8 if b.ctype in ("int64_t", "double") else 4) for b in bufs)
+    events = 64
+    while events > 16 and events * per_event > WORKSPACE_BYTES:
+        events //= 2
+    offsets, total = {}, 0
+    for b in bufs:
+        offsets[b.name] = total
+        total += -(-(b.size * events * 8) // 64) * 64
+    decls = [f"{b.ctype} *restrict {b.name} = ({b.ctype} *)(ws + {offsets[b.name]}L);"
+             for b in bufs]
+    in_decls = decls[:len(graph.inputs)]
+    float_ok = all(_float_inputs_ok(t.type) for t in graph.inputs)
+    quant = [s for k, t in enumerate(graph.inputs) for s in _quantize_input(p, k, t)] \
+        if float_ok else []
+    raw = [s for k, t in enumerate(graph.inputs) for s in _load_raw(p, k, t)]
+    store = []
+    for k, t in enumerate(graph.outputs):
+        b = p.bufs[id(t)]
+        store += [f"{{ int64_t *yk = y[{k}];", "  for (int e = 0; e < count; e++)",
+                  f"    for (int i = 0; i < {b.size}; i++) yk[(start + e) * {b.size}L + i] = "
+                  f"{b.name}[i * B + e];", "}"]
+    src = "\n".join([
+        "/* generated by trigc: the fast emulator kernel of graph "
+        f"{graph.name!r} */",
+        "#include <stdint.h>", "#include <stdlib.h>", "#include <string.h>",
+        "#include <math.h>", "#include <pthread.h>",
+        f"#define B {events}", f"#define WS_BYTES {max(total, 64)}L",
+        "static inline int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }",
+        "static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }",
+        *p.decls,
+        "static long quantize_inputs(const void *const *x, long start, long count, char *ws) {",
+        "  long bad = 0;", *("  " + d for d in in_decls),
+        *("  " + s for s in quant), "  return bad;", "}",
+        "static void load_raw(const void *const *x, long start, long count, char *ws) {",
+        *("  " + d for d in in_decls), *("  " + s for s in raw), "}",
+        "static void compute(char *ws) {", *("  " + d for d in decls),
+        *("  " + s for s in p.body), "}",
+        "static void store(int64_t *const *y, long start, long count, char *ws) {",
+        *("  " + d for d in decls), *("  " + s for s in store), "}",
+        _RUNTIME])
+    meta = {"float_inputs": float_ok, "events_per_block": events,
+            "macs": _macs(graph)}
+    return src, meta
+
+
+def _macs(graph: Graph) -> int:
+    """Non-zero multiply-accumulates per event of Dense and Conv nodes."""
+    total = 0
+    for node in graph.nodes:
+        if node.op.value in ("Dense", "Conv") and node.inputs[1].is_constant:
+            nz = int(np.count_nonzero(node.inputs[1].raw))
+            cout = node.inputs[1].shape[-1]
+            total += nz * (node.output.size // max(cout, 1))
+    return total
+
+
+# ---- build and cache ---------------------------------------------------------------------
+
+def compiler() -> str | None:
+    """The C compiler (``$CC``, else gcc, else cc), or None when there is none."""
+    for cc in (os.environ.get("CC"), "gcc", "cc"):
+        if cc and shutil.which(cc):
+            return cc
+    return None
+
+
+@functools.lru_cache(maxsize=None)
+def _host_identity(cc: str) -> str:
+    """The compiler's version and the CPU's model and feature flags."""
+    parts = [platform.machine(), platform.system()]
+    try:
+        parts.append(subprocess.run([cc, "--version"], capture_output=True, text=True,
+                                    timeout=60).stdout.splitlines()[0])
+    except (OSError, subprocess.SubprocessError, IndexError):
+        parts.append(cc)
+    try:
+        info = Path("/proc/cpuinfo").read_text().splitlines()
+        for key in ("model name", "flags", "Features", "CPU part"):
+            parts += [line for line in info if line.startswith(key)][:1]
+    except OSError:
+        parts.append(platform.processor())
+    return "\n".join(parts)
+
+
+def cache_key(source: str, cc: str) -> str:
+    h = hashlib.sha256()
+    for part in (source, cc, " ".join(CFLAGS), _host_identity(cc)):
+        h.update(part.encode())
+        h.update(b"\0")
+    return h.hexdigest()[:24]
+
+
+def artifact_path(source: str, cc: str) -> Path:
+    return cache_root() / "fast" / cache_key(source, cc) / "libtrigc_fast.so"
+
+
+def build(source: str, cc: str) -> Path:
+    """The kernel's shared library, from the cache when verified, else compiled."""
+    artifact = artifact_path(source, cc)
+    if cached(artifact, "fast emulator cache"):
+        return artifact
+    artifact.parent.mkdir(parents=True, exist_ok=True)
+    tmp = artifact.with_name(f".{artifact.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    src = artifact.parent / "kernel.c"
+    src_tmp = src.with_name(f".kernel.c.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        src_tmp.write_text(source)
+        src_tmp.replace(src)
+        cmd = [cc, *CFLAGS, str(src), "-o", str(tmp), "-lm"]
+        log.info("building the fast emulator kernel: %s", " ".join(cmd))
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            tail = "\n".join(proc.stderr.strip().splitlines()[-20:])
+            raise FastPathError(f"{cc} failed to build the fast emulator kernel:\n{tail}")
+        publish(tmp, artifact)
+    finally:
+        for path in (tmp, cache_sidecar(tmp), src_tmp):
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                pass
+    return artifact
+
+
+class FastKernel:
+    """A loaded kernel: ``run(arrays, workers)`` gives every output's raw integers."""
+
+    def __init__(self, graph: Graph, path: Path, meta: dict) -> None:
+        self.lib = ctypes.CDLL(str(path))
+        self.fn = self.lib.trigc_fast_run
+        self.fn.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_long, ctypes.c_int,
+                            ctypes.c_int]
+        self.fn.restype = ctypes.c_long
+        self.meta = meta
+        self.inputs = [(t.shape, t.type) for t in graph.inputs]
+        self.outputs = [t.shape for t in graph.outputs]
+
+    def _call(self, xs: list[np.ndarray], ys: list[np.ndarray], n: int, threads: int,
+              raw: bool) -> int:
+        xp = (ctypes.c_void_p * len(xs))(*[x.ctypes.data for x in xs])
+        yp = (ctypes.c_void_p * len(ys))(*[y.ctypes.data for y in ys])
+        return self.fn(xp, yp, n, threads, int(raw))
+
+    def run(self, arrays: list[np.ndarray], workers: int) -> list[np.ndarray]:
+        n = arrays[0].shape[0]
+        ys = [np.empty((n, *shape), dtype=np.int64) for shape in self.outputs]
+        bad = 1
+        if self.meta["float_inputs"]:
+            xs = [np.ascontiguousarray(x, dtype=np.float64) for x in arrays]
+            bad = self._call(xs, ys, n, workers, False)
+        if bad:  # NaN, huge or very wide inputs: numpy's quantize (which raises on NaN)
+            xs = [np.ascontiguousarray(quantize(x, t), dtype=np.int64)
+                  for x, (_, t) in zip(arrays, self.inputs)]
+            if self._call(xs, ys, n, workers, True) < 0:
+                raise FastPathError("the fast emulator kernel could not allocate memory")
+        return ys
+
+
+# ---- per graph ------------------------------------------------------------------------------
+
+class _Entry:
+    def __init__(self, fingerprint) -> None:
+        self.fingerprint = fingerprint
+        self.source: str | None = None
+        self.meta: dict = {}
+        self.reason: str | None = None  # why the graph has no fast path
+        self.kernel: FastKernel | None = None
+        self.lock = threading.Lock()
+
+
+_ENTRIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_LOCK = threading.Lock()
+
+
+def fingerprint(graph: Graph) -> tuple:
+    """What the generated source depends on, cheaply: a changed node, type or
+    constant gives a new kernel."""
+    return (tuple((n.op, id(n.attrs), tuple(map(id, n.inputs)), id(n.output), n.output.type)
+                  for n in graph.nodes),
+            tuple((id(t), t.type, id(t.value)) for t in graph.tensors.values()),
+            tuple(map(id, graph.inputs)), tuple(map(id, graph.outputs)))
+
+
+def _entry(graph: Graph) -> _Entry:
+    fp = fingerprint(graph)
+    with _LOCK:
+        entry = _ENTRIES.get(graph)
+        if entry is None or entry.fingerprint != fp:
+            entry = _Entry(fp)
+            _ENTRIES[graph] = entry
+    with entry.lock:
+        if entry.source is None and entry.reason is None:
+            try:
+                entry.source, entry.meta = generate(graph)
+            except Unsupported as exc:
+                entry.reason = str(exc)
+                log.info("fast emulator: graph %r falls back to the interpreter: %s",
+                         graph.name, exc)
+    return entry
+
+
+def unsupported_reason(graph: Graph) -> str | None:
+    """Why ``graph`` has no fast path (None when it has one)."""
+    return _entry(graph).reason
+
+
+def kernel(graph: Graph, build_if_missing: bool = True) -> FastKernel | None:
+    """The loaded kernel of ``graph``; None when the graph has no fast path, or when
+    it is not built yet and ``build_if_missing`` is False."""
+    entry = _entry(graph)
+    if entry.reason is not None:
+        return None
+    with entry.lock:
+        if entry.kernel is None:
+            cc = compiler()
+            if cc is None:
+                raise FastPathError("no C compiler found for the fast emulator (install gcc "
+                                    "or set CC), or emulate with engine='interpreter'")
+            if not build_if_missing and not artifact_path(entry.source, cc).is_file():
+                return None
+            entry.kernel = FastKernel(graph, build(entry.source, cc), entry.meta)
+    return entry.kernel
+
+
+def require(graph: Graph) -> FastKernel:
+    """The kernel, or an error saying why the graph cannot take the fast path."""
+    k = kernel(graph)
+    if k is None:
+        raise UnsupportedOpError(f"graph {graph.name!r} has no fast emulator path: "
+                                 f"{unsupported_reason(graph)}; use engine='interpreter'")
+    return k
+
+
+def macs_per_event(graph: Graph) -> int:
+    return _macs(graph)
+
+
+__all__ = ["FastKernel", "FastPathError", "generate", "kernel", "macs_per_event", "require",
+           "unsupported_reason"]

@@ -26,6 +26,9 @@ Generators
     hls4ml LHC jet-tagging dataset (arXiv:1804.06913, 1908.05318).
 ``calo_images(n, seed)``
     8x8 calorimeter-tower images of boosted jets, 3 classes (QCD, W -> qq, t -> bqq).
+``hgcal_modules(n, seed)``
+    The 48 trigger-cell charges of an HGCAL silicon module (4x4x3, channels last)
+    for an ECON-T-like autoencoder, after arXiv:2105.01683.
 ``l1_events(n, seed, process)``
     16 event-level L1 trigger quantities (MET, HT, jets, e/gamma, muons, tau) for
     a background mixture (QCD, W, Z, ttbar) and four "new physics" signals, after
@@ -43,6 +46,8 @@ import numpy as np
 __all__ = [
     "CALO_CLASSES",
     "CALO_SHAPE",
+    "HGCAL_SHAPE",
+    "HGCAL_TC_XY",
     "JET_CLASSES",
     "JET_FEATURES",
     "L1_BACKGROUNDS",
@@ -50,6 +55,7 @@ __all__ = [
     "L1_SIGNALS",
     "calo_images",
     "efficiency_at_rate",
+    "hgcal_modules",
     "jet_features",
     "l1_events",
     "roc_auc",
@@ -562,6 +568,72 @@ def l1_events(n: int, seed: int = 0, process: str = "background",
         mean, std = _l1_norm()
         x = (_l1_transform(x) - mean) / std
     return x.astype(np.float32)
+
+
+# =============================================================================
+# 4. HGCAL trigger-cell charges of one silicon module (ECON-T input)
+# =============================================================================
+
+HGCAL_SHAPE = (4, 4, 3)  # rows, columns, rhombus: the module's 48 trigger cells
+
+
+def _hgcal_tc_xy() -> np.ndarray:
+    """Trigger-cell centres (4, 4, 3, 2) in units of the cell pitch: the hexagonal
+    module (side 4) is cut into three rhombi from its centre, each a 4x4 grid of
+    rhombic cells along two of the hexagon's edge directions."""
+    xy = np.zeros((*HGCAL_SHAPE, 2))
+    grid = np.arange(4) + 0.5
+    for k in range(3):
+        a, b = np.deg2rad(120.0 * k), np.deg2rad(120.0 * k + 120.0)
+        u, v = np.array([np.cos(a), np.sin(a)]), np.array([np.cos(b), np.sin(b)])
+        xy[:, :, k] = grid[:, None, None] * u + grid[None, :, None] * v
+    return xy
+
+
+HGCAL_TC_XY = _hgcal_tc_xy()
+_HGCAL_CELL_AREA = np.sqrt(3.0) / 2  # a rhombic cell of unit side
+
+
+def hgcal_modules(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` toy HGCAL modules: the normalised trigger-cell charges (n, 4, 4, 3)
+    float32 (channels last, cell centres ``HGCAL_TC_XY``; each module sums to 1,
+    as the ECON-T encoder sees it) and the module's total charge (n,) float32 in
+    MIP_T, which ECON-T transmits beside the encoded shape.
+
+    A module is a hexagon of 48 trigger cells (three rhombi of 4x4 cells, side 4
+    cell pitches, about 2 cm each). Per module: 0 to 3 showers (probabilities
+    0.1, 0.55, 0.25, 0.1) centred uniformly in a disc of radius 5 (so showers
+    next to the module leak in), with log-uniform energy in [3, 300] MIP_T and a
+    transverse profile of a core (exponential, radius 0.35 pitch, 85 %) and a
+    halo (radius 1.2 pitch, 15 %), the radius drawn per shower within +-30 %;
+    each cell takes the profile at its centre times its area. Then pile-up
+    (30 % of the cells get Exp(0.6 MIP_T)), Gaussian electronics noise
+    (0.15 MIP_T), a zero floor and the trigger-cell charge LSB (0.25 MIP_T).
+    An all-zero module stays zero (it has no normalised shape).
+    """
+    rng = np.random.default_rng(seed)
+    n = int(n)
+    k_max = 3
+    n_showers = rng.choice(k_max + 1, n, p=[0.1, 0.55, 0.25, 0.1])
+    alive = np.arange(k_max)[None, :] < n_showers[:, None]                 # (n, 3)
+    r = 5.0 * np.sqrt(rng.random((n, k_max)))
+    phi = rng.uniform(0, 2 * np.pi, (n, k_max))
+    centre = np.stack([r * np.cos(phi), r * np.sin(phi)], axis=-1)       # (n, 3, 2)
+    energy = 3.0 * 100.0 ** rng.random((n, k_max)) * alive
+    scale = rng.uniform(0.7, 1.3, (n, k_max))
+    cells = HGCAL_TC_XY.reshape(-1, 2)                                   # (48, 2)
+    dist = np.linalg.norm(cells[None, None] - centre[:, :, None], axis=-1)  # (n, 3, 48)
+    core, halo = 0.35 * scale[..., None], 1.2 * scale[..., None]
+    # exp(-d/r) / (2 pi r^2) integrates to one over the plane
+    profile = (0.85 * np.exp(-dist / core) / (2 * np.pi * core**2)
+               + 0.15 * np.exp(-dist / halo) / (2 * np.pi * halo**2))
+    charge = np.einsum("ns,nsc->nc", energy, profile) * _HGCAL_CELL_AREA
+    charge += rng.exponential(0.6, charge.shape) * (rng.random(charge.shape) < 0.3)
+    charge += rng.normal(0.0, 0.15, charge.shape)
+    charge = np.floor(np.maximum(charge, 0.0) / 0.25) * 0.25
+    total = charge.sum(axis=1)
+    shape = charge / np.where(total > 0, total, 1.0)[:, None]
+    return shape.reshape(n, *HGCAL_SHAPE).astype(np.float32), total.astype(np.float32)
 
 
 # =============================================================================

@@ -127,9 +127,7 @@ def emulate(graph: Graph, *inputs, raw: bool = False, workers: int | None = None
         kernel = _fast_kernel(graph, engine, n)
     if kernel is not None:
         arrays = _shaped(graph, arrays)
-        outs = kernel.run(arrays, workers or os.cpu_count() or 1)
-        if not raw:
-            outs = [to_float(o, t.type) for o, t in zip(outs, graph.outputs)]
+        outs = kernel.run(arrays, workers or os.cpu_count() or 1, raw=raw)
     elif n <= CHUNK_EVENTS:
         outs = _emulate_chunk(graph, arrays, raw)
     else:

@@ -30,6 +30,8 @@ SAFE = 1 << 62   # every intermediate stays within (-SAFE, SAFE): room for one m
 FLOAT_EXACT = 1 << 24
 DOUBLE_EXACT = 1 << 53
 WORKSPACE_BYTES = 1 << 19  # per thread: picks the events per block
+VECTOR_BYTES = 64  # GCC vector extensions: 512-bit, lowered to 256-bit without AVX-512
+EVENTS_MIN = 64    # events per block at least (a multiple of every vector's lanes)
 
 
 class Unsupported(Exception):

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import numpy as np
 
 from trigc.emulator.fastgen import (
-    DOUBLE_EXACT, FLOAT_EXACT, SAFE, Buf, Unsupported, assign_c, c_array, c_float_array,
+    EVENTS_MIN, VECTOR_BYTES, DOUBLE_EXACT, FLOAT_EXACT, SAFE, Buf, Unsupported, assign_c, c_array, c_float_array,
     const_raw, ctype_for, node_name, ratio_assign_c, window_table,
 )
 from trigc.ir.graph import Node, Tensor
@@ -248,15 +248,37 @@ def _linear(p: Program, node: Node, out: Buf) -> None:
     bn, basen = p.table("b", ctab, [int(v) for v in b_raw]), p.table("ba", "int32_t", base)
     conv = "(int64_t)acc[e]"
     stmts = assign_c("v", lo_all, hi_all, frac, node.output.type, "q")
+    lanes = VECTOR_BYTES // (4 if acc == "float" else 8)
+    nv = max(EVENTS_MIN // lanes, 1)
+    vt = {"float": "vf32", "double": "vf64", "int64_t": "vi64"}[acc]
+    accs = [f"a{v}" for v in range(nv)]
+    more = [f"c{v}" for v in range(nv)]
+    # Two sets of accumulators over alternate weights hide the FMA latency; the sum
+    # is exact in any order (every partial sum is bounded by the sum of |terms|).
     p.emit(f"for (int o = 0; o < {n_pos}; o++) {{",
            f"  const {acc} *xo = {xp.name} + (long){basen}[o] * B;",
            f"  for (int j = 0; j < {c_out}; j++) {{",
-           f"    {acc} acc[B];",
-           f"    for (int e = 0; e < B; e++) acc[e] = {bn}[j];",
-           f"    for (int k = {pn}[j]; k < {pn}[j + 1]; k++) {{",
-           f"      const {acc} w = {wn}[k];",
-           f"      const {acc} *xs = xo + (long){on}[k] * B;",
-           "      for (int e = 0; e < B; e++) acc[e] += w * xs[e];",
+           f"    {acc} acc[B] __attribute__((aligned(64)));",
+           f"    for (int eb = 0; eb < B; eb += {lanes * nv}) {{",
+           f"      {vt} {', '.join(accs + more)};",
+           *(f"      {a} = ({vt}){{}} + {bn}[j];" for a in accs),
+           *(f"      {a} = ({vt}){{}};" for a in more),
+           f"      int k = {pn}[j];",
+           f"      const int kend = {pn}[j + 1];",
+           "      for (; k + 1 < kend; k += 2) {",
+           f"        const {vt} w = ({vt}){{}} + {wn}[k], w1 = ({vt}){{}} + {wn}[k + 1];",
+           f"        const {vt} *xs = (const {vt} *)(xo + (long){on}[k] * B + eb);",
+           f"        const {vt} *xs1 = (const {vt} *)(xo + (long){on}[k + 1] * B + eb);",
+           *(f"        {a} += w * xs[{v}];" for v, a in enumerate(accs)),
+           *(f"        {a} += w1 * xs1[{v}];" for v, a in enumerate(more)),
+           "      }",
+           "      if (k < kend) {",
+           f"        const {vt} w = ({vt}){{}} + {wn}[k];",
+           f"        const {vt} *xs = (const {vt} *)(xo + (long){on}[k] * B + eb);",
+           *(f"        {a} += w * xs[{v}];" for v, a in enumerate(accs)),
+           "      }",
+           *(f"      *({vt} *)(acc + eb + {v * lanes}) = {a} + {c};"
+             for v, (a, c) in enumerate(zip(accs, more))),
            "    }",
            "    for (int e = 0; e < B; e++) {",
            f"      int64_t v = {conv};",

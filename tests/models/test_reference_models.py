@@ -61,6 +61,18 @@ def _l1(n, seed):
     return np.concatenate(parts), labels
 
 
+def _hgcal(n, seed):
+    """HGCAL modules; an autoencoder's "labels" are its inputs."""
+    x, _ = datasets.hgcal_modules(n, seed)
+    return x, x
+
+
+def _reconstruction(latent, x):
+    """R^2 of the modules that the committed float decoder rebuilds from the
+    encoder's output."""
+    return train_script("econ_t").quality(latent, x)
+
+
 def _accuracy(out, y):
     return float(np.mean(np.argmax(out, axis=1) == y))
 
@@ -86,6 +98,7 @@ SPECS = {
                        {"n_train": 4096, "n_bkg": 2000, "n_sig": 200}),
     "jet_tagger_qkeras": Spec("qkeras", _jet, _accuracy, 0.72,
                               {"n_train": 4096, "n_test": 1000}),
+    "econ_t": Spec("qkeras", _hgcal, _reconstruction, 0.75, {"n_train": 4096, "n_test": 1000}),
 }
 
 

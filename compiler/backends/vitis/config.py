@@ -8,6 +8,7 @@ function; the node gives only the C++ names of its tensors. The C++ kernels in
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
@@ -37,12 +38,15 @@ from trigc.plans import (
 class Names(NamedTuple):
     """C++ names (all from :func:`trigc.names.identifier`): every tensor's array and
     type, every node's base name (its config struct is ``config_<base>``) and the top
-    function's name."""
+    function's name; and ``type_name``, the spelling of a fixed-point type in the
+    project's number library (:func:`trigc.fixed.to_cpp` for ap_fixed, ``to_ac`` for
+    Catapult's ac_fixed)."""
 
     array: dict[str, str]
     ctype: dict[str, str]
     node: dict[str, str]
     top: str
+    type_name: Callable[[FixedType], str] = to_cpp
 
 
 def literal(value: float) -> str:
@@ -64,7 +68,7 @@ def raw_array(name: str, raw: np.ndarray, t: FixedType) -> dict:
     values = [f"{int(v)}LL" if abs(int(v)) >= 2**31 else str(int(v))
               for v in np.asarray(raw).ravel()]
     return {"ctype": "long long", "name": name, "size": len(values), "values": values,
-            "comment": f"raw integers of {to_cpp(t)}: value = raw * 2^-{t.frac_bits}"}
+            "comment": f"raw integers of {t}: value = raw * 2^-{t.frac_bits}"}
 
 
 def fixed_literal(raw: int, t: FixedType) -> str:
@@ -92,7 +96,7 @@ def _size(t: Tensor) -> int:
     return int(np.prod(t.shape)) if t.shape else 1
 
 
-def dense_struct(name: str, plan: DensePlan) -> dict:
+def dense_struct(name: str, plan: DensePlan, type_name=to_cpp) -> dict:
     """Dense config: only nonzero weights are listed (zero skipping at compile time)."""
     w = plan.weights
     rows, cols, values = w.stored()
@@ -104,8 +108,8 @@ def dense_struct(name: str, plan: DensePlan) -> dict:
         name,
         consts=[("n_in", w.n_in), ("n_out", w.n_out), ("n_nonzero", w.n_products),
                 ("reuse", plan.reuse), ("n_mult", plan.schedule.n_mult)],
-        typedefs=[("accum_t", to_cpp(plan.accum_type)), ("weight_t", to_cpp(w.type)),
-                  ("bias_t", to_cpp(b_type))],
+        typedefs=[("accum_t", type_name(plan.accum_type)), ("weight_t", type_name(w.type)),
+                  ("bias_t", type_name(b_type))],
         arrays=[raw_array("weights", values, w.type),
                 _array("unsigned", "rows", [str(int(r)) for r in rows]),
                 _array("unsigned", "cols", [str(int(c)) for c in cols]),
@@ -113,13 +117,13 @@ def dense_struct(name: str, plan: DensePlan) -> dict:
 
 
 def config_dense(node: Node, names: Names, plan: DensePlan) -> dict:
-    s = dense_struct(_cname(node, names), plan)
+    s = dense_struct(_cname(node, names), plan, names.type_name)
     return {"struct": s, "kernel": "dense", "template": ["in", "out", "config"]}
 
 
 def config_conv(node: Node, names: Names, plan: ConvPlan) -> dict:
     g = plan.geometry
-    mult = dense_struct(_cname(node, names) + "_mult", plan)
+    mult = dense_struct(_cname(node, names) + "_mult", plan, names.type_name)
     s = _struct(_cname(node, names),
                 consts=[("in_h", g.in_h), ("in_w", g.in_w), ("n_chan", g.n_chan),
                         ("out_h", g.out_h), ("out_w", g.out_w), ("n_filt", plan.weights.n_out),
@@ -137,7 +141,7 @@ def config_pool(node: Node, names: Names, plan: PoolPlan) -> dict:
               ("stride_h", g.stride_h), ("stride_w", g.stride_w), ("pad_top", g.pad_top),
               ("pad_left", g.pad_left), ("count_include_pad", int(plan.count_include_pad))]
     avg = plan.accum_type is not None
-    typedefs = [("accum_t", to_cpp(plan.accum_type))] if avg else []
+    typedefs = [("accum_t", names.type_name(plan.accum_type))] if avg else []
     return {"struct": _struct(_cname(node, names), consts, typedefs),
             "kernel": "avgpool2d" if avg else "maxpool2d",
             "template": ["in", "out", "config"]}
@@ -146,7 +150,7 @@ def config_pool(node: Node, names: Names, plan: PoolPlan) -> dict:
 def config_global_pool(node: Node, names: Names, plan: GlobalPoolPlan) -> dict:
     consts = [("n_spatial", plan.n_spatial), ("n_chan", plan.n_chan)]
     avg = plan.accum_type is not None
-    typedefs = [("accum_t", to_cpp(plan.accum_type))] if avg else []
+    typedefs = [("accum_t", names.type_name(plan.accum_type))] if avg else []
     return {"struct": _struct(_cname(node, names), consts, typedefs),
             "kernel": "global_avgpool" if avg else "global_maxpool",
             "template": ["in", "out", "config"]}
@@ -163,7 +167,8 @@ def config_binary(node: Node, names: Names, plan: BinaryPlan) -> dict:
         s = _struct(_cname(node, names),
                     [("n", plan.n_out), ("op", BINARY_CODES[node.op]),
                      ("const_first", int(plan.const_first))],
-                    [("const_t", to_cpp(c.type))], [raw_array("values", c.raw, c.type)])
+                    [("const_t", names.type_name(c.type))],
+                    [raw_array("values", c.raw, c.type)])
         return {"struct": s, "kernel": "binary_const", "operands": [names.array[x.name]],
                 "types": [names.ctype[x.name], names.ctype[out.name]]}
     return {"struct": _struct(_cname(node, names), [("n", plan.n_out)]),
@@ -174,8 +179,8 @@ def config_binary(node: Node, names: Names, plan: BinaryPlan) -> dict:
 
 def config_div(node: Node, names: Names, plan: DivPlan) -> dict:
     c = plan.divisor
-    s = _struct(_cname(node, names), [("n", plan.n_out)], [("const_t", to_cpp(c.type))],
-                [raw_array("divisor", c.raw, c.type)])
+    s = _struct(_cname(node, names), [("n", plan.n_out)],
+                [("const_t", names.type_name(c.type))], [raw_array("divisor", c.raw, c.type)])
     return {"struct": s, "kernel": "div_const", "template": ["in", "out", "config"]}
 
 
@@ -191,11 +196,11 @@ def config_unary(node: Node, names: Names, plan: UnaryPlan) -> dict:
     typedefs, functions, consts = [], [], [("n", n)]
     if plan.alpha is not None:
         alpha = plan.alpha
-        typedefs.append(("alpha_t", to_cpp(alpha.type)))
+        typedefs.append(("alpha_t", names.type_name(alpha.type)))
         functions.append(("alpha_t", "alpha", _constant_literal(alpha)))
     if plan.bounds is not None:
         low, high = plan.bounds.low, plan.bounds.high
-        typedefs.append(("bound_t", to_cpp(plan.bounds.type)))
+        typedefs.append(("bound_t", names.type_name(plan.bounds.type)))
         consts += [("has_low", int(low is not None)), ("has_high", int(high is not None))]
         functions += [("bound_t", "low", _constant_literal(low)),
                       ("bound_t", "high", _constant_literal(high))]
@@ -218,8 +223,9 @@ def config_softmax(node: Node, names: Names, plan: SoftmaxPlan) -> dict:
               ("exp_index_low", e.index_low), ("exp_shift", e.shift), ("n_exp", e.entries),
               ("inv_index_low", inv.index_low), ("inv_shift", inv.shift),
               ("n_inv", inv.entries)]
-    typedefs = [("diff_t", to_cpp(plan.diff_type)), ("exp_t", to_cpp(e.table.type)),
-                ("sum_t", to_cpp(plan.sum_type)), ("inv_t", to_cpp(inv.table.type))]
+    spell = names.type_name
+    typedefs = [("diff_t", spell(plan.diff_type)), ("exp_t", spell(e.table.type)),
+                ("sum_t", spell(plan.sum_type)), ("inv_t", spell(inv.table.type))]
     arrays = [raw_array("exp_table", e.table.raw, e.table.type),
               raw_array("inv_table", inv.table.raw, inv.table.type)]
     return {"struct": _struct(_cname(node, names), consts, typedefs, arrays),

@@ -1,5 +1,6 @@
 """trigc_common.h: divide_exact against trigc.fixed.assign_ratio, raw_bits /
-from_raw, and the TRIGC_TRACE hook."""
+from_raw, and the TRIGC_TRACE hook, for both spellings of the kernels (ap_fixed and,
+with TRIGC_AC_TYPES, ac_fixed)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import zlib
 
 import numpy as np
 import pytest
-from kharness import (ALL_OVERFLOW, ALL_ROUNDING, Program, build, compile_source, ctype, fx,
+from kharness import (ALL_OVERFLOW, ALL_ROUNDING, LIBS, build_cases, compile_source, ctype, fx,
                       our_warnings)
 
 from trigc.emulator import assign
@@ -34,7 +35,7 @@ class DivCase:
         const long long num = kh::read_ll();
         const long long den = kh::read_ll();
         res_t y = trigc::divide_exact<res_t, {self.num_w}, {self.num_frac}, {self.den_w}>(
-            ap_int<{self.num_w}>(num), ap_uint<{self.den_w}>(den));
+            trigc::int_t<{self.num_w}>(num), trigc::uint_t<{self.den_w}>(den));
         std::printf("%lld\\n", trigc::raw_bits(y));
     }}"""
         return "", body
@@ -131,28 +132,34 @@ DIV_CASES = _div_cases()
 
 # ---- raw_bits / from_raw --------------------------------------------------------------------
 
+# name: (type: a trigc.fixed spec, or an integer type of trigc_types_*.h), width, signed
 RAW_TYPES = {
-    "r_fixed64": ("ap_fixed<64,5>", 64, True),
-    "r_ufixed64": ("ap_ufixed<64,0>", 64, False),
-    "r_ufixed1": ("ap_ufixed<1,1>", 1, False),
-    "r_fixed1": ("ap_fixed<1,0>", 1, True),
-    "r_fixed13": ("ap_fixed<13,-3,AP_RND,AP_SAT>", 13, True),
-    "r_ufixed33": ("ap_ufixed<33,40>", 33, False),
-    "r_int12": ("ap_int<12>", 12, True),
-    "r_uint7": ("ap_uint<7>", 7, False),
+    "r_fixed64": ("fixed<64,5>", 64, True),
+    "r_ufixed64": ("ufixed<64,0>", 64, False),
+    "r_ufixed1": ("ufixed<1,1>", 1, False),
+    "r_fixed1": ("fixed<1,0>", 1, True),
+    "r_fixed13": ("fixed<13,-3,RND,SAT>", 13, True),
+    "r_ufixed33": ("ufixed<33,40>", 33, False),
+    "r_int12": ("trigc::int_t<12>", 12, True),
+    "r_uint7": ("trigc::uint_t<7>", 7, False),
 }
 
 
-def _raw_cpp(cpp_type: str) -> str:
-    return f"""
+class RawCase:
+    def __init__(self, name: str, spec: str) -> None:
+        self.name, self.spec = name, spec
+
+    def cpp(self):
+        cpp_type = self.spec if self.spec.startswith("trigc::") else ctype(fx(self.spec))
+        return "", f"""
     typedef {cpp_type} T;
+    typedef trigc::fixed_info<T> info;
     const long long n = kh::read_ll();
     for (long long s = 0; s < n; s++) {{
         const T y = trigc::from_raw<T>(kh::read_ll());
-        ap_int<T::width + 1> wide = trigc::raw_int(y);
+        const trigc::int_t<info::width + 1> wide = trigc::raw_int(y);
         // raw_bits, raw_int (low 64 bits) and, for W <= 52, the value times 2^frac
-        const double scaled = T::width <= 52 ? y.to_double() * std::ldexp(1.0, T::width - {
-            "T::iwidth" if "int" not in cpp_type else "T::width"}) : 0.0;
+        const double scaled = info::width <= 52 ? y.to_double() * std::ldexp(1.0, info::frac) : 0.0;
         std::printf("%lld %lld %.0f\\n", trigc::raw_bits(y), (long long)wide.to_int64(), scaled);
     }}"""
 
@@ -166,33 +173,36 @@ def _wrap(v: np.ndarray, width: int, signed: bool) -> np.ndarray:
 
 # ---- the program -----------------------------------------------------------------------------
 
-def _program() -> Program:
-    prog = Program("common", prelude="#define TRIGC_TRACE_ENABLED\n#include <cmath>")
-    for c in DIV_CASES:
-        prog.add(c.name, *c.cpp())
-    for name, (cpp_type, _, _) in RAW_TYPES.items():
-        prog.add(name, "", _raw_cpp(cpp_type))
-    prog.add("trace", "", """
-    typedef ap_fixed<8, 3> T;
+class TraceCase:
+    name = "trace"
+
+    def cpp(self):
+        big = ctype(fx("ufixed<64,1>"))
+        return "", f"""
+    typedef trigc::fixed_t<8, 3> T;
     T arr[3];
     arr[0] = trigc::from_raw<T>(-128);
     arr[1] = trigc::from_raw<T>(5);
     arr[2] = trigc::from_raw<T>(127);
-    long long buf[7] = {-9, -9, -9, -9, -9, -9, -9};
+    long long buf[7] = {{-9, -9, -9, -9, -9, -9, -9}};
     TRIGC_TRACE(2, arr, 3);  // trace_out is null: nothing happens
     trigc::trace_out = buf;
     TRIGC_TRACE(2, arr, 3);
-    ap_ufixed<64, 1> big = trigc::from_raw<ap_ufixed<64, 1> >(-2);
+    {big} big = trigc::from_raw<{big} >(-2);
     TRIGC_TRACE(6, &big, 1);
     trigc::trace_out = 0;
     for (int i = 0; i < 7; i++) std::printf("%lld ", buf[i]);
-    std::printf("\\n");""")
-    return prog
+    std::printf("\\n");"""
 
 
-@pytest.fixture(scope="module")
-def program(tmp_path_factory):
-    return build(tmp_path_factory, _program())
+CASES = [*DIV_CASES, *(RawCase(name, spec) for name, (spec, _, _) in RAW_TYPES.items()),
+         TraceCase()]
+
+
+@pytest.fixture(scope="module", params=LIBS)
+def program(request, tmp_path_factory):
+    return build_cases(tmp_path_factory, "common", CASES, request.param,
+                       prelude="#define TRIGC_TRACE_ENABLED\n#include <cmath>")
 
 
 @pytest.mark.parametrize("case", DIV_CASES, ids=lambda c: c.name)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
-from kharness import Program, build, ctype, dense_struct, fx, node, random_raw, reference
+from kharness import LIBS, build_cases, ctype, dense_struct, fx, node, random_raw, reference
 
 from trigc.ops import Value
 from trigc.ops.linear import dense
@@ -161,12 +161,9 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def program(tmp_path_factory):
-    prog = Program("dense")
-    for case in CASES:
-        prog.add(case.name, *case.cpp())
-    return build(tmp_path_factory, prog)
+@pytest.fixture(scope="module", params=LIBS)
+def program(request, tmp_path_factory):
+    return build_cases(tmp_path_factory, "dense", CASES, request.param)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)

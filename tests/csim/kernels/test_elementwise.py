@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
-from kharness import Program, build, ctype, fx, node, random_raw, raw_list, reference
+from kharness import LIBS, build_cases, ctype, fx, node, random_raw, raw_list, reference
 
 from trigc.ops import Value
 from trigc.ops import elementwise as K
@@ -168,12 +168,9 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def program(tmp_path_factory):
-    prog = Program("elementwise")
-    for case in CASES:
-        prog.add(case.name, *case.cpp())
-    return build(tmp_path_factory, prog)
+@pytest.fixture(scope="module", params=LIBS)
+def program(request, tmp_path_factory):
+    return build_cases(tmp_path_factory, "elementwise", CASES, request.param)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)

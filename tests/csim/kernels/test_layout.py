@@ -7,7 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
-from kharness import Program, bool_list, build, ctype, fx, node, random_raw, reference, uint_list
+from kharness import (LIBS, bool_list, build_cases, ctype, fx, node, random_raw, reference,
+                      uint_list)
 
 from trigc.ops import Value
 from trigc.ops import layout as K
@@ -127,12 +128,9 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def program(tmp_path_factory):
-    prog = Program("layout")
-    for case in CASES:
-        prog.add(case.name, *case.cpp())
-    return build(tmp_path_factory, prog)
+@pytest.fixture(scope="module", params=LIBS)
+def program(request, tmp_path_factory):
+    return build_cases(tmp_path_factory, "layout", CASES, request.param)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)

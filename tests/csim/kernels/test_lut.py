@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
-from kharness import Program, build, check_range, ctype, fx, node, random_raw, raw_list, reference
+from kharness import (LIBS, build_cases, check_range, ctype, fx, node, random_raw, raw_list,
+                      reference)
 
 from trigc.ops import Value
 from trigc.ops import lut as K
@@ -165,12 +166,9 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def program(tmp_path_factory):
-    prog = Program("lut")
-    for case in CASES:
-        prog.add(case.name, *case.cpp())
-    return build(tmp_path_factory, prog)
+@pytest.fixture(scope="module", params=LIBS)
+def program(request, tmp_path_factory):
+    return build_cases(tmp_path_factory, "lut", CASES, request.param)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
-from kharness import Program, build, ctype, fx, node, random_raw, reference
+from kharness import LIBS, build_cases, ctype, fx, node, random_raw, reference
 
 from trigc.ops import Value
 from trigc.ops.pool import avgpool, global_avgpool, global_maxpool, maxpool
@@ -146,12 +146,9 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def program(tmp_path_factory):
-    prog = Program("pool")
-    for case in CASES:
-        prog.add(case.name, *case.cpp())
-    return build(tmp_path_factory, prog)
+@pytest.fixture(scope="module", params=LIBS)
+def program(request, tmp_path_factory):
+    return build_cases(tmp_path_factory, "pool", CASES, request.param)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)

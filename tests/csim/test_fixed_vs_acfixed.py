@@ -1,0 +1,533 @@
+"""Bit-exactness of ``trigc.fixed`` (through ``to_ac``) against the real Algorithmic C
+``ac_fixed.h`` (Catapult's types, included from the hls4ml wheel).
+
+The same proof as ``test_fixed_vs_apfixed.py``, with the infrastructure of
+``fixed_driver_util.py``: a seeded pool of destination types over the full
+7 rounding x 4 ac overflow (WRAP, SAT, SAT_ZERO, SAT_SYM) x signed/unsigned matrix,
+each with negative, zero, inside and beyond-width integer bits and widths 1..64,
+compiled into one driver; exact integer equality of the raw result bits for
+
+(a) ``T y = (double)x;``            against ``quantize([x], T)``
+(b) ``Src s = raw; T y; y = s;``     against ``requantize([raw], Src.frac_bits, T)``
+(c) ``auto r = a + b`` / ``a - b`` / ``a * b`` / ``-a`` (``r`` must hold the exact
+    value, in ac's documented result type) and ``T y; y = r;`` against integer
+    arithmetic followed by ``requantize``.
+
+``to_ac`` of an ``AP_WRAP_SM`` type raises ``PrecisionError``: ac has no such mode.
+
+Where ac_fixed.h agrees with trigc although ap_fixed.h's semantics might suggest
+otherwise, the pool proves it: AC_SAT_SYM on unsigned types (= AC_SAT), AC_SAT_SYM on
+1-bit signed types (keeps -1 LSB, as ap does), AC_SAT_ZERO, I < 0 and I > W, and
+subnormal doubles. ac_fixed.h decodes subnormals exactly (ap_fixed.h does not), so
+this pool also holds types with more than 1000 fractional bits.
+
+Known divergences of ac_fixed.h from trigc.fixed (and ap_fixed.h); each has a test
+asserting it, and the bulk and hypothesis tests expect ac's documented result there:
+
+1. Double conversion, underflow. ``ac_fixed(double d)`` first scales
+   ``d * 2**(F - 32*N)`` (N = (W + 31 + !S) / 32 words) in double arithmetic, in
+   steps of at most 2**32. A negative ``d`` whose scaled value underflows to 0.0 is
+   then taken as 0, so AC_TRN gives 0 instead of -1 LSB (signed types) or, with
+   AC_WRAP, the all-ones pattern (unsigned types). Example:
+   ``ac_fixed<8,4,true> y = -5e-324`` is 0; trigc (and ap_fixed.h) give raw -1.
+   Only AC_TRN is affected (every other mode rounds such a value to 0 anyway), and
+   only values below about 2**(32*N - F - 1075), i.e. subnormals for usual types.
+2. Double conversion, overflow with AC_WRAP. If the scaled value overflows to
+   infinity (``|d| >= 2**(1024 + 32*N - F)``), ac converts NaN to unsigned (undefined
+   behaviour in C++); the result is unspecified (on x86-64 +-1 LSB for rounding
+   modes) where trigc wraps the exact value (raw 0). Example:
+   ``ac_fixed<64,-59,true,AC_RND,AC_WRAP> y = 1e300`` is 1, trigc 0. The saturating
+   modes are unaffected.
+3. Fixed-to-fixed rounding carry lost. Assigning an *unsigned* source to a type with
+   fewer fractional bits and AC_SAT or AC_SAT_SYM, when the source's bits above the
+   rounding position exactly fill the destination's 32*N-bit storage
+   (``W2 == F2 - F + 32*N``), all those bits are ones and the rounding mode rounds up:
+   the carry out of the storage is dropped and the result is 0 instead of the
+   maximum. Example: ``ac_fixed<4,0,true,AC_RND,AC_SAT> y = ac_fixed<44,28,false>``
+   with all 44 bits set is 0; trigc gives 7. AC_TRN, AC_TRN_ZERO, AC_WRAP and
+   AC_SAT_ZERO give trigc's result. Unsigned exact results of ``+`` and ``*`` can
+   hit this too.
+4. Double conversion, AC_SAT_ZERO, signed W = 32 (a whole storage word): a double just
+   below the minimum that the rounding mode rounds *up to* the minimum is flagged as an
+   overflow (``iv_conv_from_fraction`` checks the sign of the word before the rounding
+   increment) and gives 0 where trigc gives the minimum. Example:
+   ``ac_fixed<32,19,true,AC_RND_ZERO,AC_SAT_ZERO> y = -262144.0000305`` (the minimum
+   minus 1/4 LSB) is 0; trigc gives raw -2**31. AC_SAT and AC_SAT_SYM saturate to the
+   same value either way, AC_WRAP is unaffected, and for W = 64 no double lies strictly
+   between the minimum and one LSB below it.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fixed_driver_util import (UNSPECIFIED, ConversionCheck, Driver, Kernel, Library,
+                               assert_pool_covers, build_pool, bulk_cases, clamp, compile_driver,
+                               double_cases, fixed_cases, ldexp, mode_combos, random_type,
+                               random_width, signed_bits)
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import trigc.fixed as fixed
+from trigc.csim.headers import ac_types_dir
+from trigc.errors import PrecisionError
+from trigc.fixed import FixedType, Overflow, Rounding, to_ac
+
+pytestmark = pytest.mark.csim
+
+AC = Library(name="ac_fixed.h", spell=to_ac, mode_prefix="AC_", include_dir=ac_types_dir(),
+             driver_dir=Path(__file__).parent / "acfixed_driver", header="acfixed_driver.h",
+             fn_type="void (*conv_fn)(const uint64_t* in, uint64_t* out)",
+             in_words=2, out_words=5)
+OVERFLOWS = tuple(o for o in Overflow if o not in fixed.AC_UNSUPPORTED)
+POOL_SEED = 20240612
+BULK_SEED = 11
+PER_KERNEL = 220
+PER_ARITH_KERNEL = 120
+
+EXTRA_TYPES = (
+    "fixed<16,6>", "fixed<18,8,RND,SAT>", "ufixed<8,0,RND_CONV,SAT>", "fixed<1,1>",
+    "ufixed<1,1>", "fixed<64,64,RND,SAT>", "ufixed<64,0,RND_INF,SAT_SYM>",
+    "fixed<64,-30,RND_CONV,SAT_ZERO>", "fixed<8,80,RND_ZERO,SAT_ZERO>",
+    "ufixed<53,-11,RND_MIN_INF,WRAP>", "fixed<2,-1,TRN_ZERO,SAT_SYM>",
+    "fixed<2,2,RND,SAT_SYM>", "fixed<3,-150,RND_CONV,SAT>", "ufixed<7,180,RND_INF,SAT>",
+    # beyond ap_fixed.h's reach: LSBs at subnormal magnitudes, and huge ones
+    "fixed<16,-1050,RND,SAT>", "ufixed<24,-1030,RND_CONV,SAT_SYM>", "fixed<8,1000,TRN,SAT>",
+    "fixed<40,-1000,RND_INF,SAT_ZERO>",
+    # divergence 4 needs W = 32 and AC_SAT_ZERO
+    "fixed<32,19,RND_ZERO,SAT_ZERO>", "fixed<32,0,TRN_ZERO,SAT_ZERO>", "fixed<32,40,RND,SAT_ZERO>",
+    "fixed<32,-8,RND_MIN_INF,SAT_ZERO>", "fixed<32,7,RND_CONV,SAT_ZERO>",
+    "fixed<32,7,RND_INF,SAT_ZERO>", "fixed<32,7,TRN,SAT_ZERO>", "fixed<32,7,RND_INF,SAT>",
+)
+POOL = build_pool(POOL_SEED, OVERFLOWS, EXTRA_TYPES)
+
+# (source, destination) pairs that sit exactly on divergence 3, and controls beside it
+CARRY_PAIRS = (
+    ("ufixed<44,28>", "fixed<4,0,RND,SAT>"),
+    ("ufixed<44,28>", "fixed<4,0,RND_INF,SAT_SYM>"),
+    ("ufixed<40,28>", "ufixed<8,4,RND_CONV,SAT_SYM>"),
+    ("ufixed<52,22>", "fixed<20,10,RND_MIN_INF,SAT>"),
+    ("ufixed<44,28>", "fixed<4,0,RND,WRAP>"),  # control: wraps to 0 anyway
+    ("ufixed<44,28>", "fixed<4,0,RND,SAT_ZERO>"),  # control: 0 anyway
+    ("ufixed<44,28>", "fixed<4,0,TRN_ZERO,SAT>"),  # control: no rounding increment
+    ("ufixed<45,29>", "fixed<4,0,RND,SAT>"),  # control: one more source bit
+    ("fixed<44,28>", "fixed<4,0,RND,SAT>"),  # control: signed source
+)
+CARRY_KERNELS = [Kernel(FixedType.parse(d), FixedType.parse(s)) for s, d in CARRY_PAIRS]
+CONVERSIONS = POOL + CARRY_KERNELS
+DOUBLE_IDS = [i for i, k in enumerate(POOL) if k.src is None]
+FIXED_IDS = [i for i, k in enumerate(POOL) if k.src is not None]
+
+
+# ---- the documented divergences ------------------------------------------------------
+
+def storage_words(t: FixedType) -> int:
+    """N: how many 32-bit words an ac_fixed<W,I,S> stores."""
+    return (t.width + 31 + (not t.signed)) // 32
+
+
+def ac_scaled_double(x: float, t: FixedType) -> float:
+    """``ac_private::ldexpr<-(I + !S + ((32 - W - !S) & 31))>(x)``, step by step."""
+    unsigned = int(not t.signed)
+    exp = -(t.integer_bits + unsigned + ((32 - t.width - unsigned) & 31))  # = F - 32*N
+    d = x / float(1 << (-exp & 31)) if exp < 0 else x * float(1 << (exp & 31))
+    words = -(-exp // 32) if exp < 0 else exp // 32  # C++ division truncates
+    for _ in range(abs(words)):
+        d = d / 4294967296.0 if words < 0 else d * 4294967296.0
+    return d
+
+
+def double_divergence(t: FixedType, x: float):
+    """ac's result for ``T y = x`` where it knowingly differs from trigc, else None."""
+    scaled = ac_scaled_double(x, t)
+    if math.isinf(scaled) and t.overflow is Overflow.WRAP:
+        return UNSPECIFIED  # divergence 2
+    if (scaled == 0.0 and x < 0 and t.rounding is Rounding.TRN
+            and (t.signed or t.overflow is Overflow.WRAP)):
+        return 0  # divergence 1
+    if (t.signed and t.width % 32 == 0 and t.overflow is Overflow.SAT_ZERO
+            and 2 * t.min_value <= x < t.min_value):
+        # the rounded value, in a type with two more integer bits (no overflow there)
+        wide = FixedType(True, t.width + 2, t.integer_bits + 2, t.rounding)
+        if int(fixed.quantize([x], wide)[0]) == t.min_raw:
+            return 0  # divergence 4
+    return None
+
+
+def carry_divergence(src: FixedType, dst: FixedType, raw: int):
+    """ac's result for ``y = src`` where it knowingly differs from trigc, else None."""
+    shift = src.frac_bits - dst.frac_bits
+    words = storage_words(dst)
+    if (src.signed or shift <= 0 or src.width != shift + 32 * words
+            or dst.overflow not in (Overflow.SAT, Overflow.SAT_SYM)):
+        return None
+    rounded = fixed.requantize(np.array([raw], dtype=object), src.frac_bits, dst, wrap=False)
+    return 0 if int(rounded[0]) == 1 << (32 * words) else None  # divergence 3
+
+
+def known_divergences(kernel: Kernel, inputs: list) -> list:
+    if kernel.src is None:
+        return [double_divergence(kernel.dst, float(x)) for x in inputs]
+    return [carry_divergence(kernel.src, kernel.dst, int(v)) for v in inputs]
+
+
+CHECK = ConversionCheck(CONVERSIONS, AC, known=known_divergences)
+check_cases = CHECK.check
+
+
+# ---- arithmetic kernels --------------------------------------------------------------
+
+def ac_result_type(op: str, a: FixedType, b: FixedType | None) -> tuple[int, int, bool]:
+    """(W, I, S) of ``a OP b`` per ac_fixed's ``rt`` / ``rt_unary`` rules."""
+    if op == "neg":
+        return a.width + 1, a.integer_bits + 1, True
+    if op == "mul":
+        return a.width + b.width, a.integer_bits + b.integer_bits, a.signed or b.signed
+    integer = max(a.integer_bits + (b.signed and not a.signed),
+                  b.integer_bits + (a.signed and not b.signed)) + 1
+    width = integer + max(a.frac_bits, b.frac_bits)
+    return width, integer, op == "sub" or a.signed or b.signed
+
+
+@dataclass(frozen=True)
+class ArithKernel:
+    """``T y; y = a OP b`` (``-a`` for "neg")."""
+
+    op: str  # "add", "sub", "mul" or "neg"
+    a: FixedType
+    b: FixedType | None
+    dst: FixedType
+
+    def cpp_entry(self) -> str:
+        d = self.dst
+        dargs = f"{to_ac(d)}, {str(d.signed).lower()}, {d.width}, {d.integer_bits}, {AC.modes(d)}"
+        if self.op == "neg":
+            return f"&negate<{to_ac(self.a)}, {dargs} >"
+        return f"&binary<op_{self.op}, {to_ac(self.a)}, {to_ac(self.b)}, {dargs} >"
+
+    def exact(self, ra: int, rb: int) -> tuple[int, int]:
+        """(raw, fractional bits) of the exact result, by integer arithmetic."""
+        fa = self.a.frac_bits
+        if self.op == "neg":
+            return -ra, fa
+        fb = self.b.frac_bits
+        if self.op == "mul":
+            return ra * rb, fa + fb
+        frac = max(fa, fb)
+        ra, rb = ra << (frac - fa), rb << (frac - fb)
+        return (ra + rb if self.op == "add" else ra - rb), frac
+
+    def describe(self, ra: int, rb: int) -> str:
+        expr = ("-a" if self.op == "neg" else
+                f"a {dict(add='+', sub='-', mul='*')[self.op]} b")
+        return (f"{to_ac(self.dst)} y = {expr} with a = {to_ac(self.a)} raw {ra}"
+                + ("" if self.b is None else f", b = {to_ac(self.b)} raw {rb}"))
+
+
+def _operand_type(rng: random.Random) -> FixedType:
+    # operand modes play no part in ac arithmetic; vary them to show it
+    return random_type(rng, rng.random() < 0.6, rounding=rng.choice(list(Rounding)),
+                       overflow=rng.choice(OVERFLOWS))
+
+
+def build_arith_pool(seed: int) -> list[ArithKernel]:
+    """Every op with every destination mode combination, random operands."""
+    rng = random.Random(seed)
+    kernels = []
+    for op in ("add", "sub", "mul", "neg"):
+        for signed, q, o in mode_combos(OVERFLOWS):
+            while True:
+                a = _operand_type(rng)
+                b = None if op == "neg" else _operand_type(rng)
+                width, integer, _ = ac_result_type(op, a, b)
+                if width <= 190:
+                    break
+            dst_width = random_width(rng)
+            if rng.random() < 0.5:  # fewer integer bits: overflow handling
+                dst_integer = integer - rng.randint(-2, 12)
+            else:  # fewer fractional bits: rounding
+                dst_integer = dst_width - (width - integer) + rng.randint(0, 24)
+            kernels.append(ArithKernel(op, a, b, FixedType(signed, dst_width, dst_integer, q, o)))
+    return kernels
+
+
+ARITH = build_arith_pool(POOL_SEED + 1)
+ARITH_BASE = len(CONVERSIONS)  # kernel id of ARITH[0]
+ARITH_COMPILE_COST = 2.7  # g++ time of one arithmetic kernel, in conversion kernels
+
+
+def _operand_values(t: FixedType, rng: random.Random) -> int:
+    if rng.random() < 0.3:
+        return clamp(rng.choice((t.min_raw, t.max_raw, 0, 1, -1, t.min_raw + 1, t.max_raw - 1)),
+                     t)
+    if rng.random() < 0.5:
+        return rng.randint(t.min_raw, t.max_raw)
+    v = rng.getrandbits(rng.randint(0, t.width))
+    return clamp(-v if t.signed and rng.random() < 0.5 else v, t)
+
+
+def arith_cases(seed: int, n: int):
+    """(kernel index, a raw, b raw): corner pairs and random operands for every kernel."""
+    rng = random.Random(seed)
+    cases = []
+    for i, k in enumerate(ARITH):
+        b_t = k.b if k.b is not None else k.a
+        corners = [(ra, rb) for ra in (k.a.min_raw, k.a.max_raw, 0)
+                   for rb in (b_t.min_raw, b_t.max_raw, 0)]
+        cases += [(i, ra, rb) for ra, rb in corners]
+        cases += [(i, _operand_values(k.a, rng), _operand_values(b_t, rng))
+                  for _ in range(n - len(corners))]
+    return cases
+
+
+def check_arith(driver: Driver, cases) -> int:
+    """Run (kernel index, a raw, b raw) cases; ac's ``r`` must be exact, in ac's result
+    type, and ``y = r`` must equal trigc's requantize (or divergence 3)."""
+    ids = np.array([ARITH_BASE + i for i, _, _ in cases], dtype=np.int64)
+    payload = np.array([[ra & (1 << 64) - 1, rb & (1 << 64) - 1] for _, ra, rb in cases],
+                       dtype=np.uint64)
+    out = driver.run(ids, payload)
+    problems = []
+    for (i, ra, rb), words in zip(cases, out):
+        k = ARITH[i]
+        w, integer, signed = ac_result_type(k.op, k.a, k.b)
+        meta = int(words[4])
+        got_type = (meta & 0xFFFF, ((meta >> 16) & 0xFFFF) - 32768, bool(meta >> 32))
+        r_raw = signed_bits(int(words[1]) | int(words[2]) << 64 | int(words[3]) << 128, 192, True)
+        exact, frac = k.exact(ra, rb)
+        exact_at_r = exact << (w - integer - frac)
+        want = int(fixed.requantize(np.array([exact], dtype=object), frac, k.dst)[0])
+        r_type = FixedType(signed, w, integer)
+        lib = carry_divergence(r_type, k.dst, exact_at_r)
+        want = want if lib is None else lib
+        y = signed_bits(int(words[0]), k.dst.width, k.dst.signed)
+        if got_type != (w, integer, signed) or r_raw != exact_at_r or y != want:
+            problems.append(f"  {k.describe(ra, rb)}: r type {got_type} raw {r_raw}, expected "
+                            f"{(w, integer, signed)} raw {exact_at_r}; y = {y}, trigc.fixed -> "
+                            f"{want}")
+    assert not problems, (f"{len(problems)} of {len(cases)} ac_fixed.h arithmetic results "
+                          "differ; first ones:\n" + "\n".join(problems[:8]))
+    return len(cases)
+
+
+@pytest.fixture(scope="session")
+def driver(tmp_path_factory):
+    build = tmp_path_factory.mktemp("acfixed_driver")
+    start = time.perf_counter()
+    entries = [k.cpp_entry(AC) for k in CONVERSIONS] + [k.cpp_entry() for k in ARITH]
+    weights = [1.0] * len(CONVERSIONS) + [ARITH_COMPILE_COST] * len(ARITH)
+    exe = compile_driver(build, AC, entries, weights)
+    drv = Driver(exe, build, AC, time.perf_counter() - start)
+    yield drv
+    drv.close()
+
+
+def _bulk(ids: list[int], seed: int):
+    return bulk_cases(CONVERSIONS, ids, seed, PER_KERNEL)
+
+
+# ---- the tests -----------------------------------------------------------------------
+
+def test_pool_covers_mode_matrix():
+    assert_pool_covers(POOL, OVERFLOWS)
+    assert {f for k in POOL for f in (k.dst.frac_bits,)} >= {1066, 1054}  # subnormal LSBs
+    for signed, q, o in mode_combos(OVERFLOWS):
+        ops = {k.op for k in ARITH if (k.dst.signed, k.dst.rounding, k.dst.overflow)
+               == (signed, q, o)}
+        assert ops == {"add", "sub", "mul", "neg"}, (signed, q, o)
+
+
+def test_wrap_sm_has_no_ac_spelling():
+    assert to_ac(FixedType.parse("fixed<8,3,RND,SAT_SYM>")) == \
+        "ac_fixed<8,3,true,AC_RND,AC_SAT_SYM>"
+    assert to_ac(FixedType.parse("ufixed<8,3>")) == "ac_fixed<8,3,false>"
+    with pytest.raises(PrecisionError, match="AP_WRAP_SM.*no mode for"):
+        to_ac(FixedType.parse("fixed<8,3,RND,WRAP_SM>"))
+
+
+def test_double_to_fixed_bulk(driver):
+    ids, inputs = _bulk(DOUBLE_IDS, BULK_SEED)
+    assert check_cases(driver, ids, inputs) >= 50_000
+
+
+def test_fixed_to_fixed_bulk(driver):
+    ids, inputs = _bulk(FIXED_IDS, BULK_SEED + 1)
+    assert check_cases(driver, ids, inputs) >= 50_000
+
+
+def test_arithmetic_bulk(driver):
+    assert check_arith(driver, arith_cases(BULK_SEED + 2, PER_ARITH_KERNEL)) >= 20_000
+
+
+HYPOTHESIS = settings(max_examples=30, deadline=None, database=None, print_blob=True,
+                      suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+@HYPOTHESIS
+@given(batch=st.lists(double_cases(CONVERSIONS, DOUBLE_IDS), min_size=100, max_size=400))
+def test_double_to_fixed_hypothesis(driver, batch):
+    check_cases(driver, [k for k, _ in batch], [x for _, x in batch])
+
+
+@HYPOTHESIS
+@given(batch=st.lists(fixed_cases(CONVERSIONS, FIXED_IDS), min_size=100, max_size=400))
+def test_fixed_to_fixed_hypothesis(driver, batch):
+    check_cases(driver, [k for k, _ in batch], [v for _, v in batch])
+
+
+@st.composite
+def arith_case(draw):
+    i = draw(st.integers(0, len(ARITH) - 1))
+    k = ARITH[i]
+    b_t = k.b if k.b is not None else k.a
+    return (i, draw(st.integers(k.a.min_raw, k.a.max_raw)),
+            draw(st.integers(b_t.min_raw, b_t.max_raw)))
+
+
+@HYPOTHESIS
+@given(batch=st.lists(arith_case(), min_size=50, max_size=200))
+def test_arithmetic_hypothesis(driver, batch):
+    check_arith(driver, batch)
+
+
+def test_harness_detects_wrong_rounding(driver, monkeypatch):
+    """With RND_CONV swapped for RND in trigc.fixed, the comparison must fail."""
+    real = fixed.requantize
+
+    def wrong(raw, frac, dst, **kw):
+        if dst.rounding is Rounding.RND_CONV:
+            dst = dst.with_modes(rounding=Rounding.RND)
+        return real(raw, frac, dst, **kw)
+
+    monkeypatch.setattr(fixed, "requantize", wrong)
+    ids = [i for i in FIXED_IDS if POOL[i].dst.rounding is Rounding.RND_CONV]
+    with pytest.raises(AssertionError, match="differ from ac_fixed.h"):
+        check_cases(driver, *_bulk(ids, BULK_SEED + 3))
+    ids = [i for i, k in enumerate(ARITH) if k.dst.rounding is Rounding.RND_CONV]
+    cases = [c for c in arith_cases(BULK_SEED + 4, 60) if c[0] in set(ids)]
+    with pytest.raises(AssertionError, match="arithmetic results differ"):
+        check_arith(driver, cases)
+
+
+# ---- behaviour ac shares with trigc --------------------------------------------------
+
+def test_sat_sym_one_bit_signed(driver):
+    """ac_fixed<1,I,true,Q,AC_SAT_SYM> keeps -1 LSB for negative inputs (its underflow
+    check is ``W > 1 ? ... : true`` and the negative saturation value then ORs in 1),
+    exactly like ap_fixed and trigc."""
+    ids = [i for i, k in enumerate(POOL) if k.dst.signed and k.dst.width == 1
+           and k.dst.overflow is Overflow.SAT_SYM]
+    assert len(ids) >= 2 * len(Rounding)
+    kernel_ids, inputs = [], []
+    for i in ids:
+        k = POOL[i]
+        f = k.dst.frac_bits
+        if k.src is None:
+            vals = [ldexp(m, -f - 2) for m in (-16, -5, -4, -3, -2, -1, 1, 2, 4)] + [-1e-300]
+        else:
+            vals = sorted({clamp(v, k.src) for v in (k.src.min_raw, -1, 0, 1, k.src.max_raw)})
+        kernel_ids += [i] * len(vals)
+        inputs += vals
+    check_cases(driver, kernel_ids, inputs)
+
+
+def test_subnormal_doubles_are_exact(driver):
+    """ap_fixed.h turns 5e-324 into 32767 for ap_fixed<16,-1050,AP_RND,AP_SAT>; ac_fixed.h
+    (like trigc) rounds the exact value, 2**-8 LSB, to 0."""
+    kid = next(i for i in DOUBLE_IDS if str(POOL[i].dst) == "fixed<16,-1050,RND,SAT>")
+    xs = [5e-324, -5e-324, 2 ** -1067, 3 * 2 ** -1067, 2 ** -1066, -(2 ** -1060), 1e-310]
+    got, want = CHECK.run(driver, [kid] * len(xs), xs)
+    assert list(got) == list(want) == [0, 0, 1, 2, 1, -64, 32767]
+
+
+# ---- the known divergences -----------------------------------------------------------
+
+def _trn_underflow_kernels() -> list[int]:
+    return [i for i in DOUBLE_IDS if POOL[i].dst.rounding is Rounding.TRN
+            and (POOL[i].dst.signed or POOL[i].dst.overflow is Overflow.WRAP)
+            and POOL[i].dst.frac_bits - 32 * storage_words(POOL[i].dst) < 0]
+
+
+def test_divergence_double_underflow(driver):
+    """Divergence 1: -2**e * 2**(32N - F) is -1 LSB for e = -1074, but 0 for e = -1075."""
+    ids = _trn_underflow_kernels()
+    assert len(ids) >= 20
+    kernel_ids, xs = [], []
+    for i in ids:
+        t = POOL[i].dst
+        room = 32 * storage_words(t) - t.frac_bits
+        kernel_ids += [i, i]
+        xs += [-ldexp(1, -1074 + room), -ldexp(1, -1075 + room)]
+    got, want = CHECK.run(driver, kernel_ids, xs)  # want holds the documented ac result
+    trigc = [int(fixed.quantize([x], POOL[i].dst)[0]) for i, x in zip(kernel_ids, xs)]
+    assert list(got) == list(want)
+    assert list(got[0::2]) == trigc[0::2]  # the last value that survives the scaling: agree
+    assert all(g == 0 != t for g, t in zip(got[1::2], trigc[1::2]))  # underflow: diverge
+    t = FixedType.parse("fixed<8,4>")
+    assert double_divergence(t, -5e-324) == 0 and int(fixed.quantize([-5e-324], t)[0]) == -1
+
+
+def test_divergence_double_overflow_wrap(driver):
+    """Divergence 2: with AC_WRAP, a double whose scaled value overflows gives an
+    unspecified result; the largest one that does not overflow agrees with trigc."""
+    ids = [i for i in DOUBLE_IDS if POOL[i].dst.overflow is Overflow.WRAP
+           and math.isinf(ac_scaled_double(-1.7976931348623157e308, POOL[i].dst))]
+    assert len(ids) >= 5
+    kernel_ids, xs = [], []
+    for i in ids:
+        t = POOL[i].dst
+        edge = ldexp((1 << 53) - 1, 1024 - 53 + 32 * storage_words(t) - t.frac_bits)
+        assert math.isfinite(ac_scaled_double(edge, t))
+        assert math.isinf(ac_scaled_double(math.nextafter(edge, math.inf), t))
+        kernel_ids += [i] * 4
+        xs += [edge, -edge, math.nextafter(edge, math.inf), -1e308]
+    got, _ = CHECK.run(driver, kernel_ids, xs)
+    trigc = [int(fixed.quantize([x], POOL[i].dst)[0]) for i, x in zip(kernel_ids, xs)]
+    assert [g for j, g in enumerate(got) if j % 4 < 2] == [t for j, t in enumerate(trigc)
+                                                            if j % 4 < 2]
+    assert any(g != t for j, (g, t) in enumerate(zip(got, trigc)) if j % 4 >= 2)
+
+
+def test_divergence_rounding_carry(driver):
+    """Divergence 3 on the CARRY_PAIRS: all source bits set, rounding up."""
+    ids = [len(POOL) + j for j in range(len(CARRY_KERNELS))]
+    got, want = CHECK.run(driver, ids, [k.src.max_raw for k in CARRY_KERNELS])
+    trigc = [int(fixed.requantize([k.src.max_raw], k.src.frac_bits, k.dst)[0])
+             for k in CARRY_KERNELS]
+    assert list(got) == list(want)
+    diverging = [g != t for g, t in zip(got, trigc)]
+    assert diverging == [True] * 4 + [False] * 5
+    assert [g for g, d in zip(got, diverging) if d] == [0] * 4
+    assert [t for t, d in zip(trigc, diverging) if d] == [k.dst.max_raw for k in
+                                                           CARRY_KERNELS[:4]]
+    # one below the all-ones source: no carry out, ac and trigc saturate alike
+    got, want = CHECK.run(driver, ids, [k.src.max_raw - (1 << (k.src.frac_bits -
+                                        k.dst.frac_bits)) for k in CARRY_KERNELS])
+    assert list(got) == list(want)
+
+
+def test_divergence_sat_zero_minimum(driver):
+    """Divergence 4: min - k/4 LSB on signed 32-bit AC_SAT_ZERO types."""
+    ids = [i for i in DOUBLE_IDS if POOL[i].dst.signed and POOL[i].dst.width == 32
+           and str(POOL[i].dst) in EXTRA_TYPES[-8:]]
+    assert len(ids) >= 8
+    kernel_ids, xs = [], []
+    for i in ids:
+        t = POOL[i].dst
+        kernel_ids += [i] * 5
+        xs += [ldexp(4 * t.min_raw + m, -t.frac_bits - 2) for m in (-3, -2, -1, 0, 1)]
+    got, want = CHECK.run(driver, kernel_ids, xs)
+    trigc = [int(fixed.quantize([x], POOL[i].dst)[0]) for i, x in zip(kernel_ids, xs)]
+    assert list(got) == list(want)
+    rounded_to_min = [x < POOL[i].dst.min_value and t == POOL[i].dst.min_raw
+                      and POOL[i].dst.overflow is Overflow.SAT_ZERO
+                      for i, x, t in zip(kernel_ids, xs, trigc)]
+    assert sum(rounded_to_min) >= 8
+    for g, t, diverges in zip(got, trigc, rounded_to_min):
+        assert (g, t) == ((0, t) if diverges else (t, t))

@@ -158,7 +158,8 @@ class Project:
         return self._lib
 
     def csim(self, *inputs, raw: bool = False, trace: bool = False):
-        """Run the generated C++ (g++ build against ap_fixed.h, cached) on a batch."""
+        """Run the generated C++ (g++ build against ap_fixed.h, or ac_fixed.h for a
+        Catapult project; cached) on a batch."""
         arrays = self._inputs(inputs)
         n = arrays[0].shape[0]
         flat = np.concatenate([x.reshape(n, -1) for x in arrays], axis=1)
@@ -222,7 +223,7 @@ class Project:
             raise ProjectError(f"{str(self.path / 'tb_data')!r} holds {events} input rows "
                                f"but {expected.shape[0]} expected-output rows; a file is "
                                "truncated; recompile the project with `trigc compile`")
-        exe = build_testbench(self.path, self.name)
+        exe = build_testbench(self.path, self.name, backend=self.backend)
         out = self.path / "tb_data" / "csim_results.log"
         proc = subprocess.run([str(exe), "tb_data/tb_input_features.dat",
                                "tb_data/tb_output_predictions.dat", str(out)],

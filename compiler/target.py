@@ -266,7 +266,7 @@ def resolve_target(part: str | None, clock_ns: float | None, board: str | None
 
 # ---- option values ------------------------------------------------------------------------
 
-BACKENDS = ("vitis", "verilog")  # "catapult" is planned
+BACKENDS = ("vitis", "verilog", "catapult")
 IO_MODES = ("parallel",)  # "stream" is planned
 INTERFACES = ("hs", "pipeline", "pipeline_vld", "axis")
 DEFAULT_BACKEND = "vitis"
@@ -341,11 +341,13 @@ def _digits(value: object, what: str) -> int:
     return value
 
 
-def _choice(choices: tuple[str, ...], planned: str) -> Callable[[object, str], str]:
+def _choice(choices: tuple[str, ...], planned: str | None = None
+            ) -> Callable[[object, str], str]:
     def check(value: object, what: str) -> str:
         if value not in choices:
-            raise ConfigError(f"{what} must be one of {', '.join(choices)} (planned: "
-                              f"{planned}), not {_show(value)}")
+            later = f" (planned: {planned})" if planned else ""
+            raise ConfigError(f"{what} must be one of {', '.join(choices)}{later}, not "
+                              f"{_show(value)}")
         return value
     return check
 
@@ -363,8 +365,8 @@ _OPTIONS: dict[str, tuple[str, Callable[[object, str], object]]] = {
     "axis_word_bits": ("the AXI4-Stream word width in bits (integer)", _word_bits),
     "budgets": ("an object {latency_ns, latency_cycles, ii, dsp, lut, ff, bram, ...: limit}",
                 lambda v, w: check_name_map(v, w, _number, OPTION_KEYS["budgets"])),
-    "backend": ("the code generator: vitis (Vitis HLS C++) or verilog (pipelined RTL)",
-                _choice(BACKENDS, "catapult")),
+    "backend": ("the code generator: vitis (Vitis HLS C++, ap_fixed), verilog (pipelined "
+                "RTL) or catapult (Catapult HLS C++, ac_fixed)", _choice(BACKENDS)),
     "stage_ns": ("verilog backend: the combinational delay budget per pipeline stage in ns "
                  "(default: the clock period less 12.5% uncertainty; larger trades clock "
                  "frequency for fewer registers and cycles; 0: combinational between the "

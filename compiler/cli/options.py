@@ -47,7 +47,7 @@ def add_target_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", choices=BACKENDS,
                    help=f"code generator (default {DEFAULT_BACKEND}: Vitis HLS C++; verilog: "
                         "pipelined RTL, proved with `trigc rtlsim`, measured with `trigc "
-                        "synth`)")
+                        "synth`; catapult: Catapult HLS C++ with ac_fixed, for ASICs)")
     p.add_argument("--stage-ns", type=float, metavar="NS",
                    help="verilog backend: combinational budget per pipeline stage (default: "
                         "the clock less 12.5%%; larger: fewer registers and cycles at a "

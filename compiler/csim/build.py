@@ -1,5 +1,6 @@
-"""Build generated projects with g++ against the real ap_fixed.h: a shared library
-for batched C-simulation through ctypes, and the project's own testbench.
+"""Build generated projects with g++ against the real ap_fixed.h (Vitis projects) or
+ac_fixed.h (Catapult projects): a shared library for batched C-simulation through
+ctypes, and the project's own testbench.
 
 Builds are cached by a hash of every source byte and the compiler command, under
 ``$TRIGC_CACHE_DIR`` (default ``~/.cache/trigc``). Each cached artifact is built into a
@@ -25,7 +26,7 @@ import jinja2
 import numpy as np
 
 from trigc.backends.vitis.writer import glue_env
-from trigc.csim.headers import ap_types_dir
+from trigc.csim.headers import ac_types_dir, ap_types_dir
 from trigc.errors import TrigcError
 from trigc.outputs import cache_root, cache_sidecar, cached, publish
 
@@ -55,7 +56,16 @@ def _compiler() -> str:
     return cxx
 
 
-def _source_hash(project: Path, extra: str, flags: list[str]) -> str:
+def types_dir(backend: str) -> Path:
+    """The vendor number-type headers a project of ``backend`` compiles against."""
+    return ac_types_dir() if backend == "catapult" else ap_types_dir()
+
+
+def _backend(meta: dict) -> str:
+    return str(meta.get("settings", {}).get("backend", "vitis"))
+
+
+def _source_hash(project: Path, extra: str, flags: list[str], types: Path) -> str:
     h = hashlib.sha256()
     for path in sorted((project / "firmware").rglob("*")):
         if path.is_file():
@@ -63,7 +73,7 @@ def _source_hash(project: Path, extra: str, flags: list[str]) -> str:
             h.update(path.read_bytes())
     h.update(extra.encode())
     h.update(" ".join(flags).encode())
-    h.update(str(ap_types_dir()).encode())
+    h.update(str(types).encode())
     return h.hexdigest()[:24]
 
 
@@ -119,29 +129,32 @@ def build_library(project: Path, meta: dict) -> Path:
     # into one process; only the extern "C" entry points are exported.
     flags = CXX_FLAGS + ["-shared", "-fPIC", "-fvisibility=hidden", "-fvisibility-inlines-hidden",
                          "-fno-gnu-unique", "-Wl,-Bsymbolic"]
-    out_dir = cache_root() / "csim" / _source_hash(project, bridge, flags)
+    types = types_dir(_backend(meta))
+    out_dir = cache_root() / "csim" / _source_hash(project, bridge, flags, types)
 
     def command(tmp: Path) -> list[str]:
         src = tmp.with_name(f"{tmp.name}.bridge.cpp")
         src.write_text(bridge)
         src.replace(out_dir / "bridge.cpp")  # kept for debugging; built from here
         return [_compiler(), *flags, f"-I{project}", f"-I{project / 'firmware'}",
-                f"-I{ap_types_dir()}", str(out_dir / "bridge.cpp"), "-o", str(tmp)]
+                f"-I{types}", str(out_dir / "bridge.cpp"), "-o", str(tmp)]
 
     return _build(out_dir / "libtrigc_csim.so", command, "C-sim library")
 
 
-def build_testbench(project: Path, name: str, sanitize: bool = False) -> Path:
+def build_testbench(project: Path, name: str, sanitize: bool = False,
+                    backend: str = "vitis") -> Path:
     """The project's own testbench executable (cached). ``sanitize`` builds it with
     AddressSanitizer and UndefinedBehaviorSanitizer (:data:`SANITIZE_FLAGS`), which
     abort the run at the first report; it is a separate cache entry."""
     project = Path(project).resolve()
     tb = project / "tb" / f"{name}_test.cpp"
     flags = CXX_FLAGS + (SANITIZE_FLAGS if sanitize else [])
-    out_dir = cache_root() / "tb" / _source_hash(project, tb.read_text(), flags)
+    types = types_dir(backend)
+    out_dir = cache_root() / "tb" / _source_hash(project, tb.read_text(), flags, types)
 
     def command(tmp: Path) -> list[str]:
-        return [_compiler(), *flags, f"-I{project / 'firmware'}", f"-I{ap_types_dir()}",
+        return [_compiler(), *flags, f"-I{project / 'firmware'}", f"-I{types}",
                 str(tb), str(project / "firmware" / f"{name}.cpp"), "-o", str(tmp)]
 
     return _build(out_dir / f"{name}_test", command,

@@ -149,7 +149,12 @@ def export_ip(project_dir, board: str | None = None, interface: str | None = Non
     project = Project(project_dir)
     meta = project.meta
     stored = meta["settings"]
-    is_verilog = (backend or stored.get("backend") or DEFAULT_BACKEND) == "verilog"
+    chosen = backend or stored.get("backend") or DEFAULT_BACKEND
+    if chosen == "catapult":
+        raise ConfigError(f"Project {project.name!r} is a Catapult HLS project: Catapult "
+                          "itself builds it (`catapult -shell -file build_prj.tcl`); IP "
+                          "export is for --backend vitis or verilog projects")
+    is_verilog = chosen == "verilog"
     if is_verilog and (interface is not None or axis_word_bits is not None):
         raise ConfigError("A Verilog project has one interface (clk, rst, in_valid/in_data,"
                           " out_valid/out_data; see its README); drop --interface and "

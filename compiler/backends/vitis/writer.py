@@ -1,6 +1,13 @@
-"""Write a Vitis HLS project for a final IR graph: glue rendered with Jinja2, kernels
+"""Write an HLS C++ project for a final IR graph: glue rendered with Jinja2, kernels
 copied, testbench data and the estimate as :mod:`trigc.project` computed them (this
-module runs neither the emulator nor the estimator). Deterministic and atomic."""
+module runs neither the emulator nor the estimator). Deterministic and atomic.
+
+One renderer serves both HLS backends. ``vitis`` spells every type as ap_fixed and
+writes Vitis HLS pragmas and tcl; ``catapult`` spells them as ac_fixed
+(:func:`trigc.fixed.to_ac`; ``defines.h`` defines ``TRIGC_AC_TYPES``, so the same
+kernel headers compile against ``ac_fixed.h``) and writes Catapult's
+``directives.tcl`` and ``build_prj.tcl``. The parameters, the testbench and the C-sim
+bridge are the same files for both."""
 
 from __future__ import annotations
 
@@ -20,14 +27,14 @@ from trigc.backends.vitis.config import Names, config_for, tensor_names
 from trigc.backends.vitis.interfaces import (
     annotate_ports, check_ii, control_signals, get_interface,
 )
-from trigc.errors import ConfigError
-from trigc.fixed import to_cpp
+from trigc.errors import ConfigError, PrecisionError
+from trigc.fixed import FixedType, to_ac, to_cpp
 from trigc.ir.graph import Graph
 from trigc.ir.serialize import graph_to_json
 from trigc.names import printable
 from trigc.plans import plan
 from trigc.outputs import replace_dir
-from trigc.target import BuildOptions
+from trigc.target import DEFAULT_INTERFACE, BuildOptions
 
 log = logging.getLogger(__name__)
 
@@ -89,14 +96,30 @@ def glue_env() -> jinja2.Environment:
     return env
 
 
+#: the C++ number library of each HLS backend: its name, its spelling of a type, the
+#: kernel header that library's projects do not need
+LIBRARIES = {"vitis": ("ap", to_cpp, "trigc_types_ac.h"),
+             "catapult": ("ac", to_ac, "trigc_types_ap.h")}
+
+
+def _spell(names: Names, t: FixedType, where: str) -> str:
+    """``t`` in the project's number library; a type it cannot spell (AP_WRAP_SM in
+    ac_fixed) is a PrecisionError naming ``where``."""
+    try:
+        return names.type_name(t)
+    except PrecisionError as exc:
+        raise PrecisionError(f"{where}: {exc}") from None
+
+
 def _ports(graph: Graph, names: Names, tensors) -> list[dict]:
     ports, offset = [], 0
     for t in tensors:
         size = int(np.prod(t.shape)) if t.shape else 1
         array = names.array[t.name]
+        cpp = _spell(names, t.type, f"port {printable(t.name)!r}")
         ports.append({"name": t.name, "array": array, "ctype": names.ctype[t.name],
                       "macro": f"N_{array.upper()}", "size": size, "offset": offset,
-                      "shape": list(t.shape), "type": str(t.type), "cpp": to_cpp(t.type),
+                      "shape": list(t.shape), "type": str(t.type), "cpp": cpp,
                       "width": t.type.width, "integer_bits": t.type.integer_bits,
                       "frac_bits": t.type.frac_bits, "signed": t.type.signed})
         offset += size
@@ -113,13 +136,19 @@ def _validate(graph: Graph, settings: BuildOptions) -> None:
                 f"{TRACE_MAX_WIDTH} bits. Quantize the tensor to a narrower type")
     tcl_word(settings.part)  # both are written into the Tcl scripts
     tcl_word(settings.clock_ns)
+    if settings.backend == "catapult" and settings.interface == "axis":
+        raise ConfigError(
+            "--interface axis packs AXI4-Stream words with Vitis' hls::stream; Catapult "
+            "projects have array ports (hs, pipeline or pipeline_vld); drop --interface "
+            "axis or use --backend vitis")
 
 
 def render(graph: Graph, settings: BuildOptions) -> dict:
     """Everything the templates need, computed once (and every error raised here,
     before anything is written)."""
     _validate(graph, settings)
-    names = tensor_names(graph)
+    library, type_name, _ = LIBRARIES[settings.backend]
+    names = tensor_names(graph)._replace(type_name=type_name)
     layers, offset = [], 0
     outputs = {t.name for t in graph.outputs}
     ii, reused = 1, []
@@ -128,23 +157,30 @@ def render(graph: Graph, settings: BuildOptions) -> dict:
         ii = max(ii, kernel.ii)
         if kernel.reuse > 1:
             reused.append(f"{node.source or node.name} (reuse {kernel.reuse})")
-        cfg = config_for(node, names, kernel)
+        try:
+            cfg = config_for(node, names, kernel)
+        except PrecisionError as exc:  # a type the library cannot spell
+            raise PrecisionError(f"{node.where()}: {exc}") from None
         cfg["is_output"] = node.output.name in outputs
         traced = node.output.type.width <= TRACE_MAX_WIDTH
         cfg["trace_offset"] = offset if traced else -1  # -1: no TRIGC_TRACE is emitted
         if traced:
             offset += cfg["output_size"]
         layers.append(cfg)
-    typedefs = [{"name": names.ctype[t.name], "cpp": to_cpp(t.type), "comment": t.name}
+    typedefs = [{"name": names.ctype[t.name], "comment": t.name,
+                 "cpp": _spell(names, t.type, f"input {printable(t.name)!r}")}
                 for t in graph.inputs]
-    typedefs += [{"name": names.ctype[n.output.name], "cpp": to_cpp(n.output.type),
-                  "comment": f"{n.op.value} {n.source or n.name}"} for n in graph.nodes]
+    typedefs += [{"name": names.ctype[n.output.name],
+                  "comment": f"{n.op.value} {n.source or n.name}",
+                  "cpp": _spell(names, n.output.type, n.where())} for n in graph.nodes]
     inputs, outs = _ports(graph, names, graph.inputs), _ports(graph, names, graph.outputs)
     interface = get_interface(settings.interface)
     check_ii(interface, ii, reused)
     ii = max(ii, annotate_ports(inputs, outs, interface, settings.axis_word_bits))
     return {
         "name": names.top, "guard": names.top.upper(), "version": VERSION,
+        "backend": settings.backend, "library": library,
+        "mem_map_threshold": _register_threshold(graph),
         "layers": layers, "typedefs": typedefs, "inputs": inputs, "outputs": outs,
         "ports": inputs + outs, "ii": ii, "part": settings.part, "clock_ns": settings.clock_ns,
         "interface": {"name": interface.name, "block": interface.block,
@@ -157,6 +193,18 @@ def render(graph: Graph, settings: BuildOptions) -> dict:
                    "offset": c["trace_offset"], "size": c["output_size"]}
                   for c in layers if c["trace_offset"] >= 0],
     }
+
+
+def _register_threshold(graph: Graph) -> int:
+    """Catapult's MEM_MAP_THRESHOLD (bits) above every array of the design, so each
+    stays in registers (fully parallel, as Vitis' complete partitioning): the largest
+    tensor's element count times the widest of 64 bits and every tensor's width (the
+    kernels' local arrays, accumulators included, hold at most that many elements of
+    at most that width)."""
+    tensors = [*graph.inputs, *(n.output for n in graph.nodes)]
+    elements = max((int(np.prod(t.shape or (1,))) for t in tensors), default=1)
+    width = max([64, *(t.type.width for t in tensors)])
+    return elements * width + 1
 
 
 def _fmt_float(v: float) -> str:
@@ -200,16 +248,23 @@ def _write(root: Path, graph: Graph, settings: BuildOptions, ctx: dict,
     (root / "tb").mkdir()
     files = {
         fw / f"{name}.h": "top.h.j2",
-        fw / f"{name}.cpp": "top.cpp.j2",
         fw / "defines.h": "defines.h.j2",
         fw / "parameters.h": "parameters.h.j2",
         root / "tb" / f"{name}_test.cpp": "testbench.cpp.j2",
-        root / "build_prj.tcl": "build_prj.tcl.j2",
     }
+    if settings.backend == "catapult":
+        files.update({fw / f"{name}.cpp": "catapult/top.cpp.j2",
+                      root / "directives.tcl": "catapult/directives.tcl.j2",
+                      root / "build_prj.tcl": "catapult/build_prj.tcl.j2"})
+    else:
+        files.update({fw / f"{name}.cpp": "top.cpp.j2",
+                      root / "build_prj.tcl": "build_prj.tcl.j2"})
     for path, template in files.items():
         path.write_text(env.get_template(template).render(**ctx))
+    unused = LIBRARIES[settings.backend][2]  # the other library's spelling
     for header in sorted((templates_dir() / "kernels").glob("*.h")):
-        shutil.copyfile(header, fw / "kernels" / header.name)
+        if header.name != unused:
+            shutil.copyfile(header, fw / "kernels" / header.name)
     _write_tb_data(root, data.tb_inputs, data.tb_outputs)
     stored = settings.to_json()
     stored.pop("budgets", None)  # stored on their own, as meta["budgets"]

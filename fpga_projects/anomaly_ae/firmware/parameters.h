@@ -15,10 +15,10 @@ struct config_enc1_Gemm {
     typedef ap_fixed<18,7> accum_t;
     typedef ap_fixed<8,1> weight_t;
     typedef ap_fixed<11,1> bias_t;
-    static const long long weights[475];  // raw integers of ap_fixed<8,1>: value = raw * 2^-7
+    static const long long weights[475];  // raw integers of fixed<8,1>: value = raw * 2^-7
     static const unsigned rows[475];
     static const unsigned cols[475];
-    static const long long bias[32];  // raw integers of ap_fixed<11,1>: value = raw * 2^-10
+    static const long long bias[32];  // raw integers of fixed<11,1>: value = raw * 2^-10
 };
 const long long config_enc1_Gemm::weights[475] = {
     -22, 20, 12, -44, -6, 58, -8, 12,
@@ -228,10 +228,10 @@ struct config_enc2_Gemm {
     typedef ap_fixed<18,7> accum_t;
     typedef ap_fixed<7,1> weight_t;
     typedef ap_fixed<11,0> bias_t;
-    static const long long weights[254];  // raw integers of ap_fixed<7,1>: value = raw * 2^-6
+    static const long long weights[254];  // raw integers of fixed<7,1>: value = raw * 2^-6
     static const unsigned rows[254];
     static const unsigned cols[254];
-    static const long long bias[8];  // raw integers of ap_fixed<11,0>: value = raw * 2^-11
+    static const long long bias[8];  // raw integers of fixed<11,0>: value = raw * 2^-11
 };
 const long long config_enc2_Gemm::weights[254] = {
     -8, 4, -12, -18, 10, 13, -18, -12,
@@ -349,10 +349,10 @@ struct config_dec1_Gemm {
     typedef ap_fixed<16,6> accum_t;
     typedef ap_fixed<7,1> weight_t;
     typedef ap_fixed<11,1> bias_t;
-    static const long long weights[251];  // raw integers of ap_fixed<7,1>: value = raw * 2^-6
+    static const long long weights[251];  // raw integers of fixed<7,1>: value = raw * 2^-6
     static const unsigned rows[251];
     static const unsigned cols[251];
-    static const long long bias[32];  // raw integers of ap_fixed<11,1>: value = raw * 2^-10
+    static const long long bias[32];  // raw integers of fixed<11,1>: value = raw * 2^-10
 };
 const long long config_dec1_Gemm::weights[251] = {
     -18, 22, 1, 16, 12, -16, -9, 4,
@@ -478,10 +478,10 @@ struct config_dec2_Gemm {
     typedef ap_fixed<19,7> accum_t;
     typedef ap_fixed<9,1> weight_t;
     typedef ap_fixed<11,0> bias_t;
-    static const long long weights[482];  // raw integers of ap_fixed<9,1>: value = raw * 2^-8
+    static const long long weights[482];  // raw integers of fixed<9,1>: value = raw * 2^-8
     static const unsigned rows[482];
     static const unsigned cols[482];
-    static const long long bias[16];  // raw integers of ap_fixed<11,0>: value = raw * 2^-11
+    static const long long bias[16];  // raw integers of fixed<11,0>: value = raw * 2^-11
 };
 const long long config_dec2_Gemm::weights[482] = {
     88, 22, -24, 28, -64, -16, -72, 8,
@@ -697,10 +697,10 @@ struct config_matmul_MatMul {
     typedef ap_fixed<21,13> accum_t;
     typedef ap_ufixed<1,1> weight_t;
     typedef ap_ufixed<1,1> bias_t;
-    static const long long weights[16];  // raw integers of ap_ufixed<1,1>: value = raw * 2^-0
+    static const long long weights[16];  // raw integers of ufixed<1,1>: value = raw * 2^-0
     static const unsigned rows[16];
     static const unsigned cols[16];
-    static const long long bias[1];  // raw integers of ap_ufixed<1,1>: value = raw * 2^-0
+    static const long long bias[1];  // raw integers of ufixed<1,1>: value = raw * 2^-0
 };
 const long long config_matmul_MatMul::weights[16] = {
     1, 1, 1, 1, 1, 1, 1, 1,

@@ -21,10 +21,10 @@ struct config_conv1_Conv_mult {
     typedef ap_fixed<16,5> accum_t;
     typedef ap_fixed<6,1> weight_t;
     typedef ap_fixed<11,0> bias_t;
-    static const long long weights[71];  // raw integers of ap_fixed<6,1>: value = raw * 2^-5
+    static const long long weights[71];  // raw integers of fixed<6,1>: value = raw * 2^-5
     static const unsigned rows[71];
     static const unsigned cols[71];
-    static const long long bias[8];  // raw integers of ap_fixed<11,0>: value = raw * 2^-11
+    static const long long bias[8];  // raw integers of fixed<11,0>: value = raw * 2^-11
 };
 const long long config_conv1_Conv_mult::weights[71] = {
     -23, -3, 6, 12, -9, -3, -6, -4,
@@ -110,10 +110,10 @@ struct config_conv2_Conv_mult {
     typedef ap_fixed<16,7> accum_t;
     typedef ap_fixed<6,2> weight_t;
     typedef ap_fixed<9,0> bias_t;
-    static const long long weights[1012];  // raw integers of ap_fixed<6,2>: value = raw * 2^-4
+    static const long long weights[1012];  // raw integers of fixed<6,2>: value = raw * 2^-4
     static const unsigned rows[1012];
     static const unsigned cols[1012];
-    static const long long bias[16];  // raw integers of ap_fixed<9,0>: value = raw * 2^-9
+    static const long long bias[16];  // raw integers of fixed<9,0>: value = raw * 2^-9
 };
 const long long config_conv2_Conv_mult::weights[1012] = {
     3, 4, 4, 2, 2, -3, 7, 3,
@@ -575,10 +575,10 @@ struct config_fc1_Gemm {
     typedef ap_fixed<16,8> accum_t;
     typedef ap_fixed<6,1> weight_t;
     typedef ap_fixed<8,0> bias_t;
-    static const long long weights[938];  // raw integers of ap_fixed<6,1>: value = raw * 2^-5
+    static const long long weights[938];  // raw integers of fixed<6,1>: value = raw * 2^-5
     static const unsigned rows[938];
     static const unsigned cols[938];
-    static const long long bias[16];  // raw integers of ap_fixed<8,0>: value = raw * 2^-8
+    static const long long bias[16];  // raw integers of fixed<8,0>: value = raw * 2^-8
 };
 const long long config_fc1_Gemm::weights[938] = {
     -2, -6, 20, 7, -1, 2, -17, -8,
@@ -960,10 +960,10 @@ struct config_fc2_Gemm {
     typedef ap_fixed<13,6> accum_t;
     typedef ap_fixed<6,2> weight_t;
     typedef ap_fixed<7,0> bias_t;
-    static const long long weights[42];  // raw integers of ap_fixed<6,2>: value = raw * 2^-4
+    static const long long weights[42];  // raw integers of fixed<6,2>: value = raw * 2^-4
     static const unsigned rows[42];
     static const unsigned cols[42];
-    static const long long bias[3];  // raw integers of ap_fixed<7,0>: value = raw * 2^-7
+    static const long long bias[3];  // raw integers of fixed<7,0>: value = raw * 2^-7
 };
 const long long config_fc2_Gemm::weights[42] = {
     4, 6, -17, 11, -8, 11, -3, 2,

@@ -15,10 +15,10 @@ struct config_fc1_Gemm {
     typedef ap_fixed<14,6> accum_t;
     typedef ap_fixed<6,2> weight_t;
     typedef ap_fixed<9,1> bias_t;
-    static const long long weights[896];  // raw integers of ap_fixed<6,2>: value = raw * 2^-4
+    static const long long weights[896];  // raw integers of fixed<6,2>: value = raw * 2^-4
     static const unsigned rows[896];
     static const unsigned cols[896];
-    static const long long bias[64];  // raw integers of ap_fixed<9,1>: value = raw * 2^-8
+    static const long long bias[64];  // raw integers of fixed<9,1>: value = raw * 2^-8
 };
 const long long config_fc1_Gemm::weights[896] = {
     -11, 4, 10, 1, -10, 14, -14, -3,
@@ -388,10 +388,10 @@ struct config_fc2_Gemm {
     typedef ap_fixed<15,6> accum_t;
     typedef ap_fixed<6,1> weight_t;
     typedef ap_fixed<9,0> bias_t;
-    static const long long weights[1877];  // raw integers of ap_fixed<6,1>: value = raw * 2^-5
+    static const long long weights[1877];  // raw integers of fixed<6,1>: value = raw * 2^-5
     static const unsigned rows[1877];
     static const unsigned cols[1877];
-    static const long long bias[32];  // raw integers of ap_fixed<9,0>: value = raw * 2^-9
+    static const long long bias[32];  // raw integers of fixed<9,0>: value = raw * 2^-9
 };
 const long long config_fc2_Gemm::weights[1877] = {
     1, 3, 3, 3, -9, -1, 3, -3,
@@ -1126,10 +1126,10 @@ struct config_fc3_Gemm {
     typedef ap_fixed<15,7> accum_t;
     typedef ap_fixed<6,1> weight_t;
     typedef ap_fixed<8,0> bias_t;
-    static const long long weights[950];  // raw integers of ap_fixed<6,1>: value = raw * 2^-5
+    static const long long weights[950];  // raw integers of fixed<6,1>: value = raw * 2^-5
     static const unsigned rows[950];
     static const unsigned cols[950];
-    static const long long bias[32];  // raw integers of ap_fixed<8,0>: value = raw * 2^-8
+    static const long long bias[32];  // raw integers of fixed<8,0>: value = raw * 2^-8
 };
 const long long config_fc3_Gemm::weights[950] = {
     -5, 9, 3, 2, 2, 1, -4, -3,
@@ -1516,10 +1516,10 @@ struct config_fc4_Gemm {
     typedef ap_fixed<14,7> accum_t;
     typedef ap_fixed<6,1> weight_t;
     typedef ap_fixed<6,-1> bias_t;
-    static const long long weights[153];  // raw integers of ap_fixed<6,1>: value = raw * 2^-5
+    static const long long weights[153];  // raw integers of fixed<6,1>: value = raw * 2^-5
     static const unsigned rows[153];
     static const unsigned cols[153];
-    static const long long bias[5];  // raw integers of ap_fixed<6,-1>: value = raw * 2^-7
+    static const long long bias[5];  // raw integers of fixed<6,-1>: value = raw * 2^-7
 };
 const long long config_fc4_Gemm::weights[153] = {
     -14, -7, 7, 9, 6, 6, -4, -1,

@@ -15,10 +15,10 @@ struct config_fc1_MatMul {
     typedef ap_fixed<15,6> accum_t;
     typedef ap_fixed<6,1> weight_t;
     typedef ap_fixed<5,0> bias_t;
-    static const long long weights[948];  // raw integers of ap_fixed<6,1>: value = raw * 2^-5
+    static const long long weights[948];  // raw integers of fixed<6,1>: value = raw * 2^-5
     static const unsigned rows[948];
     static const unsigned cols[948];
-    static const long long bias[64];  // raw integers of ap_fixed<5,0>: value = raw * 2^-5
+    static const long long bias[64];  // raw integers of fixed<5,0>: value = raw * 2^-5
 };
 const long long config_fc1_MatMul::weights[948] = {
     -10, -4, -22, 19, -2, 12, 15, 10,
@@ -404,10 +404,10 @@ struct config_fc2_MatMul {
     typedef ap_fixed<16,5> accum_t;
     typedef ap_fixed<6,1> weight_t;
     typedef ap_fixed<5,0> bias_t;
-    static const long long weights[1940];  // raw integers of ap_fixed<6,1>: value = raw * 2^-5
+    static const long long weights[1940];  // raw integers of fixed<6,1>: value = raw * 2^-5
     static const unsigned rows[1940];
     static const unsigned cols[1940];
-    static const long long bias[32];  // raw integers of ap_fixed<5,0>: value = raw * 2^-5
+    static const long long bias[32];  // raw integers of fixed<5,0>: value = raw * 2^-5
 };
 const long long config_fc2_MatMul::weights[1940] = {
     8, -2, 2, -3, -3, -8, 6, 8,
@@ -1161,10 +1161,10 @@ struct config_fc3_MatMul {
     typedef ap_fixed<15,4> accum_t;
     typedef ap_fixed<6,1> weight_t;
     typedef ap_fixed<5,0> bias_t;
-    static const long long weights[972];  // raw integers of ap_fixed<6,1>: value = raw * 2^-5
+    static const long long weights[972];  // raw integers of fixed<6,1>: value = raw * 2^-5
     static const unsigned rows[972];
     static const unsigned cols[972];
-    static const long long bias[32];  // raw integers of ap_fixed<5,0>: value = raw * 2^-5
+    static const long long bias[32];  // raw integers of fixed<5,0>: value = raw * 2^-5
 };
 const long long config_fc3_MatMul::weights[972] = {
     -8, -9, -8, 8, -6, 9, 1, 6,
@@ -1555,10 +1555,10 @@ struct config_fc4_MatMul {
     typedef ap_fixed<15,4> accum_t;
     typedef ap_fixed<6,1> weight_t;
     typedef ap_fixed<4,-1> bias_t;
-    static const long long weights[154];  // raw integers of ap_fixed<6,1>: value = raw * 2^-5
+    static const long long weights[154];  // raw integers of fixed<6,1>: value = raw * 2^-5
     static const unsigned rows[154];
     static const unsigned cols[154];
-    static const long long bias[5];  // raw integers of ap_fixed<4,-1>: value = raw * 2^-5
+    static const long long bias[5];  // raw integers of fixed<4,-1>: value = raw * 2^-5
 };
 const long long config_fc4_MatMul::weights[154] = {
     -6, -1, 9, -17, -6, 26, -13, -6,

@@ -29,20 +29,23 @@ template <class data_T, class CONFIG_T>
 void conv_window(const data_T x[CONFIG_T::in_h * CONFIG_T::in_w * CONFIG_T::n_chan],
                  data_T window[CONFIG_T::kernel_h * CONFIG_T::kernel_w * CONFIG_T::n_chan],
                  unsigned oh, unsigned ow) {
-    #pragma HLS INLINE
+    TRIGC_VITIS(HLS INLINE)
+    TRIGC_CATAPULT(hls_unroll yes)
 WindowKh:
     for (unsigned kh = 0; kh < CONFIG_T::kernel_h; kh++) {
-        #pragma HLS UNROLL
+        TRIGC_VITIS(HLS UNROLL)
+        TRIGC_CATAPULT(hls_unroll yes)
     WindowKw:
         for (unsigned kw = 0; kw < CONFIG_T::kernel_w; kw++) {
-            #pragma HLS UNROLL
+            TRIGC_VITIS(HLS UNROLL)
             const int ih = (int)(oh * CONFIG_T::stride_h + kh) - (int)CONFIG_T::pad_top;
             const int iw = (int)(ow * CONFIG_T::stride_w + kw) - (int)CONFIG_T::pad_left;
             const bool inside =
                 ih >= 0 && ih < (int)CONFIG_T::in_h && iw >= 0 && iw < (int)CONFIG_T::in_w;
+            TRIGC_CATAPULT(hls_unroll yes)
         WindowChan:
             for (unsigned c = 0; c < CONFIG_T::n_chan; c++) {
-                #pragma HLS UNROLL
+                TRIGC_VITIS(HLS UNROLL)
                 const unsigned w_idx = (kh * CONFIG_T::kernel_w + kw) * CONFIG_T::n_chan + c;
                 if (inside) {
                     window[w_idx] = x[((unsigned)ih * CONFIG_T::in_w + (unsigned)iw) *
@@ -58,15 +61,17 @@ WindowKh:
 template <class data_T, class res_T, class CONFIG_T>
 void conv2d(const data_T x[CONFIG_T::in_h * CONFIG_T::in_w * CONFIG_T::n_chan],
             res_T y[CONFIG_T::out_h * CONFIG_T::out_w * CONFIG_T::n_filt]) {
-    #pragma HLS INLINE
+    TRIGC_VITIS(HLS INLINE)
+    TRIGC_CATAPULT(hls_unroll yes)
 ConvOutH:
     for (unsigned oh = 0; oh < CONFIG_T::out_h; oh++) {
-        #pragma HLS UNROLL
+        TRIGC_VITIS(HLS UNROLL)
+        TRIGC_CATAPULT(hls_unroll yes)
     ConvOutW:
         for (unsigned ow = 0; ow < CONFIG_T::out_w; ow++) {
-            #pragma HLS UNROLL
+            TRIGC_VITIS(HLS UNROLL)
             data_T window[CONFIG_T::kernel_h * CONFIG_T::kernel_w * CONFIG_T::n_chan];
-            #pragma HLS ARRAY_PARTITION variable=window complete
+            TRIGC_VITIS(HLS ARRAY_PARTITION variable=window complete)
             conv_window<data_T, CONFIG_T>(x, window, oh, ow);
             dense<data_T, res_T, typename CONFIG_T::mult_config>(
                 window, &y[(oh * CONFIG_T::out_w + ow) * CONFIG_T::n_filt]);
@@ -78,7 +83,7 @@ ConvOutH:
 template <class data_T, class res_T, class CONFIG_T>
 void conv1d(const data_T x[CONFIG_T::in_w * CONFIG_T::n_chan],
             res_T y[CONFIG_T::out_w * CONFIG_T::n_filt]) {
-    #pragma HLS INLINE
+    TRIGC_VITIS(HLS INLINE)
     conv2d<data_T, res_T, CONFIG_T>(x, y);
 }
 

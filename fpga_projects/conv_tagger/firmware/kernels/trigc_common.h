@@ -1,50 +1,29 @@
 // trigc kernel library: common helpers.
 //
-// Raw-integer access to ap_fixed values, the exactly rounded division used by
-// average pooling and constant division, and the C-simulation tracing hook.
-// Everything here is synthesizable except the tracing hook, which compiles to
-// nothing unless TRIGC_TRACE_ENABLED is defined outside synthesis.
+// The kernels are written once for both number libraries: Xilinx ap_fixed (Vitis
+// HLS, the default) and Algorithmic C ac_fixed (Catapult HLS, when TRIGC_AC_TYPES is
+// defined before the first kernel header, as a Catapult project's defines.h does).
+// trigc_types_ap.h / trigc_types_ac.h give each library's spelling of the few things
+// that differ: the integer and fixed types (int_t, uint_t, fixed_t), fixed_info,
+// raw-bit access (raw_int, set_raw) and the tool pragmas (TRIGC_VITIS, TRIGC_CATAPULT).
+// Everything else here (raw_bits, from_raw, table_value, divide_exact, the tracing
+// hook) is shared. Everything is synthesizable except the tracing hook, which
+// compiles to nothing unless TRIGC_TRACE_ENABLED is defined outside synthesis.
 #ifndef TRIGC_COMMON_H_
 #define TRIGC_COMMON_H_
 
-#include <ap_fixed.h>
-#include <ap_int.h>
+// One pragma per tool, each expanding to nothing for the other tool:
+// TRIGC_VITIS(HLS UNROLL) inside a loop body is `#pragma HLS UNROLL`;
+// TRIGC_CATAPULT(hls_unroll yes) before a loop is `#pragma hls_unroll yes`.
+#define TRIGC_PRAGMA(text) _Pragma(#text)
+
+#ifdef TRIGC_AC_TYPES
+#include "trigc_types_ac.h"
+#else
+#include "trigc_types_ap.h"
+#endif
 
 namespace trigc {
-
-// ---- compile-time facts about ap types ------------------------------------------
-
-// fixed_info<T>: width, iwidth, frac (fraction bits, W - I) and is_signed of an
-// ap_fixed / ap_ufixed / ap_int / ap_uint type (also of the ap_fixed_base and
-// ap_int_base that arithmetic expressions return).
-template <int W, int I, bool S>
-struct fixed_info_base {
-    static const int width = W;
-    static const int iwidth = I;
-    static const int frac = W - I;
-    static const bool is_signed = S;
-};
-
-template <class T>
-struct fixed_info;
-
-template <int W, int I, ap_q_mode Q, ap_o_mode O, int N>
-struct fixed_info<ap_fixed<W, I, Q, O, N> > : fixed_info_base<W, I, true> {};
-
-template <int W, int I, ap_q_mode Q, ap_o_mode O, int N>
-struct fixed_info<ap_ufixed<W, I, Q, O, N> > : fixed_info_base<W, I, false> {};
-
-template <int W, int I, bool S, ap_q_mode Q, ap_o_mode O, int N>
-struct fixed_info<ap_fixed_base<W, I, S, Q, O, N> > : fixed_info_base<W, I, S> {};
-
-template <int W>
-struct fixed_info<ap_int<W> > : fixed_info_base<W, W, true> {};
-
-template <int W>
-struct fixed_info<ap_uint<W> > : fixed_info_base<W, W, false> {};
-
-template <int W, bool S>
-struct fixed_info<ap_int_base<W, S> > : fixed_info_base<W, W, S> {};
 
 // bits_for<N>::value: bits of an unsigned integer holding N (at least 1).
 template <unsigned long long N>
@@ -62,55 +41,29 @@ struct bits_for<0ULL> {
 
 // ---- raw integers ---------------------------------------------------------------------
 
-// The raw integer of x (value * 2^frac) as a signed ap_int one bit wider than x,
-// so that ap_ufixed raw values stay non-negative. Works for any width.
-template <class T>
-ap_int<fixed_info<T>::width + 1> raw_int(const T& x) {
-    #pragma HLS INLINE
-    const int W = fixed_info<T>::width;
-    ap_uint<W> bits = x.range(W - 1, 0);
-    ap_int<W + 1> r;
-    if (fixed_info<T>::is_signed) {
-        ap_int<W> s = bits;  // same width: reinterpret the bit pattern
-        r = s;               // sign-extend
-    } else {
-        r = bits;  // zero-extend
-    }
-    return r;
-}
-
-// Sets the bit pattern of x to the low W bits of raw (two's complement).
-template <class T, int W2, bool S2>
-void set_raw(T& x, const ap_int_base<W2, S2>& raw) {
-    #pragma HLS INLINE
-    const int W = fixed_info<T>::width;
-    ap_int<W> bits = raw;  // truncate or sign/zero-extend to W bits
-    x.range(W - 1, 0) = bits;
-}
-
-// Two's-complement raw integer of an ap_fixed / ap_ufixed (W <= 64), sign-extended
-// for signed types (an ap_ufixed<64,...> with its top bit set comes back negative).
+// Two's-complement raw integer of a fixed-point or integer value (W <= 64), sign-extended
+// for signed types (an unsigned 64-bit type with its top bit set comes back negative).
 template <class T>
 long long raw_bits(const T& x) {
-    #pragma HLS INLINE
+    TRIGC_VITIS(HLS INLINE)
     return (long long)raw_int(x).to_int64();
 }
 
 // The value whose raw integer is raw (the low W bits of it; sign-extended to W > 64).
 template <class T>
 T from_raw(long long raw) {
-    #pragma HLS INLINE
+    TRIGC_VITIS(HLS INLINE)
     T y;
-    set_raw(y, ap_int<64>(raw));
+    set_raw(y, int_t<64>(raw));
     return y;
 }
 
 // Element i of a constant table stored as raw integers of T. In synthesis this is
 // from_raw on a constant (folded away); in C simulation each table is converted
-// once and cached, so the per-event loops do plain ap_fixed arithmetic.
+// once and cached, so the per-event loops do plain fixed-point arithmetic.
 template <class T, unsigned N, const long long (&TABLE)[N]>
 T table_value(unsigned i) {
-    #pragma HLS INLINE
+    TRIGC_VITIS(HLS INLINE)
 #ifndef __SYNTHESIS__
     static T cache[N];
     static bool ready = false;
@@ -129,12 +82,12 @@ T table_value(unsigned i) {
 // The real value num * 2^-NUM_FRAC / den (den > 0) assigned to res_T as if it were
 // computed exactly: the floor quotient on res_T's grid is extended by two more
 // fraction bits, the first remainder bit (qb = 2*rem >= den) and a sticky bit for
-// the rest (2*rem != (qb ? den : 0)), and that ap_fixed with frac(res_T) + 2
-// fraction bits is assigned to res_T, so ap_fixed applies res_T's rounding, then
+// the rest (2*rem != (qb ? den : 0)), and that fixed value with frac(res_T) + 2
+// fraction bits is assigned to res_T, so the library applies res_T's rounding, then
 // its overflow. Bit-identical to trigc.fixed.assign_ratio. NUM_FRAC may be negative.
 template <class res_T, int NUM_W, int NUM_FRAC, int DEN_W>
-res_T divide_exact(ap_int<NUM_W> num, ap_uint<DEN_W> den) {
-    #pragma HLS INLINE
+res_T divide_exact(int_t<NUM_W> num, uint_t<DEN_W> den) {
+    TRIGC_VITIS(HLS INLINE)
     const int F = fixed_info<res_T>::frac;
     // Bring the quotient onto res_T's grid: scale the numerator up, or the denominator.
     const int UP = F >= NUM_FRAC ? F - NUM_FRAC : 0;
@@ -142,24 +95,24 @@ res_T divide_exact(ap_int<NUM_W> num, ap_uint<DEN_W> den) {
     const int NW = NUM_W + UP;
     const int DW = DEN_W + DN;
 
-    ap_int<NW> n = num;
+    int_t<NW> n = num;
     n <<= UP;
-    ap_uint<DW> d = den;
+    uint_t<DW> d = den;
     d <<= DN;
 
     const bool neg = n < 0;
-    ap_uint<NW> mag;
+    uint_t<NW> mag;
     if (neg) {
         mag = -n;  // -(-2^(NW-1)) = 2^(NW-1) still fits NW unsigned bits
     } else {
         mag = n;
     }
-    ap_uint<NW> uq = mag / d;
-    ap_uint<DW> ur = mag % d;
+    uint_t<NW> uq = mag / d;
+    uint_t<DW> ur = mag % d;
 
     // Floor quotient q and remainder r in [0, d).
-    ap_int<NW> q;
-    ap_uint<DW> r;
+    int_t<NW> q;
+    uint_t<DW> r;
     if (!neg) {
         q = uq;
         r = ur;
@@ -171,17 +124,17 @@ res_T divide_exact(ap_int<NUM_W> num, ap_uint<DEN_W> den) {
         r = d - ur;
     }
 
-    ap_uint<DW + 1> r2 = r;
+    uint_t<DW + 1> r2 = r;
     r2 <<= 1;
     const bool qb = r2 >= d;
     const bool sticky = qb ? (r2 != d) : (r != 0);
 
-    ap_int<NW + 2> e = q;
+    int_t<NW + 2> e = q;
     e <<= 2;
     e[1] = qb;
     e[0] = sticky;
 
-    ap_fixed<NW + 2, NW - F> ext;  // F + 2 fraction bits
+    fixed_t<NW + 2, NW - F> ext;  // F + 2 fraction bits
     set_raw(ext, e);
     res_T y;
     y = ext;

@@ -4,7 +4,7 @@
 // rows[k], output cols[k]), so a pruned weight costs neither a multiplier nor a
 // ROM word. acc[j] starts at bias[j] in accum_t, every non-zero adds
 // x[rows[k]] * weights[k] (exact product) into acc[cols[k]], and y[j] = acc[j] is a
-// plain ap_fixed assignment (res_T rounding, then overflow).
+// plain fixed-point assignment (res_T rounding, then overflow).
 //
 // accum_t is chosen wide enough for the final sums. Partial sums may wrap
 // (AP_WRAP is two's-complement arithmetic modulo 2^W), so the order in which the
@@ -30,26 +30,29 @@ namespace trigc {
 // shift-and-add logic); fully unrolled, for a pipelined caller at II = 1.
 template <class data_T, class res_T, class CONFIG_T>
 void dense_latency(const data_T x[CONFIG_T::n_in], res_T y[CONFIG_T::n_out]) {
-    #pragma HLS INLINE
+    TRIGC_VITIS(HLS INLINE)
     typename CONFIG_T::accum_t acc[CONFIG_T::n_out];
-    #pragma HLS ARRAY_PARTITION variable=acc complete
+    TRIGC_VITIS(HLS ARRAY_PARTITION variable=acc complete)
 
+    TRIGC_CATAPULT(hls_unroll yes)
 DenseInit:
     for (unsigned j = 0; j < CONFIG_T::n_out; j++) {
-        #pragma HLS UNROLL
+        TRIGC_VITIS(HLS UNROLL)
         acc[j] = table_value<typename CONFIG_T::bias_t, CONFIG_T::n_out, CONFIG_T::bias>(j);
     }
 
+    TRIGC_CATAPULT(hls_unroll yes)
 DenseMult:
     for (unsigned k = 0; k < CONFIG_T::n_nonzero; k++) {
-        #pragma HLS UNROLL
+        TRIGC_VITIS(HLS UNROLL)
         acc[CONFIG_T::cols[k]] += x[CONFIG_T::rows[k]] *
             table_value<typename CONFIG_T::weight_t, CONFIG_T::n_nonzero, CONFIG_T::weights>(k);
     }
 
+    TRIGC_CATAPULT(hls_unroll yes)
 DenseResult:
     for (unsigned j = 0; j < CONFIG_T::n_out; j++) {
-        #pragma HLS UNROLL
+        TRIGC_VITIS(HLS UNROLL)
         y[j] = acc[j];
     }
 }
@@ -62,23 +65,26 @@ DenseResult:
 // multiplexers small.
 template <class data_T, class res_T, class CONFIG_T>
 void dense_reuse(const data_T x[CONFIG_T::n_in], res_T y[CONFIG_T::n_out]) {
-    #pragma HLS INLINE off
-    #pragma HLS ALLOCATION operation instances=mul limit=CONFIG_T::n_mult
+    TRIGC_VITIS(HLS INLINE off)
+    TRIGC_VITIS(HLS ALLOCATION operation instances=mul limit=CONFIG_T::n_mult)
     typename CONFIG_T::accum_t acc[CONFIG_T::n_out];
-    #pragma HLS ARRAY_PARTITION variable=acc complete
+    TRIGC_VITIS(HLS ARRAY_PARTITION variable=acc complete)
 
+    TRIGC_CATAPULT(hls_unroll yes)
 DenseInit:
     for (unsigned j = 0; j < CONFIG_T::n_out; j++) {
-        #pragma HLS UNROLL
+        TRIGC_VITIS(HLS UNROLL)
         acc[j] = table_value<typename CONFIG_T::bias_t, CONFIG_T::n_out, CONFIG_T::bias>(j);
     }
 
+    TRIGC_CATAPULT(hls_pipeline_init_interval 1)
 ReuseLoop:
     for (unsigned r = 0; r < CONFIG_T::reuse; r++) {
-        #pragma HLS PIPELINE II=1
+        TRIGC_VITIS(HLS PIPELINE II=1)
+        TRIGC_CATAPULT(hls_unroll yes)
     MultLoop:
         for (unsigned m = 0; m < CONFIG_T::n_mult; m++) {
-            #pragma HLS UNROLL
+            TRIGC_VITIS(HLS UNROLL)
             const unsigned k = r + CONFIG_T::reuse * m;
             if (k < CONFIG_T::n_nonzero) {
                 acc[CONFIG_T::cols[k]] += x[CONFIG_T::rows[k]] *
@@ -87,16 +93,17 @@ ReuseLoop:
         }
     }
 
+    TRIGC_CATAPULT(hls_unroll yes)
 DenseResult:
     for (unsigned j = 0; j < CONFIG_T::n_out; j++) {
-        #pragma HLS UNROLL
+        TRIGC_VITIS(HLS UNROLL)
         y[j] = acc[j];
     }
 }
 
 template <class data_T, class res_T, class CONFIG_T>
 void dense(const data_T x[CONFIG_T::n_in], res_T y[CONFIG_T::n_out]) {
-    #pragma HLS INLINE
+    TRIGC_VITIS(HLS INLINE)
     if (CONFIG_T::reuse <= 1) {
         dense_latency<data_T, res_T, CONFIG_T>(x, y);
     } else {

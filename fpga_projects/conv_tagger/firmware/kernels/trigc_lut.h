@@ -28,7 +28,7 @@ namespace trigc {
 // The table index of raw integer `raw`.
 template <unsigned N_TABLE, unsigned SHIFT>
 unsigned lut_index(long long raw, long long index_low) {
-    #pragma HLS INLINE
+    TRIGC_VITIS(HLS INLINE)
     const long long top = index_low + ((long long)N_TABLE << SHIFT) - 1;
     long long clamped = raw;
     if (clamped < index_low) clamped = index_low;
@@ -38,10 +38,11 @@ unsigned lut_index(long long raw, long long index_low) {
 
 template <class data_T, class res_T, class CONFIG_T>
 void lut(const data_T x[CONFIG_T::n], res_T y[CONFIG_T::n]) {
-    #pragma HLS INLINE
+    TRIGC_VITIS(HLS INLINE)
+    TRIGC_CATAPULT(hls_unroll yes)
 LutLoop:
     for (unsigned i = 0; i < CONFIG_T::n; i++) {
-        #pragma HLS UNROLL
+        TRIGC_VITIS(HLS UNROLL)
         const unsigned idx =
             lut_index<CONFIG_T::n_table, CONFIG_T::shift>(raw_bits(x[i]), CONFIG_T::index_low);
         y[i] = from_raw<res_T>(CONFIG_T::table[idx]);
@@ -51,29 +52,32 @@ LutLoop:
 template <class data_T, class res_T, class CONFIG_T>
 void softmax(const data_T x[CONFIG_T::n_rows * CONFIG_T::n_cls],
              res_T y[CONFIG_T::n_rows * CONFIG_T::n_cls]) {
-    #pragma HLS INLINE
+    TRIGC_VITIS(HLS INLINE)
     typedef typename CONFIG_T::diff_t diff_t;
     typedef typename CONFIG_T::exp_t exp_t;
     typedef typename CONFIG_T::sum_t sum_t;
     typedef typename CONFIG_T::inv_t inv_t;
+    TRIGC_CATAPULT(hls_unroll yes)
 SoftmaxRow:
     for (unsigned row = 0; row < CONFIG_T::n_rows; row++) {
-        #pragma HLS UNROLL
+        TRIGC_VITIS(HLS UNROLL)
         const unsigned base = row * CONFIG_T::n_cls;
 
         data_T m = x[base];
+        TRIGC_CATAPULT(hls_unroll yes)
     SoftmaxMax:
         for (unsigned i = 1; i < CONFIG_T::n_cls; i++) {
-            #pragma HLS UNROLL
+            TRIGC_VITIS(HLS UNROLL)
             if (x[base + i] > m) m = x[base + i];
         }
 
         exp_t e[CONFIG_T::n_cls];
-        #pragma HLS ARRAY_PARTITION variable=e complete
+        TRIGC_VITIS(HLS ARRAY_PARTITION variable=e complete)
         sum_t s = 0;
+        TRIGC_CATAPULT(hls_unroll yes)
     SoftmaxExp:
         for (unsigned i = 0; i < CONFIG_T::n_cls; i++) {
-            #pragma HLS UNROLL
+            TRIGC_VITIS(HLS UNROLL)
             diff_t d = x[base + i] - m;
             e[i] = from_raw<exp_t>(CONFIG_T::exp_table[
                 lut_index<CONFIG_T::n_exp, CONFIG_T::exp_shift>(raw_bits(d),
@@ -84,9 +88,10 @@ SoftmaxRow:
         const inv_t inv = from_raw<inv_t>(CONFIG_T::inv_table[
             lut_index<CONFIG_T::n_inv, CONFIG_T::inv_shift>(raw_bits(s),
                                                             CONFIG_T::inv_index_low)]);
+        TRIGC_CATAPULT(hls_unroll yes)
     SoftmaxNorm:
         for (unsigned i = 0; i < CONFIG_T::n_cls; i++) {
-            #pragma HLS UNROLL
+            TRIGC_VITIS(HLS UNROLL)
             y[base + i] = e[i] * inv;
         }
     }

@@ -19,20 +19,22 @@ namespace trigc {
 
 template <class data_T, class res_T, class CONFIG_T>
 void gather(const data_T x[CONFIG_T::n_in], res_T y[CONFIG_T::n_out]) {
-    #pragma HLS INLINE
+    TRIGC_VITIS(HLS INLINE)
+    TRIGC_CATAPULT(hls_unroll yes)
 GatherLoop:
     for (unsigned i = 0; i < CONFIG_T::n_out; i++) {
-        #pragma HLS UNROLL
+        TRIGC_VITIS(HLS UNROLL)
         y[i] = x[CONFIG_T::index[i]];
     }
 }
 
 template <class a_T, class b_T, class res_T, class CONFIG_T>
 void concat2(const a_T a[CONFIG_T::n_a], const b_T b[CONFIG_T::n_b], res_T y[CONFIG_T::n_out]) {
-    #pragma HLS INLINE
+    TRIGC_VITIS(HLS INLINE)
+    TRIGC_CATAPULT(hls_unroll yes)
 ConcatLoop:
     for (unsigned i = 0; i < CONFIG_T::n_out; i++) {
-        #pragma HLS UNROLL
+        TRIGC_VITIS(HLS UNROLL)
         if (CONFIG_T::from_b[i]) {
             y[i] = b[CONFIG_T::index[i]];
         } else {

@@ -26,24 +26,29 @@ namespace trigc {
 template <class data_T, class res_T, class CONFIG_T>
 void maxpool2d(const data_T x[CONFIG_T::in_h * CONFIG_T::in_w * CONFIG_T::n_chan],
                res_T y[CONFIG_T::out_h * CONFIG_T::out_w * CONFIG_T::n_chan]) {
-    #pragma HLS INLINE
+    TRIGC_VITIS(HLS INLINE)
+    TRIGC_CATAPULT(hls_unroll yes)
 MaxOutH:
     for (unsigned oh = 0; oh < CONFIG_T::out_h; oh++) {
-        #pragma HLS UNROLL
+        TRIGC_VITIS(HLS UNROLL)
+        TRIGC_CATAPULT(hls_unroll yes)
     MaxOutW:
         for (unsigned ow = 0; ow < CONFIG_T::out_w; ow++) {
-            #pragma HLS UNROLL
+            TRIGC_VITIS(HLS UNROLL)
+            TRIGC_CATAPULT(hls_unroll yes)
         MaxChan:
             for (unsigned c = 0; c < CONFIG_T::n_chan; c++) {
-                #pragma HLS UNROLL
+                TRIGC_VITIS(HLS UNROLL)
                 data_T best = 0;
                 bool any = false;
+                TRIGC_CATAPULT(hls_unroll yes)
             MaxKh:
                 for (unsigned kh = 0; kh < CONFIG_T::pool_h; kh++) {
-                    #pragma HLS UNROLL
+                    TRIGC_VITIS(HLS UNROLL)
+                    TRIGC_CATAPULT(hls_unroll yes)
                 MaxKw:
                     for (unsigned kw = 0; kw < CONFIG_T::pool_w; kw++) {
-                        #pragma HLS UNROLL
+                        TRIGC_VITIS(HLS UNROLL)
                         const int ih =
                             (int)(oh * CONFIG_T::stride_h + kh) - (int)CONFIG_T::pad_top;
                         const int iw =
@@ -67,27 +72,32 @@ MaxOutH:
 template <class data_T, class res_T, class CONFIG_T>
 void avgpool2d(const data_T x[CONFIG_T::in_h * CONFIG_T::in_w * CONFIG_T::n_chan],
                res_T y[CONFIG_T::out_h * CONFIG_T::out_w * CONFIG_T::n_chan]) {
-    #pragma HLS INLINE
+    TRIGC_VITIS(HLS INLINE)
     typedef typename CONFIG_T::accum_t accum_t;
     const int ACC_W = fixed_info<accum_t>::width;
     const int DEN_W = bits_for<CONFIG_T::pool_h * CONFIG_T::pool_w>::value;
+    TRIGC_CATAPULT(hls_unroll yes)
 AvgOutH:
     for (unsigned oh = 0; oh < CONFIG_T::out_h; oh++) {
-        #pragma HLS UNROLL
+        TRIGC_VITIS(HLS UNROLL)
+        TRIGC_CATAPULT(hls_unroll yes)
     AvgOutW:
         for (unsigned ow = 0; ow < CONFIG_T::out_w; ow++) {
-            #pragma HLS UNROLL
+            TRIGC_VITIS(HLS UNROLL)
+            TRIGC_CATAPULT(hls_unroll yes)
         AvgChan:
             for (unsigned c = 0; c < CONFIG_T::n_chan; c++) {
-                #pragma HLS UNROLL
+                TRIGC_VITIS(HLS UNROLL)
                 accum_t sum = 0;
                 unsigned count = 0;
+                TRIGC_CATAPULT(hls_unroll yes)
             AvgKh:
                 for (unsigned kh = 0; kh < CONFIG_T::pool_h; kh++) {
-                    #pragma HLS UNROLL
+                    TRIGC_VITIS(HLS UNROLL)
+                    TRIGC_CATAPULT(hls_unroll yes)
                 AvgKw:
                     for (unsigned kw = 0; kw < CONFIG_T::pool_w; kw++) {
-                        #pragma HLS UNROLL
+                        TRIGC_VITIS(HLS UNROLL)
                         const int ih =
                             (int)(oh * CONFIG_T::stride_h + kh) - (int)CONFIG_T::pad_top;
                         const int iw =
@@ -105,7 +115,7 @@ AvgOutH:
                     CONFIG_T::count_include_pad ? CONFIG_T::pool_h * CONFIG_T::pool_w : count;
                 y[(oh * CONFIG_T::out_w + ow) * CONFIG_T::n_chan + c] =
                     divide_exact<res_T, ACC_W + 1, fixed_info<accum_t>::frac, DEN_W>(
-                        raw_int(sum), ap_uint<DEN_W>(divisor));
+                        raw_int(sum), uint_t<DEN_W>(divisor));
             }
         }
     }
@@ -114,14 +124,16 @@ AvgOutH:
 template <class data_T, class res_T, class CONFIG_T>
 void global_maxpool(const data_T x[CONFIG_T::n_spatial * CONFIG_T::n_chan],
                     res_T y[CONFIG_T::n_chan]) {
-    #pragma HLS INLINE
+    TRIGC_VITIS(HLS INLINE)
+    TRIGC_CATAPULT(hls_unroll yes)
 GMaxChan:
     for (unsigned c = 0; c < CONFIG_T::n_chan; c++) {
-        #pragma HLS UNROLL
+        TRIGC_VITIS(HLS UNROLL)
         data_T best = x[c];
+        TRIGC_CATAPULT(hls_unroll yes)
     GMaxSpatial:
         for (unsigned p = 1; p < CONFIG_T::n_spatial; p++) {
-            #pragma HLS UNROLL
+            TRIGC_VITIS(HLS UNROLL)
             const data_T v = x[p * CONFIG_T::n_chan + c];
             if (v > best) best = v;
         }
@@ -132,21 +144,23 @@ GMaxChan:
 template <class data_T, class res_T, class CONFIG_T>
 void global_avgpool(const data_T x[CONFIG_T::n_spatial * CONFIG_T::n_chan],
                     res_T y[CONFIG_T::n_chan]) {
-    #pragma HLS INLINE
+    TRIGC_VITIS(HLS INLINE)
     typedef typename CONFIG_T::accum_t accum_t;
     const int ACC_W = fixed_info<accum_t>::width;
     const int DEN_W = bits_for<CONFIG_T::n_spatial>::value;
+    TRIGC_CATAPULT(hls_unroll yes)
 GAvgChan:
     for (unsigned c = 0; c < CONFIG_T::n_chan; c++) {
-        #pragma HLS UNROLL
+        TRIGC_VITIS(HLS UNROLL)
         accum_t sum = 0;
+        TRIGC_CATAPULT(hls_unroll yes)
     GAvgSpatial:
         for (unsigned p = 0; p < CONFIG_T::n_spatial; p++) {
-            #pragma HLS UNROLL
+            TRIGC_VITIS(HLS UNROLL)
             sum += x[p * CONFIG_T::n_chan + c];
         }
         y[c] = divide_exact<res_T, ACC_W + 1, fixed_info<accum_t>::frac, DEN_W>(
-            raw_int(sum), ap_uint<DEN_W>(CONFIG_T::n_spatial));
+            raw_int(sum), uint_t<DEN_W>(CONFIG_T::n_spatial));
     }
 }
 

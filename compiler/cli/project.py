@@ -41,8 +41,22 @@ def cmd_csim(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def _build_catapult(project: Project, args: argparse.Namespace) -> int:
+    """Run Catapult HLS on the project's build_prj.tcl (its csim and synthesis steps)."""
+    tool = shutil.which("catapult")
+    if tool is None:
+        print("trigc: catapult is not on PATH; run `catapult -shell -file build_prj.tcl` on a "
+              "machine with Catapult HLS, in " + str(project.path), file=sys.stderr)
+        return 2
+    steps = f"csim={int(args.csim)} synth=1 tech=asic"
+    return subprocess.run([tool, "-shell", "-file", "build_prj.tcl", "--", steps],
+                          cwd=project.path, check=False).returncode
+
+
 def cmd_build(args: argparse.Namespace) -> int:
     project = Project(args.project)
+    if project.backend == "catapult":
+        return _build_catapult(project, args)
     tool = shutil.which("vitis_hls")
     if tool is None:
         print("trigc: vitis_hls is not on PATH; run `vitis_hls -f build_prj.tcl` on a machine "
@@ -73,9 +87,10 @@ def add_parsers(sub) -> None:
     p.add_argument("-n", type=int, default=0, help="use only the first N events")
     p.set_defaults(func=cmd_csim)
 
-    p = sub.add_parser("build", help="run Vitis HLS on a project (needs vitis_hls)")
+    p = sub.add_parser("build", help="run Vitis HLS on a project (needs vitis_hls; catapult "
+                       "for a Catapult project)")
     p.add_argument("project")
-    p.add_argument("--csim", action="store_true", help="also run Vitis csim")
+    p.add_argument("--csim", action="store_true", help="also run the vendor tool's csim")
     p.add_argument("--cosim", action="store_true", help="also run C/RTL co-simulation")
     p.add_argument("--export", action="store_true", help="also export the IP catalog")
     p.set_defaults(func=cmd_build)

@@ -30,12 +30,14 @@ def run_cli(argv: list[str]) -> int:
 
 
 def run_stub(directory: Path, script: str = "export_ip.tcl", args=(), zip_mode=None,
-             exit_code: int = 0) -> list[list[str]]:
-    """Run ``script`` in ``directory`` under tclsh with the stub Vitis HLS commands;
-    return the recorded calls, each [command, arg, ...]."""
+             exit_code: int = 0, tool: str = "vitis") -> list[list[str]]:
+    """Run ``script`` in ``directory`` under tclsh with the stub commands of ``tool``
+    (``stub_<tool>.tcl``: vitis, vivado or catapult); return the recorded calls, each
+    [command, arg, ...]."""
     log = directory / ".stub_calls"
     log.unlink(missing_ok=True)
-    env = {**os.environ, "TRIGC_STUB_LOG": str(log), "TRIGC_STUB_EXIT": str(exit_code)}
+    env = {**os.environ, "TRIGC_STUB_LOG": str(log), "TRIGC_STUB_EXIT": str(exit_code),
+           "TRIGC_STUB_TOOL": tool}
     if zip_mode:
         env["TRIGC_STUB_ZIP"] = zip_mode
     proc = subprocess.run([tclsh(), str(STUB_RUN), script, *args], cwd=directory, env=env,

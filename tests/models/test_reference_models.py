@@ -3,8 +3,8 @@
 For every model, from the COMMITTED artefacts (fast path, no training):
 
 * ``test_csim_bit_exact``: ``trigc.compile`` the committed ``<name>.onnx`` and
-  C-simulate it (g++ against the real ``ap_fixed.h``): bit-exact with trigc's
-  emulator on 2,000 events (toy events plus input-grid ties and out-of-range
+  C-simulate it (g++ against the real ``ap_fixed.h``, and the Catapult project against
+  the real ``ac_fixed.h``): bit-exact with trigc's emulator on 2,000 events (toy events plus input-grid ties and out-of-range
   values);
 * ``test_emulator_equals_framework``: rebuild the framework model (Brevitas /
   QKeras) from the committed weights and require trigc's emulation of the
@@ -151,13 +151,15 @@ def graphs():
 
 
 @pytest.mark.csim
+@pytest.mark.parametrize("backend", ["vitis", "catapult"])
 @pytest.mark.parametrize("name", list(SPECS))
-def test_csim_bit_exact(name, graphs, tmp_path):
-    """The committed .onnx compiles and its C++ equals the emulator bit for bit."""
+def test_csim_bit_exact(name, backend, graphs, tmp_path):
+    """The committed .onnx compiles and its C++ (ap_fixed for Vitis HLS, ac_fixed for
+    Catapult HLS) equals the emulator bit for bit."""
     graph = graphs(name)
     x, _ = SPECS[name].data(N_CSIM * 3 // 4, EVAL_SEED)
     x = np.concatenate([x, edge_inputs(graph, N_CSIM - len(x), EVAL_SEED)])
-    project = trigc.compile(_committed_onnx(name), tmp_path / name)
+    project = trigc.compile(_committed_onnx(name), tmp_path / name, backend=backend)
     comparison = project.compare(x)
     assert comparison.ok, str(comparison)
     assert comparison.events == N_CSIM

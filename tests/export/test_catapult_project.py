@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import onnx
 import pytest
 import trigc
@@ -123,3 +124,20 @@ def test_cli_compile_csim_and_build(tmp_path, capsys, monkeypatch):
         d for d in os.environ["PATH"].split(os.pathsep) if not (Path(d) / "catapult").exists()))
     assert run_cli(["build", str(out)]) == 2
     assert "catapult -shell -file build_prj.tcl" in capsys.readouterr().err
+
+
+def test_ac_rounding_carry_hazard_is_refused(tmp_path):
+    """ac_fixed.h drops the rounding carry of an all-ones unsigned source whose bits
+    above the rounding position fill the destination's 32-bit word (divergence 3 of
+    tests/csim/test_fixed_vs_acfixed.py): such a layer is refused by name."""
+    graph = trigc.load(quantized_mlp(sizes=(4, 6, 3)))
+    first, second = graph.nodes[0], graph.nodes[1]
+    assert second.output.type.frac_bits == 3  # kept, so dense_1's accumulator still fits
+    first.output.type = FixedType(False, 45, 29, Rounding.TRN, Overflow.WRAP)  # 16 + 29 bits
+    second.output.type = FixedType(True, 4, 1, Rounding.RND, Overflow.SAT)
+    with pytest.raises(PrecisionError, match="rounding carry") as err:
+        trigc.compile(graph, tmp_path / "p", backend="catapult")
+    assert second.name in str(err.value)
+    first.output.type = FixedType(False, 44, 28, Rounding.TRN, Overflow.WRAP)  # 16 + 28 bits
+    project = trigc.compile(graph, tmp_path / "q", backend="catapult")
+    assert project.compare(np.random.default_rng(0).normal(0, 8, (300, 4))).ok

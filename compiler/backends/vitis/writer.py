@@ -28,7 +28,7 @@ from trigc.backends.vitis.interfaces import (
     annotate_ports, check_ii, control_signals, get_interface,
 )
 from trigc.errors import ConfigError, PrecisionError
-from trigc.fixed import FixedType, to_ac, to_cpp
+from trigc.fixed import FixedType, Overflow, Rounding, to_ac, to_cpp
 from trigc.ir.graph import Graph
 from trigc.ir.serialize import graph_to_json
 from trigc.names import printable
@@ -111,6 +111,32 @@ def _spell(names: Names, t: FixedType, where: str) -> str:
         raise PrecisionError(f"{where}: {exc}") from None
 
 
+def ac_carry_hazard(src: FixedType, dst: FixedType) -> bool:
+    """True where ac_fixed.h drops a rounding carry (tests/csim/test_fixed_vs_acfixed.py,
+    divergence 3): an unsigned source assigned to a type with fewer fraction bits,
+    a rounding mode and AC_SAT / AC_SAT_SYM, when the source's bits above the rounding
+    position exactly fill the destination's 32-bit storage words; an all-ones source
+    then becomes 0 instead of the maximum."""
+    words = (dst.width + 31 + (0 if dst.signed else 1)) // 32
+    return (not src.signed and dst.frac_bits < src.frac_bits
+            and dst.rounding not in (Rounding.TRN, Rounding.TRN_ZERO)
+            and dst.overflow in (Overflow.SAT, Overflow.SAT_SYM)
+            and src.width == src.frac_bits - dst.frac_bits + 32 * words)
+
+
+def _check_ac_assignments(node, kernel) -> None:
+    """Refuse a layer whose result assignment meets :func:`ac_carry_hazard`: the one
+    from its accumulator (Dense, Conv) or from each of its inputs."""
+    accum = getattr(kernel, "accum_type", None)
+    sources = [accum] if accum is not None else [t.type for t in node.inputs if t.type]
+    for src in sources:
+        if ac_carry_hazard(src, node.output.type):
+            raise PrecisionError(
+                f"{node.where()}: assigning {src} to {node.output.type} loses the rounding "
+                "carry in ac_fixed.h (an all-ones value becomes 0); give the output one "
+                "more or one fewer fraction bit, AP_TRN rounding, or use --backend vitis")
+
+
 def _ports(graph: Graph, names: Names, tensors) -> list[dict]:
     ports, offset = [], 0
     for t in tensors:
@@ -161,6 +187,8 @@ def render(graph: Graph, settings: BuildOptions) -> dict:
             cfg = config_for(node, names, kernel)
         except PrecisionError as exc:  # a type the library cannot spell
             raise PrecisionError(f"{node.where()}: {exc}") from None
+        if library == "ac":
+            _check_ac_assignments(node, kernel)
         cfg["is_output"] = node.output.name in outputs
         traced = node.output.type.width <= TRACE_MAX_WIDTH
         cfg["trace_offset"] = offset if traced else -1  # -1: no TRIGC_TRACE is emitted

@@ -61,16 +61,16 @@ from __future__ import annotations
 
 import math
 import random
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
 from fixed_driver_util import (UNSPECIFIED, ConversionCheck, Driver, Kernel, Library,
-                               assert_pool_covers, build_pool, bulk_cases, clamp, compile_driver,
-                               double_cases, fixed_cases, ldexp, mode_combos, random_type,
-                               random_width, signed_bits)
+                               assert_pool_covers, build_pool, bulk_cases, clamp,
+                               double_cases, fixed_cases, ldexp, mode_combos,
+                               pending_quantize_fix, random_type, random_width, signed_bits,
+                               start_driver)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -89,7 +89,7 @@ OVERFLOWS = tuple(o for o in Overflow if o not in fixed.AC_UNSUPPORTED)
 POOL_SEED = 20240612
 BULK_SEED = 11
 PER_KERNEL = 220
-PER_ARITH_KERNEL = 120
+PER_ARITH_KERNEL = 200
 
 EXTRA_TYPES = (
     "fixed<16,6>", "fixed<18,8,RND,SAT>", "ufixed<8,0,RND_CONV,SAT>", "fixed<1,1>",
@@ -173,7 +173,9 @@ def carry_divergence(src: FixedType, dst: FixedType, raw: int):
 
 def known_divergences(kernel: Kernel, inputs: list) -> list:
     if kernel.src is None:
-        return [double_divergence(kernel.dst, float(x)) for x in inputs]
+        pending = pending_quantize_fix(kernel, inputs)
+        return [double_divergence(kernel.dst, float(x)) if p is None else p
+                for x, p in zip(inputs, pending)]
     return [carry_divergence(kernel.src, kernel.dst, int(v)) for v in inputs]
 
 
@@ -236,12 +238,17 @@ def _operand_type(rng: random.Random) -> FixedType:
                        overflow=rng.choice(OVERFLOWS))
 
 
+ARITH_OPS = ("add", "sub", "mul", "neg")
+
+
 def build_arith_pool(seed: int) -> list[ArithKernel]:
-    """Every op with every destination mode combination, random operands."""
+    """Two ops per destination mode combination (each op meets every rounding, every
+    overflow mode and both signednesses), random operands."""
     rng = random.Random(seed)
     kernels = []
-    for op in ("add", "sub", "mul", "neg"):
-        for signed, q, o in mode_combos(OVERFLOWS):
+    for c, (signed, q, o) in enumerate(mode_combos(OVERFLOWS)):
+        pair = (c + c // len(OVERFLOWS)) % 2
+        for op in ARITH_OPS[2 * pair:2 * pair + 2]:
             while True:
                 a = _operand_type(rng)
                 b = None if op == "neg" else _operand_type(rng)
@@ -318,12 +325,9 @@ def check_arith(driver: Driver, cases) -> int:
 
 @pytest.fixture(scope="session")
 def driver(tmp_path_factory):
-    build = tmp_path_factory.mktemp("acfixed_driver")
-    start = time.perf_counter()
     entries = [k.cpp_entry(AC) for k in CONVERSIONS] + [k.cpp_entry() for k in ARITH]
     weights = [1.0] * len(CONVERSIONS) + [ARITH_COMPILE_COST] * len(ARITH)
-    exe = compile_driver(build, AC, entries, weights)
-    drv = Driver(exe, build, AC, time.perf_counter() - start)
+    drv = start_driver(tmp_path_factory, AC, entries, weights)
     yield drv
     drv.close()
 
@@ -337,10 +341,13 @@ def _bulk(ids: list[int], seed: int):
 def test_pool_covers_mode_matrix():
     assert_pool_covers(POOL, OVERFLOWS)
     assert {f for k in POOL for f in (k.dst.frac_bits,)} >= {1066, 1054}  # subnormal LSBs
-    for signed, q, o in mode_combos(OVERFLOWS):
-        ops = {k.op for k in ARITH if (k.dst.signed, k.dst.rounding, k.dst.overflow)
-               == (signed, q, o)}
-        assert ops == {"add", "sub", "mul", "neg"}, (signed, q, o)
+    for op in ARITH_OPS:
+        dsts = [k.dst for k in ARITH if k.op == op]
+        assert {t.rounding for t in dsts} == set(Rounding), op
+        assert {t.overflow for t in dsts} == set(OVERFLOWS), op
+        assert {t.signed for t in dsts} == {True, False}, op
+        assert {True, False} == {t.signed for k in ARITH if k.op == op for t in (k.a, k.b) if t}
+    assert len(ARITH) == 2 * len(list(mode_combos(OVERFLOWS)))
 
 
 def test_wrap_sm_has_no_ac_spelling():
@@ -531,3 +538,20 @@ def test_divergence_sat_zero_minimum(driver):
     assert sum(rounded_to_min) >= 8
     for g, t, diverges in zip(got, trigc, rounded_to_min):
         assert (g, t) == ((0, t) if diverges else (t, t))
+
+
+@pytest.mark.xfail(strict=True, reason="trigc.fixed._quantize_float64 rounds +-(0.5 - 2**-54) "
+                   "LSB to +-1 LSB with AP_RND/RND_INF/RND_MIN_INF (fixed_driver_util."
+                   "pending_quantize_fix); remove this marker and that hook once fixed")
+def test_quantize_just_below_half_lsb(driver):
+    """ac_fixed.h rounds the doubles nearest below +-0.5 LSB to 0, in every round-to-
+    nearest mode; so must trigc.quantize."""
+    ids = [i for i in DOUBLE_IDS if POOL[i].dst.rounding.name.startswith("RND")
+           and POOL[i].dst.width <= 50 and abs(POOL[i].dst.frac_bits) < 1000]
+    kernel_ids = [i for i in ids for _ in range(2)]
+    xs = [sign * ldexp(1, -POOL[i].dst.frac_bits) * (0.5 - 2.0**-54)
+          for i in ids for sign in (1, -1)]
+    got, _ = CHECK.run(driver, kernel_ids, xs)
+    assert set(got) == {0}
+    trigc = [int(fixed.quantize([x], POOL[i].dst)[0]) for i, x in zip(kernel_ids, xs)]
+    assert trigc == list(got)

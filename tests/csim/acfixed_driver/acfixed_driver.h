@@ -3,6 +3,7 @@
 // Every kernel reads two 64-bit payload words and writes five result words:
 //   from_double<T, ...>:         T y = (double)in[0];                 out[0] = y's W bits
 //   from_fixed<Src, ..., T, ...>: Src s = raw in[0]; T y; y = s;      out[0] = y's W bits
+//   from_moded_fixed<...>:        the same, for a source type with rounding/overflow modes
 //   binary<Op, A, B, T, ...>:     A a = raw in[0]; B b = raw in[1]; R r = a OP b; T y; y = r;
 //   negate<A, T, ...>:            A a = raw in[0]; R r = -a; T y; y = r;
 // For the arithmetic kernels out[0] = y's bits, out[1..3] = r sign-extended to 192
@@ -68,6 +69,20 @@ template <class Src, bool S2, int W2, int I2, class T, bool S, int W, int I, ac_
           ac_o_mode O>
 void from_fixed(const uint64_t* in, uint64_t* out) {
   static_assert(spelled_as<Src, S2, W2, I2, AC_TRN, AC_WRAP>::value,
+                "to_ac() spells a different source type");
+  static_assert(spelled_as<T, S, W, I, Q, O>::value, "to_ac() spells a different type");
+  static_assert(W <= 64 && W2 <= 64, "payloads and results travel in 64 bits");
+  Src src = from_raw<Src>(in[0]);
+  T y;
+  y = src;
+  out[0] = raw_bits(y);
+}
+
+// C++: Src src = raw;  T y;  y = src;  with a source that has its own modes
+template <class Src, bool S2, int W2, int I2, ac_q_mode Q2, ac_o_mode O2, class T, bool S, int W,
+          int I, ac_q_mode Q, ac_o_mode O>
+void from_moded_fixed(const uint64_t* in, uint64_t* out) {
+  static_assert(spelled_as<Src, S2, W2, I2, Q2, O2>::value,
                 "to_ac() spells a different source type");
   static_assert(spelled_as<T, S, W, I, Q, O>::value, "to_ac() spells a different type");
   static_assert(W <= 64 && W2 <= 64, "payloads and results travel in 64 bits");

@@ -21,9 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from trigc.fixed import FixedType, Overflow, Rounding
-from trigc.ir.graph import Graph, Node, Tensor
-from trigc.ir.ops import Op
-from trigc.ops.constants import clip_bounds, leaky_alpha
+from trigc.ir.graph import Tensor
 from trigc.ops.pool import windows
 
 SAFE = 1 << 62   # every intermediate stays within (-SAFE, SAFE): room for one more add
@@ -203,10 +201,6 @@ def window_table(shape, kernel, strides, pads) -> tuple[list[list[int]], int]:
     nd = len(kernel)
     flat = win.reshape(-1, math.prod(kernel)) if nd else win.reshape(1, -1)
     return [[int(p) for p in row if p >= 0] for row in flat], math.prod(kernel)
-
-
-def node_name(node: Node) -> str:
-    return f"{node.op.value} node {node.name!r}"
 
 
 __all__ = ["Buf", "Unsupported", "assign_c", "ratio_assign_c", "round_int"]

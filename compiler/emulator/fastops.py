@@ -15,7 +15,7 @@ import numpy as np
 
 from trigc.emulator.fastgen import (
     EVENTS_MIN, VECTOR_BYTES, DOUBLE_EXACT, FLOAT_EXACT, SAFE, Buf, Unsupported, assign_c, c_array, c_float_array,
-    const_raw, ctype_for, node_name, ratio_assign_c, window_table,
+    const_raw, ctype_for, ratio_assign_c, window_table,
 )
 from trigc.ir.graph import Node, Tensor
 from trigc.ir.ops import Op
@@ -169,7 +169,7 @@ def _elementwise(p: Program, node: Node, out: Buf) -> None:
         stmts = ratio_assign_c(*ratio, t, "q")
     else:
         if min(lo, -abs(hi)) <= -SAFE or max(hi, abs(lo)) >= SAFE:
-            raise Unsupported(f"{node_name(node)}: its exact result needs more than 62 bits")
+            raise Unsupported("its exact result needs more than 62 bits")
         stmts = [f"int64_t v = {expr};", *assign_c("v", lo, hi, frac, t, "q")]
     p.emit(f"for (int i = 0; i < {out.size}; i++) {{",
            "  for (int e = 0; e < B; e++) {",

@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numpy as np
 
 from trigc.errors import IRError
-from trigc.fixed import FixedType, assign_ratio, requantize
+from trigc.fixed import FixedType, Overflow, assign_ratio, requantize
 
 FLOAT_EXACT_BITS = 53
 FLOAT32_EXACT_BITS = 24
@@ -88,8 +88,12 @@ def assign(result: Exact, t: FixedType) -> np.ndarray:
     """Assign an op's exact result to type ``t`` (rounding, then overflow)."""
     raw, frac, den = result
     if is_one(den):
+        # AP_SAT_SYM maps the most negative value to -max even without a format
+        # change (as ap_fixed does), so it is never the identity there
+        low = -t.max_raw if t.overflow is Overflow.SAT_SYM and t.signed and t.width > 1 \
+            else t.min_raw
         if frac == t.frac_bits and raw.size and raw.dtype != object \
-                and int(raw.min()) >= t.min_raw and int(raw.max()) <= t.max_raw:
+                and int(raw.min()) >= low and int(raw.max()) <= t.max_raw:
             return raw
         return requantize(raw, frac, t)
     shift = t.frac_bits - frac

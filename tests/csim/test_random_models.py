@@ -1,7 +1,10 @@
 """Randomly generated small QONNX models: the qonnx reference (numpy), trigc's
-emulator, the g++ C-sim of the generated firmware and the Verilator simulation of
-the generated RTL agree bit for bit (the emulator is the hub: each test compares
-it with the qonnx reference, then with one implementation)."""
+emulator (the interpreter and its fast path, the C kernel of trigc.emulator.fast),
+the g++ C-sim of the generated firmware and the Verilator simulation of the generated
+RTL agree bit for bit (the emulator is the hub: each test compares it with the qonnx
+reference, then with one implementation). The same models, re-typed with every
+rounding and overflow mode and with 40-64-bit tensors, compare the interpreter, the
+fast path and the C-sim."""
 
 import copy
 import shutil
@@ -12,12 +15,14 @@ import numpy as np
 import pytest
 import trigc
 import trigc.rtlsim
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from trigc.frontends.qonnx_builder import QonnxBuilder
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers.qonnx_models import qonnx_execute
+from helpers.retype import retype
+from trigc.emulator import emulate, fast
 
 MODES = ["ROUND", "FLOOR", "DOWN", "HALF_UP", "HALF_DOWN"]
 
@@ -76,6 +81,7 @@ def test_random_model_three_way(tmp_path_factory, case):
     ref = qonnx_execute(copy.deepcopy(model), x).astype(np.float64)
     graph = trigc.load(model)
     np.testing.assert_array_equal(trigc.emulate(graph, x), ref)
+    np.testing.assert_array_equal(emulate(graph, x, engine="fast"), ref)
     linear = graph.find(trigc.ir.Op.DENSE) + graph.find(trigc.ir.Op.CONV)
     reuse = min([reuse] + [max(int(np.count_nonzero(n.inputs[1].raw)), 1) for n in linear])
     project = trigc.compile(graph, tmp_path_factory.mktemp("rnd") / "p", reuse=reuse)
@@ -104,3 +110,27 @@ def test_random_model_verilog(tmp_path_factory, monkeypatch, case):
     assert result.ok and result.exact == 400, str(result)
     result = trigc.rtlsim.run(project.path, n=2000, seed=5)
     assert result.ok and result.exact == 2000, str(result)
+
+
+@pytest.mark.csim
+@pytest.mark.slow
+@settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck),
+          derandomize=True, phases=[Phase.explicit, Phase.reuse, Phase.generate])
+@given(models(), st.integers(0, 6), st.booleans())
+def test_random_model_every_mode_four_way(tmp_path_factory, case, seed, wide):
+    """Interpreter == fast path == C-sim on the random models re-typed so that every
+    tensor rounds and overflows, with each rounding and overflow mode in turn, or with
+    40-64-bit tensors (the fast path falls back to the interpreter beyond 62 bits)."""
+    model, in_shape, _ = case
+    x = np.random.default_rng(seed).normal(0, 6, (300, *in_shape))
+    graph = trigc.load(model)
+    retype(graph, seed, wide=wide)
+    want = emulate(graph, x, raw=True, engine="interpreter")
+    if fast.unsupported_reason(graph) is None:
+        np.testing.assert_array_equal(emulate(graph, x, raw=True, engine="fast"), want)
+    else:
+        assert wide, fast.unsupported_reason(graph)
+    project = trigc.compile(graph, tmp_path_factory.mktemp("rnd_modes") / "p")
+    result = project.compare(x)
+    assert result.ok, f"{result}\n{graph}"
+    np.testing.assert_array_equal(project.csim(x, raw=True), want)

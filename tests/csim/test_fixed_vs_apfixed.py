@@ -12,9 +12,9 @@ inside and beyond-width integer bits, plus random widths 1..64) is compiled
 once per session into one driver program: a table of conversion kernels that
 reads (kernel id, payload) batches on stdin and writes the raw results.
 Values come from a seeded bulk generator (edge cases around every type's LSB
-and saturation boundaries plus random magnitudes) and from hypothesis. The pool,
-driver protocol and value generators live in ``fixed_driver_util.py``, shared
-with ``test_fixed_vs_acfixed.py``.
+and saturation boundaries plus random magnitudes) and from hypothesis. The pool and
+driver protocol (``fixed_driver_util.py``) and the value generators
+(``fixed_values_util.py``) are shared with ``test_fixed_vs_acfixed.py``.
 
 The driver is built with ``-DNDEBUG``: ``ap_fixed_base::operator=`` evaluates
 ``op.V.get_bit(F2 - F - 1)`` even when that index lies beyond the source width
@@ -35,8 +35,8 @@ from pathlib import Path
 
 import pytest
 from fixed_driver_util import (ConversionCheck, Library, assert_pool_covers, build_pool,
-                               bulk_cases, clamp, double_cases, fixed_cases, ldexp,
                                pending_quantize_fix, start_driver)
+from fixed_values_util import bulk_cases, clamp, double_cases, fixed_cases, ldexp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

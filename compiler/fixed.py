@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -324,15 +325,25 @@ def quantize(values, dst: FixedType) -> np.ndarray:
 
 
 # Rounding of a float64 ``s`` already on the target grid (``x * 2**frac``), exact
-# while |s| < 2**52: every step below is then an exact float64 operation.
+# while |s| < 2**52. Round-to-nearest never adds 0.5 to ``s`` (``floor(s + 0.5)``
+# rounds ``0.5 - 2**-54`` up to 1): it compares ``s`` with the half-point ``f + 0.5``
+# of its floor ``f``, which is exact for |f| < 2**52, and only then resolves ties.
+def _nearest(ties_up) -> Callable[[np.ndarray], np.ndarray]:
+    def rnd(s: np.ndarray) -> np.ndarray:
+        f = np.floor(s)
+        half = f + 0.5
+        return f + ((s > half) | ((s == half) & ties_up(s)))
+    return rnd
+
+
 _FLOAT_ROUNDING = {
     Rounding.TRN: np.floor,
     Rounding.TRN_ZERO: np.trunc,
     Rounding.RND_CONV: np.rint,  # ties to even
-    Rounding.RND: lambda s: np.floor(s + 0.5),
-    Rounding.RND_MIN_INF: lambda s: np.ceil(s - 0.5),
-    Rounding.RND_INF: lambda s: np.copysign(np.floor(np.abs(s) + 0.5), s),
-    Rounding.RND_ZERO: lambda s: np.copysign(np.ceil(np.abs(s) - 0.5), s),
+    Rounding.RND: _nearest(lambda s: True),  # ties toward +inf
+    Rounding.RND_MIN_INF: _nearest(lambda s: False),  # ties toward -inf
+    Rounding.RND_INF: _nearest(lambda s: s > 0),  # ties away from zero
+    Rounding.RND_ZERO: _nearest(lambda s: s < 0),  # ties toward zero
 }
 
 

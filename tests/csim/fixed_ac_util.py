@@ -161,8 +161,6 @@ def build_arith_pool(seed: int) -> list[ArithKernel]:
     return kernels
 
 
-
-
 def operand_value(t: FixedType, rng: random.Random) -> int:
     if rng.random() < 0.3:
         return clamp(rng.choice((t.min_raw, t.max_raw, 0, 1, -1, t.min_raw + 1, t.max_raw - 1)),

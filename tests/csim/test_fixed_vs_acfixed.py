@@ -35,7 +35,7 @@ asserting it, and the bulk and hypothesis tests expect ac's documented result th
 2. Double conversion, overflow with AC_WRAP. If the scaled value overflows to
    infinity (``|d| >= 2**(1024 + 32*N - F)``), ac converts NaN to unsigned (undefined
    behaviour in C++); the result is unspecified (on x86-64 +-1 LSB for rounding
-   modes) where trigc wraps the exact value (raw 0). Example:
+   modes, modulo 2**W) where trigc wraps the exact value (raw 0). Example:
    ``ac_fixed<64,-59,true,AC_RND,AC_WRAP> y = 1e300`` is 1, trigc 0. The saturating
    modes are unaffected.
 3. Fixed-to-fixed rounding carry lost. Assigning an *unsigned* source to a type with
@@ -79,8 +79,8 @@ import math
 
 import numpy as np
 import pytest
-from fixed_ac_util import (AC, ARITH_OPS, OVERFLOWS, ac_scaled_double, arith_cases,
-                           build_arith_pool, check_arith, double_divergence,
+from fixed_ac_util import (AC, ARITH_OPS, OVERFLOWS, ac_result_type, ac_scaled_double,
+                           arith_cases, build_arith_pool, check_arith, double_divergence,
                            known_divergences, moded_entry, storage_words)
 from fixed_driver_util import (ConversionCheck, Kernel, assert_pool_covers, build_pool,
                                mode_combos, signed_bits, start_driver)
@@ -178,6 +178,21 @@ def test_pool_covers_mode_matrix():
         assert {t.signed for t in dsts} == {True, False}, op
         assert {True, False} == {t.signed for k in ARITH if k.op == op for t in (k.a, k.b) if t}
     assert len(ARITH) == 2 * len(list(mode_combos(OVERFLOWS)))
+
+
+def test_ac_result_types_hold_trigc_exact_types():
+    """ac's result type of every pooled operation holds trigc's narrowest exact type."""
+    trigc_type = {"add": fixed.add_type, "sub": fixed.sub_type, "mul": fixed.mul_type}
+    for k in ARITH:
+        w, integer, signed = ac_result_type(k.op, k.a, k.b)
+        ac_type = FixedType(signed, w, integer)
+        if k.op == "neg":
+            lo, hi, frac = -k.a.max_raw, -k.a.min_raw, k.a.frac_bits
+        else:
+            t = trigc_type[k.op](k.a, k.b)
+            lo, hi, frac = t.min_raw, t.max_raw, t.frac_bits
+        shift = ac_type.frac_bits - frac
+        assert shift >= 0 and ac_type.min_raw <= lo << shift and hi << shift <= ac_type.max_raw
 
 
 def test_wrap_sm_has_no_ac_spelling():

@@ -1,0 +1,116 @@
+"""The ECON-T-like encoder (``models/econ_t``) as an ASIC block: the Verilog backend,
+pipelined (the default stage budget) and combinational between the port registers
+(``--stage-ns 0``), each
+
+* simulated with Verilator at II 1 (``trigc rtlsim``): every output bit equal to
+  the emulator, on toy HGCAL modules (the data it was trained on) and on random
+  events over the whole input range, at port_map.json's latency;
+* synthesized to simple gates (``trigc synth --asic --per-layer``, Yosys generic
+  synthesis): NAND2 equivalents and transistors for the whole encoder and its
+  two layers, and fewer flip-flops without the pipeline.
+
+Both projects are compiled once per module with a private build cache. The
+Verilator builds and the pipelined encoder's two Yosys runs take about two minutes.
+
+The combinational encoder's gate count is opt-in (``TRIGC_ASIC_COMBINATIONAL=1``):
+without pipeline registers its 70,000-gate adder trees form one deep combinational
+network, and the ABC script of ``trigc synth --asic`` (``&fraig -x; scorr; dc2;
+dretime; &dch -f; &nf``, Yosys' default for ``abc -g``) spends many CPU minutes
+SAT-sweeping it (over 15 minutes on a loaded 2-core machine), where ``strash;
+dretime; map`` takes 5 s.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import trigc
+from trigc import datasets
+from trigc.cli.app import main
+from trigc.rtlsim import run
+from trigc.synth import run_asic
+from trigc.synth.asic import FF_CELL
+
+from tests.rtl.fixtures.projects import needs_verilator, needs_yosys
+
+MODEL = Path(__file__).resolve().parents[2] / "models" / "econ_t" / "econ_t.onnx"
+VARIANTS = {"pipelined": {}, "combinational": {"stage_ns": 0}}
+LAYERS = ("econ_t_conv_Conv", "econ_t_latent_MatMul")
+EVENTS = 3_000
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def projects(tmp_path_factory):
+    """{variant: project path}, compiled with ``trigc compile --backend verilog``."""
+    root = tmp_path_factory.mktemp("econ_t")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("TRIGC_CACHE_DIR", str(root / "cache"))
+    try:
+        yield {name: trigc.compile(MODEL, root / name, backend="verilog", **options).path
+               for name, options in VARIANTS.items()}
+    finally:
+        mp.undo()
+
+
+@pytest.fixture(scope="module")
+def pipelined_gates(projects):
+    """``trigc synth DIR --asic --per-layer`` of the pipelined encoder."""
+    return run_asic(projects["pipelined"], per_layer=True)
+
+
+def modules(n: int) -> np.ndarray:
+    x, _ = datasets.hgcal_modules(n, datasets.split_seed(2026, "rtl"))
+    return x
+
+
+@needs_verilator
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_econ_t_rtl_is_bit_exact(projects, variant, capsys):
+    path = projects[variant]
+    latency = json.loads((path / "port_map.json").read_text())["latency"]
+    for result in (run(path, modules(EVENTS)), run(path, n=EVENTS, seed=1)):
+        assert result.ok, str(result)
+        assert (result.events, result.exact, result.ii) == (EVENTS, EVENTS, 1)
+        assert result.latency == result.port_latency == latency
+        assert result.latency_unique, str(result)
+    if variant == "combinational":
+        assert latency == 1  # the port registers only
+    else:
+        assert latency >= 3
+    assert main(["rtlsim", str(path), "-n", "500"]) == 0  # the CLI, on the cached build
+    assert capsys.readouterr().out.startswith(f"bit-exact: 500/500 events, latency {latency}")
+
+
+@needs_yosys
+def test_econ_t_gate_counts(projects, pipelined_gates, capsys):
+    total = pipelined_gates.total
+    assert total.unmapped == {} and total.transistors_complete
+    assert total.ff == total.cells[FF_CELL] > 0
+    assert total.nand2_eq > 1_000 and total.transistors > 2 * total.gates
+    for layer in LAYERS:
+        assert pipelined_gates.per_module[layer].gates > 0, layer
+        assert pipelined_gates.per_module[layer].ff > 0, layer  # pipeline stages inside
+    logic = sum(pipelined_gates.per_module[layer].nand2_eq for layer in LAYERS)
+    assert logic > 0.9 * total.nand2_eq  # the two layers are the block; the top is ports
+    assert main(["synth", str(projects["pipelined"]), "--asic", "--per-layer"]) == 0  # cached
+    out = capsys.readouterr().out
+    assert "NAND2-eq" in out and "econ_t_conv_Conv" in out
+
+
+@needs_yosys
+@pytest.mark.skipif(os.environ.get("TRIGC_ASIC_COMBINATIONAL") != "1",
+                    reason="many CPU minutes in ABC (see the module docstring); "
+                           "TRIGC_ASIC_COMBINATIONAL=1 runs it")
+def test_econ_t_combinational_has_fewer_flip_flops(projects, pipelined_gates):
+    combinational = run_asic(projects["combinational"]).total
+    assert combinational.unmapped == {} and combinational.nand2_eq > 1_000
+    ports = json.loads((projects["combinational"] / "port_map.json").read_text())
+    # only the port registers and their valid bits are left
+    assert combinational.ff <= ports["in_bits"] + ports["out_bits"] + 2
+    assert combinational.ff < pipelined_gates.total.ff

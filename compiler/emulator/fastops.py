@@ -180,6 +180,10 @@ def _elementwise(p: Program, node: Node, out: Buf) -> None:
 
 # ---- Dense and Conv -------------------------------------------------------------------
 
+DENSE_FRACTION = 0.5
+"""A Dense or Conv with at least this fraction of non-zero weights runs every weight."""
+
+
 def _acc_ctype(bound: int, weights_max: int, x_max: int) -> str:
     if bound < FLOAT_EXACT and weights_max < FLOAT_EXACT and x_max < FLOAT_EXACT:
         return "float"
@@ -216,8 +220,9 @@ def _linear(p: Program, node: Node, out: Buf) -> None:
         base = [o * n_in for o in range(n_pos)]
         entries = [[(i, w2[i, j]) for i in range(n_in) if w2[i, j] != 0] for j in range(c_out)]
         padded_size, copy_map = x.size, None
+        full = (list(range(n_in)), w2)
     else:
-        base, entries, padded_size, copy_map = _conv_layout(node, x_t.shape, w_raw)
+        base, entries, padded_size, copy_map, full = _conv_layout(node, x_t.shape, w_raw)
         n_pos = len(base)
     if b_raw is None:
         b_raw = np.zeros(c_out, dtype=object)
@@ -239,6 +244,19 @@ def _linear(p: Program, node: Node, out: Buf) -> None:
         p.emit(f"for (int i = 0; i < {x.size}; i++)",
                f"  for (int e = 0; e < B; e++) {xp.name}[{m}[i] * B + e] = "
                f"({acc}){x.name}[i * B + e];")
+    stmts = assign_c("v", lo_all, hi_all, frac, node.output.type, "q")
+    nnz = sum(len(col) for col in entries)
+    if full is not None and nnz >= DENSE_FRACTION * len(full[0]) * c_out:
+        _dense_loops(p, acc, xp, out, base, full, b_raw, stmts)
+    else:
+        _sparse_loops(p, acc, xp, out, base, entries, b_raw, stmts)
+
+
+def _sparse_loops(p: Program, acc: str, xp: Buf, out: Buf, base, entries, b_raw,
+                  stmts: list[str]) -> None:
+    """One output channel at a time over its non-zero weights (pruned layers)."""
+    c_out = len(entries)
+    n_pos = len(base)
     ptr = np.cumsum([0] + [len(col) for col in entries])
     offs = [i for col in entries for i, _ in col]
     wts = [int(w) for col in entries for _, w in col]
@@ -247,7 +265,6 @@ def _linear(p: Program, node: Node, out: Buf) -> None:
         p.table("p", "int32_t", ptr)
     bn, basen = p.table("b", ctab, [int(v) for v in b_raw]), p.table("ba", "int32_t", base)
     conv = "(int64_t)acc[e]"
-    stmts = assign_c("v", lo_all, hi_all, frac, node.output.type, "q")
     lanes = VECTOR_BYTES // (4 if acc == "float" else 8)
     nv = max(EVENTS_MIN // lanes, 1)
     vt = {"float": "vf32", "double": "vf64", "int64_t": "vi64"}[acc]
@@ -287,6 +304,57 @@ def _linear(p: Program, node: Node, out: Buf) -> None:
            "    }", "  }", "}")
 
 
+
+def _dense_loops(p: Program, acc: str, xp: Buf, out: Buf, base, full, b_raw,
+                 stmts: list[str]) -> None:
+    """``cols`` output channels at a time over every weight (zeros included): each
+    input vector loaded feeds ``cols`` FMAs, so the loop runs at the FMA units' rate."""
+    offs, matrix = full
+    k_total, c_out = len(offs), matrix.shape[1]
+    cols = 4 if acc == "float" else 2
+    blocks = -(-c_out // cols)
+    padded = np.zeros((k_total, blocks * cols), dtype=object)
+    padded[:, :c_out] = matrix
+    packed = padded.reshape(k_total, blocks, cols).transpose(1, 0, 2)  # [block][k][col]
+    bias = np.zeros(blocks * cols, dtype=object)
+    bias[:c_out] = b_raw
+    wn = p.table("wd", acc, [int(v) for v in packed.ravel()])
+    on = p.table("od", "int32_t", offs)
+    bn = p.table("bd", acc, [int(v) for v in bias])
+    basen = p.table("ba", "int32_t", base)
+    lanes = VECTOR_BYTES // (4 if acc == "float" else 8)
+    nv = max(EVENTS_MIN // lanes, 1)
+    vt = {"float": "vf32", "double": "vf64", "int64_t": "vi64"}[acc]
+    accs = [[f"a{c}_{v}" for v in range(nv)] for c in range(cols)]
+    flat = [a for row in accs for a in row]
+    p.emit(f"for (int o = 0; o < {len(base)}; o++) {{",
+           f"  const {acc} *xo = {xp.name} + (long){basen}[o] * B;",
+           f"  for (int jb = 0; jb < {blocks}; jb++) {{",
+           f"    {acc} acc[{cols}][B] __attribute__((aligned(64)));",
+           f"    const {acc} *wk = {wn} + (long)jb * {k_total * cols};",
+           f"    for (int eb = 0; eb < B; eb += {lanes * nv}) {{",
+           f"      {vt} {', '.join(flat)};",
+           *(f"      {a} = ({vt}){{}} + {bn}[jb * {cols} + {c}];"
+             for c, row in enumerate(accs) for a in row),
+           f"      for (int k = 0; k < {k_total}; k++) {{",
+           f"        const {vt} *xs = (const {vt} *)(xo + (long){on}[k] * B + eb);",
+           *(f"        const {vt} x{v} = xs[{v}];" for v in range(nv)),
+           *(f"        const {vt} w{c} = ({vt}){{}} + wk[k * {cols} + {c}];"
+             for c in range(cols)),
+           *(f"        {accs[c][v]} += w{c} * x{v};" for c in range(cols) for v in range(nv)),
+           "      }",
+           *(f"      *({vt} *)(acc[{c}] + eb + {v * lanes}) = {accs[c][v]};"
+             for c in range(cols) for v in range(nv)),
+           "    }",
+           f"    for (int c = 0; c < {cols} && jb * {cols} + c < {c_out}; c++) {{",
+           f"      const int j = jb * {cols} + c;",
+           "      for (int e = 0; e < B; e++) {",
+           "        int64_t v = (int64_t)acc[c][e];",
+           *("        " + s for s in stmts),
+           f"        {out.name}[((long)o * {c_out} + j) * B + e] = ({out.ctype})q;",
+           "      }", "    }", "  }", "}")
+
+
 def _conv_layout(node: Node, in_shape, w_raw):
     """Padded-input layout of a channels-last Conv: per output position the offset
     of its window's first element, per output channel its non-zero weights as
@@ -317,7 +385,12 @@ def _conv_layout(node: Node, in_shape, w_raw):
         entries.append(col)
     copy_map = [(sum((s[d] + a.pads[d]) * pstride[d] for d in range(nd))) * c_in + c
                 for s in np.ndindex(*spatial) for c in range(c_in)]
-    return base, entries, math.prod(padded) * c_in, copy_map
+    full = None
+    if a.groups == 1:
+        offs = [sum(tap[d] * pstride[d] for d in range(nd)) * c_in + ci
+                for tap in taps for ci in range(cg)]
+        full = (offs, w3.reshape(len(taps) * cg, c_out))
+    return base, entries, math.prod(padded) * c_in, copy_map, full
 
 
 # ---- pooling, tables, layout --------------------------------------------------------------

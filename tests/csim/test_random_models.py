@@ -1,6 +1,6 @@
 """Randomly generated small QONNX models: the qonnx reference (numpy), trigc's
 emulator (the interpreter and its fast path, the C kernel of trigc.emulator.fast),
-the g++ C-sim of the generated firmware and the Verilator simulation of the generated
+the g++ C-sim of the generated firmware (Vitis ap_fixed and Catapult ac_fixed) and the Verilator simulation of the generated
 RTL agree bit for bit (the emulator is the hub: each test compares it with the qonnx
 reference, then with one implementation). The same models, re-typed with every
 rounding and overflow mode and with 40-64-bit tensors, compare the interpreter, the
@@ -23,6 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from helpers.qonnx_models import qonnx_execute
 from helpers.retype import retype
 from trigc.emulator import emulate, fast
+from trigc.errors import PrecisionError
+from trigc.fixed import Overflow
 
 MODES = ["ROUND", "FLOOR", "DOWN", "HALF_UP", "HALF_DOWN"]
 
@@ -84,9 +86,11 @@ def test_random_model_three_way(tmp_path_factory, case):
     np.testing.assert_array_equal(emulate(graph, x, engine="fast"), ref)
     linear = graph.find(trigc.ir.Op.DENSE) + graph.find(trigc.ir.Op.CONV)
     reuse = min([reuse] + [max(int(np.count_nonzero(n.inputs[1].raw)), 1) for n in linear])
-    project = trigc.compile(graph, tmp_path_factory.mktemp("rnd") / "p", reuse=reuse)
-    result = project.compare(x)
-    assert result.ok, str(result)
+    for backend in ("vitis", "catapult"):  # ap_fixed.h and ac_fixed.h
+        project = trigc.compile(graph, tmp_path_factory.mktemp("rnd") / "p", reuse=reuse,
+                                backend=backend)
+        result = project.compare(x)
+        assert result.ok, f"{backend}: {result}"
 
 
 @pytest.mark.slow
@@ -134,3 +138,11 @@ def test_random_model_every_mode_four_way(tmp_path_factory, case, seed, wide):
     result = project.compare(x)
     assert result.ok, f"{result}\n{graph}"
     np.testing.assert_array_equal(project.csim(x, raw=True), want)
+    # Catapult (ac_fixed.h): every mode but AP_WRAP_SM, which it refuses by layer
+    sign_magnitude = [n for n in graph.nodes if n.output.type.overflow is Overflow.WRAP_SM]
+    if sign_magnitude:
+        with pytest.raises(PrecisionError, match="AP_WRAP_SM"):
+            trigc.compile(graph, tmp_path_factory.mktemp("rnd_ac") / "p", backend="catapult")
+        return
+    catapult = trigc.compile(graph, tmp_path_factory.mktemp("rnd_ac") / "p", backend="catapult")
+    np.testing.assert_array_equal(catapult.csim(x, raw=True), want)

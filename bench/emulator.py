@@ -188,6 +188,21 @@ def table(results: dict) -> str:
     return "\n".join(lines)
 
 
+def markdown(results: dict) -> str:
+    """The RESULTS.md section."""
+    if "error" in results:
+        return f"## Fast emulator (issue 17)\n\n{results['error']}\n"
+    return "\n".join([
+        "## Fast emulator (issue 17)", "",
+        "`python -m bench.emulator`: the C kernel trigc generates per graph "
+        "(`trigc.emulator.fast`), on "
+        f"{results['settings']['events']:,} events ({results['settings']['conv_events']:,} "
+        "for the conv tagger); warm = median of "
+        f"{results['settings']['calls']} calls; the interpreter is "
+        "`engine=\"interpreter\"`. mlp_large has random 6-bit weights (same shape as the "
+        "bench's QKeras mlp_large).", "", table(results), ""])
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description="trigc emulator figures (issue 17)")
     p.add_argument("--events", type=int, default=1_000_000)

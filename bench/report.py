@@ -536,6 +536,11 @@ def results_markdown(results: dict) -> str:
 
         md += [verilog_markdown(results["verilog"])]
 
+    if results.get("emulator"):
+        from bench.emulator import markdown as emulator_markdown
+
+        md += [emulator_markdown(results["emulator"])]
+
     md += ["## Noise", "",
            "The machine is shared (other test runs); the 1-minute load average during the "
            f"run was {_f((results.get('load1_during_run') or {}).get('min'), 1)}–"

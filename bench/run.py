@@ -19,7 +19,13 @@ Options: ``--reps N`` (default 3), ``--scaling-reps N`` (default 1), ``--events 
 (default 100000), ``--models a,b`` (subset), ``--workdir DIR`` / ``--keep`` (keep the
 generated projects), ``--out DIR`` (default: bench/), ``--no-reference`` (build every
 model here even when ``models/`` holds trained reference weights), ``--no-verilog`` (skip
-the Verilog section: trigc's Verilog backend vs da4ml, ``bench/verilog.py``).
+the Verilog section: trigc's Verilog backend vs da4ml, ``bench/verilog.py``), ``--no-emulator``
+(skip the fast emulator section, ``bench/emulator.py``).
+
+Each worker starts with an empty ``$TRIGC_CACHE_DIR`` (the C-sim build is timed cold), but
+with the fast emulator kernels of earlier workers copied in (``fast/``): a user's
+emulator kernel is built once and cached, as the C-sim library is; the first rep of
+each model pays for its build.
 """
 
 from __future__ import annotations
@@ -84,6 +90,9 @@ def spawn(args: list[str], log_path: Path, env: dict, timeout: float = WORKER_TI
 
 def run_worker(tool: str, name: str, workdir: Path, rep: int, slow: tuple[int, int]) -> dict:
     cache = Path(tempfile.mkdtemp(prefix="trigc-cache-", dir=workdir))  # cold C-sim cache
+    kernels = workdir / "fast-kernels"  # the emulator's kernels stay cached (module doc)
+    if kernels.is_dir():
+        shutil.copytree(kernels, cache / "fast")
     env = python_env({"TRIGC_CACHE_DIR": str(cache)})
     t_spawn = time.time()
     args = ["-m", "bench.worker", tool, name, str(workdir), str(rep), repr(t_spawn),
@@ -99,6 +108,8 @@ def run_worker(tool: str, name: str, workdir: Path, rep: int, slow: tuple[int, i
     record["process_wall_s"] = wall
     record["process_tree_peak_rss_mb"] = tree_rss
     write_json(path, record)
+    if (cache / "fast").is_dir():
+        shutil.copytree(cache / "fast", kernels, dirs_exist_ok=True)
     shutil.rmtree(cache, ignore_errors=True)
     status = "ok" if record.get("ok") else f"FAILED: {record.get('error', '')[:200]}"
     log(f"    {tool:10s} rep {rep}: {wall:6.1f} s  {status}")
@@ -154,6 +165,8 @@ def parse_args(argv=None):
                    help="build every model here, even when models/ has trained weights")
     p.add_argument("--no-verilog", action="store_true",
                    help="skip the Verilog section (trigc's Verilog backend vs da4ml)")
+    p.add_argument("--no-emulator", action="store_true",
+                   help="skip the fast emulator section (bench/emulator.py)")
     return p.parse_args(argv)
 
 
@@ -229,6 +242,15 @@ def main(argv=None) -> int:
             "error": f"bench.verilog exited with {code} after {wall:.0f} s, no results"}
         log(f"Verilog section: {wall:.0f} s")
 
+    emulator = None
+    if not args.no_emulator:  # bench/emulator.py, in its own process
+        code, wall, _ = spawn(["-m", "bench.emulator", "--json", str(workdir / "emulator.json")],
+                              workdir / "logs" / "emulator.log", python_env(), timeout=3600)
+        path = workdir / "emulator.json"
+        emulator = read_json(path) if path.is_file() else {
+            "error": f"bench.emulator exited with {code} after {wall:.0f} s, no results"}
+        log(f"emulator section: {wall:.0f} s")
+
     # ---- results -------------------------------------------------------------------------
     import numpy as np
 
@@ -260,6 +282,8 @@ def main(argv=None) -> int:
     results["targets"] = report.check_targets(results["models"])
     if verilog is not None:
         results["verilog"] = verilog
+    if emulator is not None:
+        results["emulator"] = emulator
     results["total_minutes"] = (time.time() - t_start) / 60
 
     out_dir.mkdir(parents=True, exist_ok=True)

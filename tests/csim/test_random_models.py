@@ -1,10 +1,11 @@
 """Randomly generated small QONNX models: the qonnx reference (numpy), trigc's
 emulator (the interpreter and its fast path, the C kernel of trigc.emulator.fast),
-the g++ C-sim of the generated firmware (Vitis ap_fixed and Catapult ac_fixed) and the Verilator simulation of the generated
-RTL agree bit for bit (the emulator is the hub: each test compares it with the qonnx
-reference, then with one implementation). The same models, re-typed with every
-rounding and overflow mode and with 40-64-bit tensors, compare the interpreter, the
-fast path and the C-sim."""
+the g++ C-sim of the generated firmware (Vitis ap_fixed and Catapult ac_fixed) and
+the Verilator simulation of the generated RTL agree bit for bit (the emulator is the
+hub: each test compares it with the qonnx reference, then with one implementation).
+The same models, re-typed with every rounding and overflow mode and with 40-64-bit
+tensors, compare the interpreter, the fast path and both C-sims (Catapult refuses
+AP_WRAP_SM by layer)."""
 
 import copy
 import shutil

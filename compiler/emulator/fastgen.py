@@ -68,14 +68,14 @@ def round_int(v: int, shift: int, rounding: Rounding) -> int:
     return (v + bias) >> shift
 
 
-def rounding_c(v: str, shift: int, rounding: Rounding) -> str:
-    """C expression: int64 ``v`` with ``shift`` (> 0) fractional bits dropped."""
-    half = f"{1 << (shift - 1)}LL"
+def rounding_c(v: str, shift: int, rounding: Rounding, suffix: str = "LL") -> str:
+    """C expression: integer ``v`` with ``shift`` (> 0) fractional bits dropped."""
+    half = f"{1 << (shift - 1)}{suffix}"
     bias = {Rounding.TRN: "0", Rounding.RND: half, Rounding.RND_MIN_INF: f"({half} - 1)",
             Rounding.RND_CONV: f"({half} - 1 + (({v} >> {shift}) & 1))",
             Rounding.RND_ZERO: f"({half} - 1 + ({v} < 0))",
             Rounding.RND_INF: f"({half} - ({v} < 0))",
-            Rounding.TRN_ZERO: f"(({v} < 0) ? {(1 << shift) - 1}LL : 0)"}[rounding]
+            Rounding.TRN_ZERO: f"(({v} < 0) ? {(1 << shift) - 1}{suffix} : 0)"}[rounding]
     return f"(({v} + {bias}) >> {shift})" if bias != "0" else f"({v} >> {shift})"
 
 
@@ -86,44 +86,63 @@ def overflow_limits(t: FixedType) -> tuple[int, int]:
     return lo, hi
 
 
+def work_ctype(lo: int, hi: int, frac: int, t: FixedType) -> str:
+    """The C integer type an assignment of [lo, hi] at ``frac`` to ``t`` can run in:
+    int32_t when every intermediate of it fits (twice the SIMD lanes), else int64_t."""
+    shift = frac - t.frac_bits
+    if shift > 30 or shift < -30 or t.overflow is Overflow.WRAP_SM or t.width > 30:
+        return "int64_t"
+    vals = [lo, hi, *overflow_limits(t)]
+    if shift > 0:
+        vals += [lo - (1 << shift), hi + (1 << shift)]
+    elif shift < 0:
+        vals += [lo << -shift, hi << -shift]
+    return "int32_t" if all(-(1 << 31) < v < (1 << 31) - 1 for v in vals) else "int64_t"
+
+
 def assign_c(v: str, lo: int, hi: int, frac: int, t: FixedType, out: str,
              floor: str | None = None) -> list[str]:
-    """C statements assigning int64 ``v`` (raw on grid ``frac``, within [lo, hi]) to
-    type ``t`` into the int64 variable ``out``, as :func:`trigc.ops.assign` does
-    (``floor``: the value rounded down, for AP_WRAP_SM, when ``v`` is already rounded)."""
+    """C statements assigning integer ``v`` (raw on grid ``frac``, within [lo, hi]) to
+    type ``t`` into the new variable ``out``, as :func:`trigc.ops.assign` does, in the
+    C type :func:`work_ctype` picks (``floor``: the value rounded down, for AP_WRAP_SM,
+    when ``v`` is already rounded)."""
     if t.width > 64 or (t.width == 64 and not t.signed):
         raise Unsupported(f"type {t} is wider than int64")
     _check(lo, hi, "the exact result")
     shift = frac - t.frac_bits
+    ct = work_ctype(lo, hi, frac, t)
+    sx = "" if ct == "int32_t" else "LL"
     lines = []
     if shift > 0:
         if shift > 61:
             raise Unsupported(f"a rounding of {shift} bits")
         _check(lo - (1 << shift), hi + (1 << shift), "the rounding")
-        q = rounding_c(v, shift, t.rounding)
+        q = rounding_c(v, shift, t.rounding, sx)
         qlo, qhi = round_int(lo, shift, t.rounding), round_int(hi, shift, t.rounding)
         floor = f"({v} >> {shift})"
     elif shift < 0:
         qlo, qhi = lo << -shift, hi << -shift
         _check(qlo, qhi, "the aligned result")
-        q = floor = f"({v} * {1 << -shift}LL)"
+        q = floor = f"({v} * {1 << -shift}{sx})"
     else:
         qlo, qhi, q = lo, hi, v
         floor = floor or v
-    lines.append(f"int64_t {out} = {q};")
+    lines.append(f"{ct} {out} = {q};")
     olo, ohi = overflow_limits(t)
     if olo <= qlo and qhi <= ohi:
         return lines
     mode, w = t.overflow, t.width
     if mode in (Overflow.SAT, Overflow.SAT_SYM):
-        lines.append(f"{out} = {out} < {olo}LL ? {olo}LL : ({out} > {ohi}LL ? {ohi}LL : {out});")
+        lines.append(f"{out} = {out} < {olo}{sx} ? {olo}{sx} : ({out} > {ohi}{sx} ? {ohi}{sx} "
+                     f": {out});")
     elif mode is Overflow.SAT_ZERO:
-        lines.append(f"{out} = ({out} < {olo}LL || {out} > {ohi}LL) ? 0 : {out};")
+        lines.append(f"{out} = ({out} < {olo}{sx} || {out} > {ohi}{sx}) ? 0 : {out};")
     elif mode is Overflow.WRAP and w < 64:
+        bits = 32 if ct == "int32_t" else 64
         if t.signed:
-            lines.append(f"{out} = (int64_t)((uint64_t){out} << {64 - w}) >> {64 - w};")
+            lines.append(f"{out} = ({ct})((u{ct}){out} << {bits - w}) >> {bits - w};")
         else:
-            lines.append(f"{out} = {out} & {(1 << w) - 1}LL;")
+            lines.append(f"{out} = {out} & {(1 << w) - 1}{sx};")
     elif mode is Overflow.WRAP_SM:
         if w >= 63:
             raise Unsupported(f"AP_WRAP_SM at {w} bits")

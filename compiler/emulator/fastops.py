@@ -14,8 +14,8 @@ from collections.abc import Callable
 import numpy as np
 
 from trigc.emulator.fastgen import (
-    EVENTS_MIN, VECTOR_BYTES, DOUBLE_EXACT, FLOAT_EXACT, SAFE, Buf, Unsupported, assign_c, c_array, c_float_array,
-    const_raw, ctype_for, ratio_assign_c, window_table,
+    DOUBLE_EXACT, EVENTS_MIN, FLOAT_EXACT, SAFE, VECTOR_BYTES, Buf, Unsupported, assign_c,
+    c_array, c_float_array, const_raw, ctype_for, ratio_assign_c, window_table, work_ctype,
 )
 from trigc.ir.graph import Node, Tensor
 from trigc.ir.ops import Op
@@ -245,15 +245,16 @@ def _linear(p: Program, node: Node, out: Buf) -> None:
                f"  for (int e = 0; e < B; e++) {xp.name}[{m}[i] * B + e] = "
                f"({acc}){x.name}[i * B + e];")
     stmts = assign_c("v", lo_all, hi_all, frac, node.output.type, "q")
+    vt_int = work_ctype(lo_all, hi_all, frac, node.output.type)
     nnz = sum(len(col) for col in entries)
     if full is not None and nnz >= DENSE_FRACTION * len(full[0]) * c_out:
-        _dense_loops(p, acc, xp, out, base, full, b_raw, stmts)
+        _dense_loops(p, acc, xp, out, base, full, b_raw, stmts, vt_int)
     else:
-        _sparse_loops(p, acc, xp, out, base, entries, b_raw, stmts)
+        _sparse_loops(p, acc, xp, out, base, entries, b_raw, stmts, vt_int)
 
 
 def _sparse_loops(p: Program, acc: str, xp: Buf, out: Buf, base, entries, b_raw,
-                  stmts: list[str]) -> None:
+                  stmts: list[str], vt_int: str = "int64_t") -> None:
     """One output channel at a time over its non-zero weights (pruned layers)."""
     c_out = len(entries)
     n_pos = len(base)
@@ -264,7 +265,7 @@ def _sparse_loops(p: Program, acc: str, xp: Buf, out: Buf, base, entries, b_raw,
     wn, on, pn = p.table("w", ctab, wts), p.table("o", "int32_t", offs), \
         p.table("p", "int32_t", ptr)
     bn, basen = p.table("b", ctab, [int(v) for v in b_raw]), p.table("ba", "int32_t", base)
-    conv = "(int64_t)acc[e]"
+    conv = f"({vt_int})acc[e]"
     lanes = VECTOR_BYTES // (4 if acc == "float" else 8)
     nv = max(EVENTS_MIN // lanes, 1)
     vt = {"float": "vf32", "double": "vf64", "int64_t": "vi64"}[acc]
@@ -298,7 +299,7 @@ def _sparse_loops(p: Program, acc: str, xp: Buf, out: Buf, base, entries, b_raw,
              for v, (a, c) in enumerate(zip(accs, more))),
            "    }",
            "    for (int e = 0; e < B; e++) {",
-           f"      int64_t v = {conv};",
+           f"      {vt_int} v = {conv};",
            *("      " + s for s in stmts),
            f"      {out.name}[((long)o * {c_out} + j) * B + e] = ({out.ctype})q;",
            "    }", "  }", "}")
@@ -306,7 +307,7 @@ def _sparse_loops(p: Program, acc: str, xp: Buf, out: Buf, base, entries, b_raw,
 
 
 def _dense_loops(p: Program, acc: str, xp: Buf, out: Buf, base, full, b_raw,
-                 stmts: list[str]) -> None:
+                 stmts: list[str], vt_int: str = "int64_t") -> None:
     """``cols`` output channels at a time over every weight (zeros included): each
     input vector loaded feeds ``cols`` FMAs, so the loop runs at the FMA units' rate."""
     offs, matrix = full
@@ -349,7 +350,7 @@ def _dense_loops(p: Program, acc: str, xp: Buf, out: Buf, base, full, b_raw,
            f"    for (int c = 0; c < {cols} && jb * {cols} + c < {c_out}; c++) {{",
            f"      const int j = jb * {cols} + c;",
            "      for (int e = 0; e < B; e++) {",
-           "        int64_t v = (int64_t)acc[c][e];",
+           f"        {vt_int} v = ({vt_int})acc[c][e];",
            *("        " + s for s in stmts),
            f"        {out.name}[((long)o * {c_out} + j) * B + e] = ({out.ctype})q;",
            "      }", "    }", "  }", "}")

@@ -60,17 +60,24 @@ def _float_inputs_ok(t: FixedType) -> bool:
     return t.width <= 50 and -1000 <= t.frac_bits <= 1000
 
 
-def _quantize_input(p: Program, k: int, t: Tensor) -> list[str]:
+def _quantize_input(p: Program, k: int, t: Tensor, xt: str) -> list[str]:
+    """Quantize input ``k``'s float64 values as ``quantize`` does: first transposed to
+    events-last into ``xt`` (zeros past ``count``), then one vectorized loop."""
     b = p.bufs[id(t)]
     ty = t.type
     stmts = assign_c("v", -(1 << 52), 1 << 52, ty.frac_bits, ty, "q",
                      floor="(int64_t)floor(s)")
-    return [f"{{ const double *xk = (const double *)x[{k}];",
+    return [f"{{ const double *xk = (const double *)x[{k}] + start * {b.size}L;",
+            "  for (int e = 0; e < count; e++)",
+            f"    for (int i = 0; i < {b.size}; i++) {xt}[i * B + e] = xk[e * {b.size}L + i];",
+            "  for (int e = count; e < B; e++)",
+            f"    for (int i = 0; i < {b.size}; i++) {xt}[i * B + e] = 0.0;",
             f"  for (int i = 0; i < {b.size}; i++)",
             "    for (int e = 0; e < B; e++) {",
-            f"      double s = e < count ? xk[(start + e) * {b.size}L + i] * 0x1p{ty.frac_bits}"
-            " : 0.0;",
-            "      if (!(fabs(s) < 0x1p52)) { bad++; s = 0.0; }",
+            f"      double s = {xt}[i * B + e] * 0x1p{ty.frac_bits};",
+            "      const int ok = fabs(s) < 0x1p52;  /* false for NaN and inf too */",
+            "      bad += !ok;",
+            "      s = ok ? s : 0.0;",
             f"      int64_t v = (int64_t){_ROUND_DOUBLE[ty.rounding]};",
             *("      " + s for s in stmts),
             f"      {b.name}[i * B + e] = ({b.ctype})q;",
@@ -148,6 +155,8 @@ def generate(graph: Graph) -> tuple[str, dict]:
     for t in graph.outputs:
         if id(t) not in p.bufs:
             raise Unsupported(f"output {t.name!r} is not computed at run time")
+    float_ok = all(_float_inputs_ok(t.type) for t in graph.inputs)
+    staging = [p.scratch_buf("double", t.size) for t in graph.inputs] if float_ok else []
     bufs = list(p.bufs.values()) + p.scratch
     per_event = sum(b.size * (8 if b.ctype in ("int64_t", "double") else 4) for b in bufs)
     events = 64
@@ -160,9 +169,9 @@ def generate(graph: Graph) -> tuple[str, dict]:
     decls = [f"{b.ctype} *restrict {b.name} = ({b.ctype} *)(ws + {offsets[b.name]}L);"
              for b in bufs]
     in_decls = decls[:len(graph.inputs)]
-    float_ok = all(_float_inputs_ok(t.type) for t in graph.inputs)
-    quant = [s for k, t in enumerate(graph.inputs) for s in _quantize_input(p, k, t)] \
-        if float_ok else []
+    staging_decls = [d for d in decls if any(f" {b.name} = " in d for b in staging)]
+    quant = [s for k, t in enumerate(graph.inputs)
+             for s in _quantize_input(p, k, t, staging[k].name)] if float_ok else []
     raw = [s for k, t in enumerate(graph.inputs) for s in _load_raw(p, k, t)]
     store = []
     for k, t in enumerate(graph.outputs):
@@ -191,7 +200,7 @@ def generate(graph: Graph) -> tuple[str, dict]:
         "static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }",
         *p.decls,
         "static long quantize_inputs(const void *const *x, long start, long count, char *ws) {",
-        "  long bad = 0;", *("  " + d for d in in_decls),
+        "  long bad = 0;", *("  " + d for d in in_decls + staging_decls),
         *("  " + s for s in quant), "  return bad;", "}",
         "static void load_raw(const void *const *x, long start, long count, char *ws) {",
         *("  " + d for d in in_decls), *("  " + s for s in raw), "}",

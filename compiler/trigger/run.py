@@ -86,10 +86,23 @@ def _chunks(n: int, size: int) -> list:
     return [(start, min(start + size, n)) for start in range(0, n, size)]
 
 
+def _fast_kernel(graph) -> None:
+    from trigc.emulator import fast
+
+    if fast.compiler() is not None and os.environ.get("TRIGC_EMULATOR") != "interpreter":
+        fast.kernel(graph)
+
+
 def _local_results(job: Job, chunks, workers: int, read_in_main):
     if workers == 1:
-        for chunk in chunks:
-            yield process_chunk(job, read_in_main(chunk))
+        # One process, overlapped: the main thread reads chunk k+1 (and merges and
+        # writes the decisions of chunk k-1) while a thread emulates chunk k and
+        # evaluates the menu on it (the C kernel and numpy release the GIL).
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1) as pool:
+            yield from _ordered(lambda c: pool.submit(process_chunk, job, read_in_main(c)),
+                                chunks, 2, lambda f: f.result())
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -226,6 +239,8 @@ def emulate_events(project, data, menu=None, *, out=None, golden=None, junit=Non
         raise ConfigError(f"{data} has no events to emulate")
     if backend == "csim":
         project.csim(*[np.zeros((1, *t.shape)) for t in project.graph.inputs])  # build once
+    else:  # the emulator's C kernel, built (or found in the cache) once, before the workers
+        _fast_kernel(project.graph)
     chunks = _chunks(n, chunk_size)
     cores = os.cpu_count() or 1
     if workers == "auto":  # one per core, but no pool for a file of one chunk

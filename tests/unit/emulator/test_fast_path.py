@@ -291,3 +291,9 @@ def test_sat_sym_maps_the_most_negative_value_whatever_the_batch():
     batch = np.array([[-8.0, 3.0]])
     for engine in ("interpreter", "fast"):
         np.testing.assert_array_equal(emulate(g, batch, raw=True, engine=engine), [[-7, 3]])
+
+
+def test_every_final_op_has_a_c_emitter():
+    from trigc.emulator.fastops import EMITTERS
+
+    assert set(EMITTERS) == set(FINAL_OPS)

@@ -6,14 +6,18 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-import onnx
+from typing import TYPE_CHECKING
 
 from trigc.emulator import emulate as emulate_graph
 from trigc.errors import ConfigError, UnsupportedOpError
 from trigc.fixed import FixedType
-from trigc.frontends.onnx_import import import_onnx
 from trigc.ir.graph import Graph
-from trigc.passes import run_pipeline
+
+if TYPE_CHECKING:
+    import onnx
+
+# onnx, the frontends and the passes are imported when a model is loaded: emulating a
+# compiled project (``trigc emulate``) never pays for them (onnx alone takes ~1 s)
 
 SPECIAL_KEYS = ("input", "default", "weights")
 
@@ -61,6 +65,8 @@ def to_onnx(model, example_input=None, custom_objects=None) -> onnx.ModelProto |
     """Bring any supported model to (Q)ONNX: ONNX paths and protos pass through,
     torch/Brevitas modules are exported with ``brevitas.export.export_qonnx``,
     Keras/QKeras models (objects or .h5/.keras files) with trigc's QKeras exporter."""
+    import onnx
+
     if isinstance(model, onnx.ModelProto):
         return model
     _refuse_pickle(model)
@@ -90,6 +96,9 @@ def load(model, precision: Mapping | None = None, name: str | None = None,
     output (and input) after training, as hls4ml's default precision does;
     ``'weights'`` (else ``'default'``) rounds float constants that it cannot hold
     exactly. Quantized (QONNX Quant) tensors keep their trained types."""
+    from trigc.frontends.onnx_import import import_onnx
+    from trigc.passes import run_pipeline
+
     graph = import_onnx(to_onnx(model, example_input, custom_objects), name=name)
     overrides = parse_precision(precision)
     known = set(graph.tensors) | {n.name for n in graph.nodes} | {n.source for n in graph.nodes}
@@ -102,7 +111,10 @@ def load(model, precision: Mapping | None = None, name: str | None = None,
     return run_pipeline(graph, check=check)
 
 
-def emulate(graph: Graph, *inputs, raw: bool = False, workers: int | None = None):
-    """Bit-exact emulation of the compiled graph on float inputs (N, *shape); large
-    batches run in chunks on ``workers`` threads (default: every core)."""
-    return emulate_graph(graph, *inputs, raw=raw, workers=workers)
+def emulate(graph: Graph, *inputs, raw: bool = False, workers: int | None = None,
+            engine: str | None = None):
+    """Bit-exact emulation of the compiled graph on float inputs (N, *shape), on
+    ``workers`` threads (default: every core). ``engine``: ``"auto"`` (default: the
+    generated C kernel when available, see :mod:`trigc.emulator`), ``"fast"`` or
+    ``"interpreter"``; every engine gives the same bits."""
+    return emulate_graph(graph, *inputs, raw=raw, workers=workers, engine=engine)

@@ -142,8 +142,10 @@ class Project:
         return out
 
     # ---- execution --------------------------------------------------------------
-    def emulate(self, *inputs, raw: bool = False):
-        return emulate_graph(self.graph, *self._inputs(inputs), raw=raw)
+    def emulate(self, *inputs, raw: bool = False, engine: str | None = None):
+        """Bit-exact emulation (see :func:`trigc.emulate`; ``engine``: ``"auto"``,
+        ``"fast"`` or ``"interpreter"``)."""
+        return emulate_graph(self.graph, *self._inputs(inputs), raw=raw, engine=engine)
 
     @property
     def backend(self) -> str:

@@ -13,7 +13,6 @@ from trigc.cli.options import (
 from trigc.cli.project import report_budgets
 from trigc.config import read_config
 from trigc.outputs import refuse_inputs
-from trigc.profile import profile
 from trigc.project import compile as compile_model
 
 
@@ -43,6 +42,8 @@ def cmd_profile(args: argparse.Namespace) -> int:
     data = arrays if len(arrays) > 1 else next(iter(arrays.values()))
     for name in ("precision.json", "profile.json", "profile.png"):
         refuse_inputs(Path(args.out) / name, [args.model, args.data])
+    from trigc.profile import profile  # onnx and the PTQ machinery: only for this command
+
     result = profile(args.model, data, width=args.width, percentile=args.percentile)
     print(result.table())
     paths = result.write(args.out, weights=args.weights)

@@ -15,6 +15,7 @@ import collections
 import logging
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,8 +99,6 @@ def _local_results(job: Job, chunks, workers: int, read_in_main):
         # One process, overlapped: the main thread reads chunk k+1 (and merges and
         # writes the decisions of chunk k-1) while a thread emulates chunk k and
         # evaluates the menu on it (the C kernel and numpy release the GIL).
-        from concurrent.futures import ThreadPoolExecutor
-
         with ThreadPoolExecutor(1) as pool:
             yield from _ordered(lambda c: pool.submit(process_chunk, job, read_in_main(c)),
                                 chunks, 2, lambda f: f.result())
@@ -275,6 +274,11 @@ def _merge(project, menu: Menu, job: Job, results, n: int, *, out, golden, junit
     comparer = GoldenComparer(golden, decision_column_names(menu), n, meta, compare_raw,
                               max_listed) if golden else None
     writer = open_writer(out, meta, n) if out else None
+    # the decision file is written on its own thread (pyarrow and numpy release the GIL),
+    # one chunk in flight, while the next chunk is counted: write errors surface at the
+    # next chunk or at the end
+    write_pool = ThreadPoolExecutor(1) if writer else None
+    pending = None
     model_seconds = 0.0
     started = time.perf_counter()
     try:
@@ -287,17 +291,25 @@ def _merge(project, menu: Menu, job: Job, results, n: int, *, out, golden, junit
                 stats.feed(menu.env(result.raw), result.bits, prescaled, l1a,
                            menu.l1_accept(result.bits), result.labels)
                 if writer:
-                    writer.write(columns)
+                    if pending is not None:
+                        pending.result()
+                    pending = write_pool.submit(writer.write, columns)
                 if comparer:
                     comparer.feed(columns)
                 model_seconds += result.seconds
                 bar.update(result.stop - result.start)
+        if pending is not None:
+            pending.result()
     except BaseException:
+        if write_pool is not None:
+            write_pool.shutdown(wait=True, cancel_futures=True)
         if writer:
             writer.abort()
         getattr(results, "close", lambda: None)()  # stop the workers now, not at GC
         raise
     seconds = time.perf_counter() - started
+    if write_pool is not None:
+        write_pool.shutdown(wait=True)
     if writer:
         writer.close()
     report = comparer.finish() if comparer else None

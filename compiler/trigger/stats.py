@@ -88,13 +88,18 @@ class Stats:
             else slice(None)
         b, bps = bits[rate_mask], prescaled[rate_mask]
         self.n_rate += len(b)
-        self.fired += b.sum(axis=0)
-        self.fired_ps += bps.sum(axis=0)
-        self.pure += (b & (b.sum(axis=1, keepdims=True) == 1)).sum(axis=0)
-        as_int = b.astype(np.int64)
-        self.overlap += as_int.T @ as_int
-        self.l1a += int(l1a[rate_mask].sum())
-        self.l1a_unprescaled += int(l1a_unprescaled[rate_mask].sum())
+        # counts as float64 matrix products (BLAS, exact below 2**53 events per chunk):
+        # column sums of a (events, bits) boolean array are several times slower
+        as_float = b.astype(np.float64)
+        overlap = (as_float.T @ as_float).astype(np.int64)
+        self.overlap += overlap
+        self.fired += overlap.diagonal()
+        ones = np.ones(len(b))
+        self.fired_ps += (ones @ bps.astype(np.float64)).astype(np.int64)
+        alone = (as_float @ np.ones(as_float.shape[1])) == 1
+        self.pure += (alone.astype(np.float64) @ as_float).astype(np.int64)
+        self.l1a += int(np.count_nonzero(l1a[rate_mask]))
+        self.l1a_unprescaled += int(np.count_nonzero(l1a_unprescaled[rate_mask]))
         values = [c.quantity.evaluate(env) for c in self.curves]
         for c, v in zip(self.curves, values):
             c.rate_hist += self._hist(c, v[rate_mask])

@@ -210,6 +210,7 @@ def generate(graph: Graph) -> tuple[str, dict]:
         *("  " + d for d in decls), *("  " + s for s in store), "}",
         _RUNTIME])
     meta = {"float_inputs": float_ok, "float_outputs": float_out, "events_per_block": events,
+            "vnni": "_mm512_dpbusd_epi32" in src,
             "macs": _macs(graph)}
     return src, meta
 

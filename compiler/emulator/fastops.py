@@ -413,12 +413,16 @@ def _vnni_loops(p: Program, x: Buf, out: Buf, n_pos: int, w2, b_raw, stmts: list
     wn, bn = p.table("wv", "int32_t", words), p.table("bv", "int32_t", bias)
     xq = p.scratch_buf("uint8_t", n_pos * groups * 4)
     nv = EVENTS_MIN // 16
-    p.emit(f"for (int o = 0; o < {n_pos}; o++)",
-           f"  for (int i = 0; i < {n_in}; i++) {{",
-           f"    uint8_t *dst = {xq.name} + ((long)(o * {groups} + (i >> 2)) * B) * 4 + (i & 3);",
-           f"    const {x.ctype} *src = {x.name} + ((long)o * {n_in} + i) * B;",
-           f"    for (int e = 0; e < B; e++) dst[e * 4] = (uint8_t)(src[e] - ({x.lo}));",
-           "  }")
+    # four inputs per 32-bit word, one word per event: contiguous loads and stores
+    for g in range(groups):
+        rows = range(4 * g, min(4 * g + 4, n_in))
+        word = " | ".join(f"((uint32_t)(uint8_t)({x.name}[src + {r - 4 * g}L * B + e] - "
+                          f"({x.lo})) << {8 * (r - 4 * g)})" for r in rows)
+        p.emit(f"for (int o = 0; o < {n_pos}; o++) {{",
+               f"  const long src = ((long)o * {n_in} + {4 * g}) * B;",
+               f"  uint32_t *dst = (uint32_t *){xq.name} + ((long)o * {groups} + {g}) * B;",
+               f"  for (int e = 0; e < B; e++) dst[e] = {word};",
+               "}")
     accs = [[f"a{c}_{v}" for v in range(nv)] for c in range(cols)]
     p.emit(f"for (int o = 0; o < {n_pos}; o++) {{",
            f"  const uint8_t *xo = {xq.name} + (long)o * {groups * 4} * B;",

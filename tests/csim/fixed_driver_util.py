@@ -358,28 +358,6 @@ UNSPECIFIED = _Unspecified()
 KnownDivergence = Callable[[Kernel, list], list]
 
 
-# Rounding modes that round to nearest (each breaks ties its own way).
-NEAREST = frozenset(r for r in Rounding if r.name.startswith("RND"))
-# The double nearest below 0.5 (0.5 - 2**-54): ``s + 0.5`` rounds it up to 1.0.
-BELOW_HALF = 0.5 - 2.0**-54
-
-
-def pending_quantize_fix(kernel: Kernel, inputs: list) -> list:
-    """Cases hit by a trigc.fixed bug awaiting a fix in compiler/fixed.py.
-
-    ``_quantize_float64`` rounds ``s = x * 2**F`` with ``floor(s + 0.5)``
-    (AP_RND, AP_RND_INF) and ``ceil(s - 0.5)`` (AP_RND_MIN_INF, AP_RND_INF for
-    negatives); for ``s = +-(0.5 - 2**-54)`` the float64 addition rounds to +-1.0, so
-    e.g. ``quantize([0.12499999999999999], fixed<2,0,RND,SAT>)`` is 1 where ap_fixed.h
-    and ac_fixed.h (and exact arithmetic) give 0. Here the headers' result, 0, is
-    expected; ``test_fixed_vs_acfixed.py::test_quantize_just_below_half_lsb`` (strict
-    xfail) fails once the bug is fixed, and then this hook goes too."""
-    t = kernel.dst
-    if kernel.src is not None or t.rounding not in NEAREST:
-        return [None] * len(inputs)
-    return [0 if abs(ldexp(x, t.frac_bits)) == BELOW_HALF else None for x in inputs]
-
-
 class ConversionCheck:
     """Runs conversion cases through a library's driver and through trigc.fixed.
 

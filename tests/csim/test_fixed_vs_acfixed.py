@@ -64,13 +64,13 @@ asserting it, and the bulk and hypothesis tests expect ac's documented result th
    -128; trigc gives -127. Within trigc's own semantics a SAT_SYM value never holds its
    minimum (``requantize`` cannot produce it), so only raw bit writes reach this.
 
-A trigc bug found on the way (ap_fixed.h agrees with ac_fixed.h there), pinned by the
-strict-xfail ``test_quantize_just_below_half_lsb`` and expected as the headers' result
-meanwhile (``fixed_driver_util.pending_quantize_fix``): ``quantize`` rounds the double
+A trigc bug found on the way, and fixed (ap_fixed.h agrees with ac_fixed.h there);
+``test_quantize_just_below_half_lsb`` keeps it fixed: ``quantize`` rounded the double
 nearest below +-0.5 LSB to +-1 LSB with RND / RND_INF (positive) and RND_INF /
 RND_MIN_INF (negative), e.g. ``quantize([0.12499999999999999], fixed<2,0,RND,SAT>)``
-is 1 instead of 0: ``_quantize_float64``'s ``floor(s + 0.5)`` / ``ceil(s - 0.5)`` are
-not exact for ``s = +-(0.5 - 2**-54)``.
+was 1 instead of 0, because ``floor(s + 0.5)`` / ``ceil(s - 0.5)`` are not exact for
+``s = +-(0.5 - 2**-54)``; ``_quantize_float64`` now compares ``s`` with the exact
+half-point of its floor.
 """
 
 from __future__ import annotations
@@ -398,9 +398,6 @@ def test_divergence_sat_zero_minimum(driver):
         assert (g, t) == ((0, t) if diverges else (t, t))
 
 
-@pytest.mark.xfail(strict=True, reason="trigc.fixed._quantize_float64 rounds +-(0.5 - 2**-54) "
-                   "LSB to +-1 LSB with AP_RND/RND_INF/RND_MIN_INF (fixed_driver_util."
-                   "pending_quantize_fix); remove this marker and that hook once fixed")
 def test_quantize_just_below_half_lsb(driver):
     """ac_fixed.h rounds the doubles nearest below +-0.5 LSB to 0, in every round-to-
     nearest mode; so must trigc.quantize."""

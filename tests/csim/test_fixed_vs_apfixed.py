@@ -27,11 +27,6 @@ double constructor decodes subnormal doubles as if they were normal (implicit
 leading 1, exponent -1023), so e.g. ``ap_fixed<16,-1050,AP_RND,AP_SAT> y = 5e-324``
 saturates to 32767 although the exact value, 2**-8 LSB, rounds to 0; only types
 whose LSB lies below about 2**-1000 can tell. The pool asserts it stays far away from them.
-
-Expected from ap_fixed.h rather than trigc meanwhile: the doubles nearest below +-0.5 LSB,
-which ``quantize`` rounds to +-1 LSB in some round-to-nearest modes (a trigc bug awaiting
-its fix, see ``fixed_driver_util.pending_quantize_fix``); ap_fixed.h gives 0, e.g. for
-``ap_fixed<2,0,AP_RND,AP_SAT_SYM> y = 0.12499999999999999``.
 """
 
 from __future__ import annotations
@@ -40,7 +35,7 @@ from pathlib import Path
 
 import pytest
 from fixed_driver_util import (ConversionCheck, Library, assert_pool_covers, build_pool,
-                               pending_quantize_fix, start_driver)
+                               start_driver)
 from fixed_values_util import bulk_cases, clamp, double_cases, fixed_cases, ldexp
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -69,7 +64,7 @@ EXTRA_TYPES = (
 POOL = build_pool(POOL_SEED, Overflow, EXTRA_TYPES)
 DOUBLE_IDS = [i for i, k in enumerate(POOL) if k.src is None]
 FIXED_IDS = [i for i, k in enumerate(POOL) if k.src is not None]
-CHECK = ConversionCheck(POOL, AP, known=pending_quantize_fix)
+CHECK = ConversionCheck(POOL, AP)
 check_cases = CHECK.check
 
 

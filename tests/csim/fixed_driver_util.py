@@ -32,7 +32,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from fixed_values_util import ldexp
 
 import trigc.fixed as fixed
 from trigc.fixed import FixedType, Overflow, Rounding

@@ -141,3 +141,14 @@ def test_ac_rounding_carry_hazard_is_refused(tmp_path):
     first.output.type = FixedType(False, 44, 28, Rounding.TRN, Overflow.WRAP)  # 16 + 28 bits
     project = trigc.compile(graph, tmp_path / "q", backend="catapult")
     assert project.compare(np.random.default_rng(0).normal(0, 8, (300, 4))).ok
+
+
+def test_ac_double_conversion_hazard_on_inputs_is_refused(tmp_path):
+    """ac_fixed.h turns a double just below the minimum of a signed 32-bit AP_SAT_ZERO
+    type with rounding into 0 (divergence 4): such an input type is refused by name."""
+    graph = trigc.load(quantized_mlp(sizes=(4, 6, 3)))
+    x = graph.inputs[0]
+    x.type = FixedType(True, 32, 19, Rounding.RND_ZERO, Overflow.SAT_ZERO)
+    with pytest.raises(PrecisionError, match="31 or 33 bits") as err:
+        trigc.compile(graph, tmp_path / "p", backend="catapult")
+    assert repr(x.name) in str(err.value)

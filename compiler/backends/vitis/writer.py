@@ -137,6 +137,21 @@ def _check_ac_assignments(node, kernel) -> None:
                 "more or one fewer fraction bit, AP_TRN rounding, or use --backend vitis")
 
 
+def _check_ac_inputs(graph: Graph) -> None:
+    """Refuse an input type whose conversion from double ac_fixed.h gets wrong
+    (tests/csim/test_fixed_vs_acfixed.py, divergence 4): signed, 32 bits, AP_SAT_ZERO
+    and a rounding mode, where a value just below the minimum that rounds up to it
+    becomes 0."""
+    for t in graph.inputs:
+        ty = t.type
+        if (ty.signed and ty.width == 32 and ty.overflow is Overflow.SAT_ZERO
+                and ty.rounding is not Rounding.TRN):
+            raise PrecisionError(
+                f"input {printable(t.name)!r}: ac_fixed.h converts doubles just below the "
+                f"minimum of {ty} to 0; give the input 31 or 33 bits, AP_SAT or AP_TRN, or "
+                "use --backend vitis")
+
+
 def _ports(graph: Graph, names: Names, tensors) -> list[dict]:
     ports, offset = [], 0
     for t in tensors:
@@ -175,6 +190,8 @@ def render(graph: Graph, settings: BuildOptions) -> dict:
     _validate(graph, settings)
     library, type_name, _ = LIBRARIES[settings.backend]
     names = tensor_names(graph)._replace(type_name=type_name)
+    if library == "ac":
+        _check_ac_inputs(graph)
     layers, offset = [], 0
     outputs = {t.name for t in graph.outputs}
     ii, reused = 1, []

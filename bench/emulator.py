@@ -139,9 +139,8 @@ def roofline() -> dict:
             "peak_int8_mac_s": cores * ghz * 1e9 * int8}
 
 
-def build_cold(model: Path, workdir: Path) -> float:
-    """Seconds to generate and compile the kernel into an empty cache (own process)."""
-    cache = Path(tempfile.mkdtemp(prefix="fast-cold-", dir=workdir))
+def build_cold(model: Path, cache: Path) -> float:
+    """Seconds to generate and compile the kernel into the empty ``cache`` (own process)."""
     code = ("import sys, time, trigc\nfrom trigc.emulator import fast\n"
             "g = trigc.load(sys.argv[1]); t = time.perf_counter(); fast.require(g)\n"
             "print(time.perf_counter() - t)")
@@ -153,8 +152,9 @@ def build_cold(model: Path, workdir: Path) -> float:
 
 
 def measure(name: str, model: Path, data: Path, calls: int, workdir: Path) -> dict:
-    rec = {"build_cold_s": build_cold(model, workdir)}
-    env = python_env({})
+    cache = Path(tempfile.mkdtemp(prefix="fast-cache-", dir=workdir))
+    rec = {"build_cold_s": build_cold(model, cache)}
+    env = python_env({"TRIGC_CACHE_DIR": str(cache)})  # the kernel just built: cached
     t0 = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", CHILD, str(model), str(data), str(calls)],
                          capture_output=True, text=True, env=env, cwd=ROOT)
@@ -165,6 +165,7 @@ def measure(name: str, model: Path, data: Path, calls: int, workdir: Path) -> di
     n = rec["events"]
     rec["first_events_s"] = n / rec["first_s"]
     rec["warm_events_s"] = n / rec["warm_s"]
+    rec["warm_best_events_s"] = n / min(rec["warm_all_s"])
     rec["interp_events_s"] = rec["interp_events"] / rec["interp_s"]
     rec["warm_mac_s"] = rec["warm_events_s"] * rec["macs"]
     return rec
@@ -178,7 +179,7 @@ def table(results: dict) -> str:
              f"{roof['int8_macs_per_cycle']} MACs/cycle/core = "
              f"{roof['peak_int8_mac_s'] / 1e9:.0f} GMAC/s; load {results['load1']:.1f} "
              "(1-minute average) at the end of the run.", "",
-             "| model | MACs/event | kernel build (cold) | first call, fresh process | warm "
+             "| model | MACs/event | kernel build (cold) | first call, fresh process | warm (best) "
              "| interpreter, warm | warm ÷ interpreter | arithmetic | GMAC/s (% roofline) "
              "| target | fast == interpreter |", "|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, r in results["models"].items():
@@ -188,7 +189,8 @@ def table(results: dict) -> str:
         peak = roof["peak_int8_mac_s"] if r.get("vnni") else roof["peak_mac_s"]
         lines.append(
             f"| {name} | {r['macs']:,} | {r['build_cold_s']:.2f} s "
-            f"| {r['first_events_s'] / 1e6:.2f}M ev/s | {r['warm_events_s'] / 1e6:.2f}M ev/s "
+            f"| {r['first_events_s'] / 1e6:.2f}M ev/s | {r['warm_events_s'] / 1e6:.2f}M "
+            f"({r['warm_best_events_s'] / 1e6:.2f}M) ev/s "
             f"| {r['interp_events_s'] / 1e6:.3f}M ev/s "
             f"| {r['warm_events_s'] / r['interp_events_s']:.0f}× "
             f"| {'int8 VNNI' if r.get('vnni') else 'float32 FMA'} "
@@ -207,7 +209,9 @@ def markdown(results: dict) -> str:
         "(`trigc.emulator.fast`), on "
         f"{results['settings']['events']:,} events ({results['settings']['conv_events']:,} "
         "for the conv tagger); warm = median of "
-        f"{results['settings']['calls']} calls; the interpreter is "
+        f"{results['settings']['calls']} calls in one process (the fastest in brackets; the "
+        "machine is shared, so the spread is wide); the first call runs in a fresh process "
+        "with the kernel cached; the interpreter is "
         "`engine=\"interpreter\"`. mlp_large has random 6-bit weights (same shape as the "
         "bench's QKeras mlp_large).", "", table(results), ""])
 
@@ -216,7 +220,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description="trigc emulator figures (issue 17)")
     p.add_argument("--events", type=int, default=1_000_000)
     p.add_argument("--conv-events", type=int, default=200_000)
-    p.add_argument("--calls", type=int, default=5)
+    p.add_argument("--calls", type=int, default=9)
     p.add_argument("--models", default="")
     p.add_argument("--json", default=str(ROOT / "bench" / "emulator.json"))
     args = p.parse_args(argv)

@@ -297,3 +297,26 @@ def test_every_final_op_has_a_c_emitter():
     from trigc.emulator.fastops import EMITTERS
 
     assert set(EMITTERS) == set(FINAL_OPS)
+
+
+@pytest.mark.parametrize("name", ["mlp", "mlp_softmax", "dense_tanh", "residual", "concat"])
+def test_float_accumulation_where_the_cpu_has_no_vnni(name, monkeypatch):
+    """On a CPU without AVX-512 VNNI, 8-bit Dense layers accumulate in float32 FMAs:
+    that kernel equals the interpreter too (here: the VNNI check patched off)."""
+    from trigc.emulator import fastops
+
+    monkeypatch.setattr(fastops, "host_has_vnni", lambda: False)
+    g = load(name)
+    src, meta = fast.generate(g)
+    assert not meta["vnni"] and "vf32" in src
+    assert_engines_equal(g)
+    retype(g, 3)
+    assert_engines_equal(g, seed=3)
+
+
+def test_vnni_where_the_cpu_has_it():
+    from trigc.emulator import fastops
+
+    if not fastops.host_has_vnni():
+        pytest.skip("this CPU has no AVX-512 VNNI")
+    assert fast.generate(load("mlp"))[1]["vnni"]

@@ -4,9 +4,15 @@ Yosys 0.23 generic synthesis, no vendor library::
 
     synth -flatten -top TOP            (``per_layer``: also a run without -flatten)
     dfflegalize -cell $_DFF_P_ 01      enables and resets become gates: plain D flip-flops
-    abc -g AND,NAND,OR,NOR,XOR,XNOR,ANDNOT,ORNOT,MUX
+    abc -g AND,NAND,OR,NOR,XOR,XNOR,ANDNOT,ORNOT,MUX -script +strash;dc2;map
     opt_clean
     stat -json -tech cmos
+
+The ABC script is ``strash; dc2; map`` (AIG rewriting, then mapping to the gate set)
+rather than Yosys' default gate-mapping script: the default's choice computation takes
+tens of minutes on a combinational (``--stage-ns 0``) jet tagger, where this one takes
+about two; on the pipelined jet tagger the two differ by 1% in gates (157,053 against
+155,466) and 7% in transistors.
 
 Reported per module and for the flattened design: the cell counts by type, the
 flip-flops, a NAND2-equivalent gate count and Yosys' CMOS transistor estimate
@@ -47,6 +53,7 @@ from trigc.synth.yosys import INSTALL_HINT, SynthError, yosys_version
 log = logging.getLogger(__name__)
 
 GATES = "AND,NAND,OR,NOR,XOR,XNOR,ANDNOT,ORNOT,MUX"
+ABC_SCRIPT = "+strash;dc2;map"  # see the module docstring
 FF_CELL = "$_DFF_P_"
 NAND2_WEIGHTS = {
     "$_NOT_": 0.67, "$_BUF_": 1.33,
@@ -106,7 +113,7 @@ class AsicResult:
     report_path: Path | None = None
 
     def to_json(self) -> dict:
-        return {"top": self.top, "flow": "yosys generic synth + abc -g " + GATES,
+        return {"top": self.top, "flow": f"yosys generic synth + abc -g {GATES} ({ABC_SCRIPT[1:]})",
                 "yosys_version": self.yosys_version, "script": self.script,
                 "note": PROXY_NOTE, "nand2_weights": NAND2_WEIGHTS,
                 "total": asdict(self.total),
@@ -150,7 +157,8 @@ def _script(top: str, count: int, flatten: bool) -> str:
     reads = "\n".join(f"read_verilog src{i}.v" for i in range(count))
     flat = " -flatten" if flatten else ""
     return (f"{reads}\nsynth{flat} -top {top}\ndfflegalize -cell {FF_CELL} 01\n"
-            f"abc -g {GATES}\nopt_clean\ntee -q -o stat.json stat -json -tech cmos\n")
+            f"abc -g {GATES} -script {ABC_SCRIPT}\nopt_clean\n"
+            "tee -q -o stat.json stat -json -tech cmos\n")
 
 
 def _key(sources: list[Path], version: str, script: str) -> str:

@@ -237,9 +237,16 @@ def _linear(p: Program, node: Node, out: Buf) -> None:
     acc = _acc_ctype(bound, max(wmax, max(abs(int(v)) for v in b_raw)), xmax)
     lo_all = min(-c for c in col_bound) if col_bound else 0
     hi_all = max(col_bound) if col_bound else 0
-    if node.op is Op.DENSE and host_has_vnni() and _vnni_fits(x, w2, b_raw):
+    if full is not None and host_has_vnni() and _vnni_fits(x, full[1], b_raw):
         stmts = assign_c("v", lo_all, hi_all, frac, node.output.type, "q")
-        _vnni_loops(p, x, out, n_pos, w2, b_raw, stmts,
+        src = x.name
+        if copy_map is not None:  # Conv: an integer copy of the padded input (zeros around)
+            src = p.scratch_buf(x.ctype, padded_size).name
+            m = p.table("pm", "int32_t", copy_map)
+            p.emit(f"for (int i = 0; i < {x.size}; i++)",
+                   f"  for (int e = 0; e < B; e++) {src}[(long){m}[i] * B + e] = "
+                   f"{x.name}[i * B + e];")
+        _vnni_loops(p, x, out, (src, base, full[0]), full[1], b_raw, stmts,
                     work_ctype(lo_all, hi_all, frac, node.output.type))
         return
     xp = p.scratch_buf(acc, padded_size)
@@ -390,11 +397,15 @@ def _vnni_fits(x: Buf, w2, b_raw) -> bool:
     return True
 
 
-def _vnni_loops(p: Program, x: Buf, out: Buf, n_pos: int, w2, b_raw, stmts: list[str],
+def _vnni_loops(p: Program, x: Buf, out: Buf, layout, w2, b_raw, stmts: list[str],
                 vt_int: str) -> None:
-    """Dense on AVX-512 VNNI: ``x - min`` as unsigned bytes, four inputs per 32-bit lane,
-    times int8 weights, accumulated exactly in int32 (``vpdpbusd``: 64 MACs per
-    instruction); the bias absorbs ``min * sum(w)``."""
+    """Dense or Conv on AVX-512 VNNI: ``x - min`` as unsigned bytes, four inputs per
+    32-bit lane, times int8 weights, accumulated exactly in int32 (``vpdpbusd``: 64 MACs
+    per instruction); the bias absorbs ``min * sum(w)`` (a padding zero becomes
+    ``-min`` and meets its weight like any input). ``layout``: the source buffer, per
+    output position the offset of its first element and per weight row its offset."""
+    src_name, base, offs = layout
+    n_pos = len(base)
     n_in, c_out = w2.shape
     groups, cols = -(-n_in // 4), 4
     blocks = -(-c_out // cols)
@@ -414,12 +425,13 @@ def _vnni_loops(p: Program, x: Buf, out: Buf, n_pos: int, w2, b_raw, stmts: list
     xq = p.scratch_buf("uint8_t", n_pos * groups * 4)
     nv = EVENTS_MIN // 16
     # four inputs per 32-bit word, one word per event: contiguous loads and stores
+    basen = p.table("bb", "int32_t", base)
     for g in range(groups):
         rows = range(4 * g, min(4 * g + 4, n_in))
-        word = " | ".join(f"((uint32_t)(uint8_t)({x.name}[src + {r - 4 * g}L * B + e] - "
+        word = " | ".join(f"((uint32_t)(uint8_t)({src_name}[src + {offs[r]}L * B + e] - "
                           f"({x.lo})) << {8 * (r - 4 * g)})" for r in rows)
         p.emit(f"for (int o = 0; o < {n_pos}; o++) {{",
-               f"  const long src = ((long)o * {n_in} + {4 * g}) * B;",
+               f"  const long src = (long){basen}[o] * B;",
                f"  uint32_t *dst = (uint32_t *){xq.name} + ((long)o * {groups} + {g}) * B;",
                f"  for (int e = 0; e < B; e++) dst[e] = {word};",
                "}")

@@ -40,13 +40,17 @@ CFLAGS = ["-O3", "-march=native", "-std=gnu11", "-fPIC", "-shared", "-pthread", 
           "-fno-math-errno"]
 """The kernel's compiler flags (no -ffast-math: float rounding must stay IEEE)."""
 
+def _nearest(ties_up: str) -> str:
+    return f"(floor(s) + ((s > floor(s) + 0.5) | ((s == floor(s) + 0.5) & ({ties_up}))))"
+
+
 _ROUND_DOUBLE = {
     Rounding.TRN: "floor(s)", Rounding.TRN_ZERO: "trunc(s)", Rounding.RND_CONV: "rint(s)",
-    Rounding.RND: "floor(s + 0.5)", Rounding.RND_MIN_INF: "ceil(s - 0.5)",
-    Rounding.RND_INF: "copysign(floor(fabs(s) + 0.5), s)",
-    Rounding.RND_ZERO: "copysign(ceil(fabs(s) - 0.5), s)",
+    Rounding.RND: _nearest("1"), Rounding.RND_MIN_INF: _nearest("0"),
+    Rounding.RND_INF: _nearest("s > 0"), Rounding.RND_ZERO: _nearest("s < 0"),
 }
-"""``quantize``'s float64 roundings (trigc.fixed), the same operations in C."""
+"""``quantize``'s float64 roundings (trigc.fixed), the same operations in C: round to
+nearest compares with the exact half-point of the floor, never adds 0.5."""
 
 
 class FastPathError(TrigcError, RuntimeError):

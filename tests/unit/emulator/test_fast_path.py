@@ -320,3 +320,20 @@ def test_vnni_where_the_cpu_has_it():
     if not fastops.host_has_vnni():
         pytest.skip("this CPU has no AVX-512 VNNI")
     assert fast.generate(load("mlp"))[1]["vnni"]
+
+
+@pytest.mark.parametrize("rounding", list(Rounding))
+def test_input_rounding_near_half_points(rounding):
+    """Inputs just below, at and above half an LSB (0.5 - 2**-54 must not round up),
+    both signs, for every rounding mode: the kernel's quantization equals
+    trigc.fixed.quantize."""
+    g = graph("halves")
+    t = FixedType(True, 10, 6, rounding, Overflow.SAT)
+    x = inp(g, "x", (8,), t)
+    outputs(g, node(g, Op.CAST, [x], type=FixedType(True, 12, 8)))
+    lsb = 2.0**-t.frac_bits
+    halves = np.array([0.5 - 2**-54, 0.5, 0.5 + 2**-52, 1.5, 2.5, 1.5 - 2**-52, 3.5, 0.0])
+    values = np.concatenate([halves, -halves]) * lsb
+    batch = np.stack([values[:8], values[8:]] * 40)
+    np.testing.assert_array_equal(emulate(g, batch, raw=True, engine="fast"),
+                                  emulate(g, batch, raw=True, engine="interpreter"))

@@ -97,20 +97,28 @@ def _load_raw(p: Program, k: int, t: Tensor) -> list[str]:
 
 
 _RUNTIME = r"""
-typedef struct { const void *const *x; void *const *y; long n, b0, b1; int raw; long bad; }
-    job_t;
+/* Threads take runs of GRAB blocks from a shared counter: on a shared machine a core
+   that is slowed down takes fewer, instead of holding up the whole call. */
+#define GRAB 16
+typedef struct { const void *const *x; void *const *y; long n, blocks; long *next; int raw;
+                 long bad; } job_t;
 
 static void *work(void *arg) {
   job_t *job = (job_t *)arg;
   char *ws = (char *)aligned_alloc(64, WS_BYTES);
   if (!ws) { job->bad = -1; return 0; }
   memset(ws, 0, WS_BYTES);
-  for (long blk = job->b0; blk < job->b1; blk++) {
-    long start = blk * B, count = job->n - start < B ? job->n - start : B;
-    if (job->raw & 1) load_raw(job->x, start, count, ws);
-    else job->bad += quantize_inputs(job->x, start, count, ws);
-    compute(ws);
-    store(job->y, start, count, ws, job->raw & 2);
+  for (;;) {
+    long first = __atomic_fetch_add(job->next, GRAB, __ATOMIC_RELAXED);
+    if (first >= job->blocks) break;
+    long last = first + GRAB < job->blocks ? first + GRAB : job->blocks;
+    for (long blk = first; blk < last; blk++) {
+      long start = blk * B, count = job->n - start < B ? job->n - start : B;
+      if (job->raw & 1) load_raw(job->x, start, count, ws);
+      else job->bad += quantize_inputs(job->x, start, count, ws);
+      compute(ws);
+      store(job->y, start, count, ws, job->raw & 2);
+    }
   }
   free(ws);
   return 0;
@@ -122,13 +130,13 @@ static void *work(void *arg) {
 long trigc_fast_run(const void *const *x, void *const *y, long n, int threads, int raw) {
   long blocks = (n + B - 1) / B;
   if (threads < 1) threads = 1;
-  if (threads > blocks) threads = blocks > 0 ? (int)blocks : 1;
+  long runs = (blocks + GRAB - 1) / GRAB;
+  if (threads > runs) threads = runs > 0 ? (int)runs : 1;
   job_t jobs[64];
   pthread_t tid[64];
+  long next = 0;
   if (threads > 64) threads = 64;
-  for (int t = 0; t < threads; t++) {
-    jobs[t] = (job_t){x, y, n, blocks * t / threads, blocks * (t + 1) / threads, raw, 0};
-  }
+  for (int t = 0; t < threads; t++) jobs[t] = (job_t){x, y, n, blocks, &next, raw, 0};
   for (int t = 1; t < threads; t++) pthread_create(&tid[t], 0, work, &jobs[t]);
   work(&jobs[0]);
   long bad = jobs[0].bad;

@@ -305,7 +305,7 @@ def test_float_accumulation_where_the_cpu_has_no_vnni(name, monkeypatch):
     that kernel equals the interpreter too (here: the VNNI check patched off)."""
     from trigc.emulator import fastops
 
-    monkeypatch.setattr(fastops, "host_has_vnni", lambda: False)
+    monkeypatch.setattr(fastops, "host_has_vnni", lambda: False)  # as imported there
     g = load(name)
     src, meta = fast.generate(g)
     assert not meta["vnni"] and "vf32" in src

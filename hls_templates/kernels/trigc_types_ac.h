@@ -24,18 +24,8 @@ using uint_t = ac_int<W, false>;
 template <int W, int I>
 using fixed_t = ac_fixed<W, I, true>;
 
-// fixed_info<T>: width, iwidth, frac (fraction bits, W - I) and is_signed of an
-// ac_fixed / ac_int type (ac arithmetic returns plain ac_fixed / ac_int types).
-template <int W, int I, bool S>
-struct fixed_info_base {
-    static const int width = W;
-    static const int iwidth = I;
-    static const int frac = W - I;
-    static const bool is_signed = S;
-};
-
-template <class T>
-struct fixed_info;
+// fixed_info<T> (trigc_common.h) of an ac_fixed / ac_int type (ac arithmetic returns
+// plain ac_fixed / ac_int types).
 
 template <int W, int I, bool S, ac_q_mode Q, ac_o_mode O>
 struct fixed_info<ac_fixed<W, I, S, Q, O> > : fixed_info_base<W, I, S> {};

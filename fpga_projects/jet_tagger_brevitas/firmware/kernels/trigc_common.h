@@ -17,6 +17,23 @@
 // TRIGC_CATAPULT(hls_unroll yes) before a loop is `#pragma hls_unroll yes`.
 #define TRIGC_PRAGMA(text) _Pragma(#text)
 
+namespace trigc {
+
+// fixed_info<T>: width, iwidth, frac (fraction bits, W - I) and is_signed of a
+// fixed-point or integer type; each library's header specializes it for its types.
+template <int W, int I, bool S>
+struct fixed_info_base {
+    static const int width = W;
+    static const int iwidth = I;
+    static const int frac = W - I;
+    static const bool is_signed = S;
+};
+
+template <class T>
+struct fixed_info;
+
+}  // namespace trigc
+
 #ifdef TRIGC_AC_TYPES
 #include "trigc_types_ac.h"
 #else

@@ -19,19 +19,8 @@ using uint_t = ap_uint<W>;
 template <int W, int I>
 using fixed_t = ap_fixed<W, I>;
 
-// fixed_info<T>: width, iwidth, frac (fraction bits, W - I) and is_signed of an
-// ap_fixed / ap_ufixed / ap_int / ap_uint type (also of the ap_fixed_base and
-// ap_int_base that arithmetic expressions return).
-template <int W, int I, bool S>
-struct fixed_info_base {
-    static const int width = W;
-    static const int iwidth = I;
-    static const int frac = W - I;
-    static const bool is_signed = S;
-};
-
-template <class T>
-struct fixed_info;
+// fixed_info<T> (trigc_common.h) of an ap_fixed / ap_ufixed / ap_int / ap_uint type,
+// also of the ap_fixed_base and ap_int_base that arithmetic expressions return.
 
 template <int W, int I, ap_q_mode Q, ap_o_mode O, int N>
 struct fixed_info<ap_fixed<W, I, Q, O, N> > : fixed_info_base<W, I, true> {};

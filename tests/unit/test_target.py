@@ -55,8 +55,9 @@ def test_values_are_checked_on_construction():
     with pytest.raises(ConfigError, match="reuse factor from 1"):
         BuildOptions(default_reuse=0)
     with pytest.raises(ConfigError, match="'backend' in the build options must be one of "
-                                          "vitis, verilog \\(planned: catapult\\)"):
-        BuildOptions(backend="catapult")
+                                          "vitis, verilog, catapult, not 'hls4ml'"):
+        BuildOptions(backend="hls4ml")
+    assert BuildOptions(backend="catapult").backend == "catapult"
     with pytest.raises(ConfigError, match="'stage_ns' in the build options must be from 0"):
         BuildOptions(stage_ns=-1.0)
     with pytest.raises(ConfigError, match="'dsp_digits' .* signed digits from 2"):

@@ -247,7 +247,10 @@ def test_ctrl_c_exits_130_without_a_traceback(tmp_path):
         "import os, signal, sys, threading, time\n"
         "import trigc.cli as cli, trigc.cli.compile as commands\n"
         "commands.cmd_inspect = lambda args: time.sleep(60)\n"
-        "threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT)).start()\n"
+        # to the main thread: a process-directed signal may land on the timer's thread,
+        # and the main thread's sleep would then not be interrupted
+        "main = threading.main_thread().ident\n"
+        "threading.Timer(0.5, lambda: signal.pthread_kill(main, signal.SIGINT)).start()\n"
         "sys.exit(cli.main(['inspect', 'm.onnx']))\n")
     proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True,
                           text=True, timeout=60)

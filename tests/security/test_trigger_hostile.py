@@ -375,10 +375,12 @@ def test_ctrl_c_stops_every_worker(project, tmp_path):
     data = tmp_path / "many.npy"
     np.save(data, x)
     code = "import sys; from trigc.cli import main; sys.exit(main(sys.argv[1:]))"
+    # the interpreter: the generated kernel would finish 400,000 events before the signal
     run = subprocess.Popen(
         [sys.executable, "-c", code, "emulate", str(project.path), "--data", str(data),
          "--workers", "2", "--chunk-size", "2000", "--no-progress"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        env={**os.environ, "TRIGC_EMULATOR": "interpreter"})
     parent = psutil.Process(run.pid)
     deadline = time.monotonic() + 60
     while len(parent.children()) < 2 and run.poll() is None and time.monotonic() < deadline:

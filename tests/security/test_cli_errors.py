@@ -245,6 +245,10 @@ def test_ctrl_c_exits_130_without_a_traceback(tmp_path):
     """A real SIGINT delivered to a running ``trigc`` process."""
     script = (
         "import os, signal, sys, threading, time\n"
+        # as a shell starts a foreground job: SIGINT at its default, whatever the test
+        # runner's worker process (which this child inherits from) ignores or blocks
+        "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+        "signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})\n"
         "import trigc.cli as cli, trigc.cli.compile as commands\n"
         "commands.cmd_inspect = lambda args: time.sleep(60)\n"
         # to the main thread: a process-directed signal may land on the timer's thread,

@@ -374,7 +374,11 @@ def test_ctrl_c_stops_every_worker(project, tmp_path):
     x, _ = make_events(400_000)
     data = tmp_path / "many.npy"
     np.save(data, x)
-    code = "import sys; from trigc.cli import main; sys.exit(main(sys.argv[1:]))"
+    # SIGINT at its default, as a shell starts a foreground job, whatever the test
+    # runner's worker process (which the child inherits from) ignores or blocks
+    code = ("import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+            "signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT}); "
+            "from trigc.cli import main; sys.exit(main(sys.argv[1:]))")
     # the interpreter: the generated kernel would finish 400,000 events before the signal
     run = subprocess.Popen(
         [sys.executable, "-c", code, "emulate", str(project.path), "--data", str(data),

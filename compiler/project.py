@@ -268,14 +268,16 @@ def compile(model, output_dir, *, part: str | None = None, clock_ns: float | Non
             backend: str | None = None, overwrite: bool = False,
             stage_ns: float | None = None, dsp_digits: int | None = None) -> Project:
     """Compile a model to a Vitis HLS project (or, with ``backend="verilog"``, a
-    pipelined Verilog project): an ONNX/QONNX path or ModelProto, a
+    pipelined Verilog project; with ``backend="catapult"``, a Catapult HLS project in
+    ac_fixed types): an ONNX/QONNX path or ModelProto, a
     trigc Graph, a Brevitas/torch ``nn.Module`` (with ``example_input``) or a
     Keras/QKeras model.
 
     ``board`` (``trigc boards``) sets the part and the default clock; ``interface``
     is the top function's interface: ``hs`` (default), ``pipeline``,
     ``pipeline_vld`` or ``axis`` (with ``axis_word_bits``); ``backend`` is the code
-    generator: ``vitis`` (Vitis HLS C++, the default) or ``verilog`` (RTL with the
+    generator: ``vitis`` (Vitis HLS C++, the default), ``catapult`` (Catapult HLS C++,
+    ac_fixed, the same kernels) or ``verilog`` (RTL with the
     ports of :mod:`trigc.backends.verilog`; ``stage_ns`` is its combinational budget
     per pipeline stage, 0 for none, and ``dsp_digits`` lets wide weights use
     multipliers).

@@ -41,12 +41,20 @@ def cmd_csim(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def _vendor_tool(name: str, command: str, product: str, project: Project) -> str | None:
+    """The vendor tool's path, or None after saying on stderr how to run it by hand."""
+    tool = shutil.which(name)
+    if tool is None:
+        print(f"trigc: {name} is not on PATH; run `{command}` on a machine with {product}, "
+              f"in {project.path}", file=sys.stderr)
+    return tool
+
+
 def _build_catapult(project: Project, args: argparse.Namespace) -> int:
     """Run Catapult HLS on the project's build_prj.tcl (its csim and synthesis steps)."""
-    tool = shutil.which("catapult")
+    tool = _vendor_tool("catapult", "catapult -shell -file build_prj.tcl", "Catapult HLS",
+                        project)
     if tool is None:
-        print("trigc: catapult is not on PATH; run `catapult -shell -file build_prj.tcl` on a "
-              "machine with Catapult HLS, in " + str(project.path), file=sys.stderr)
         return 2
     steps = f"csim={int(args.csim)} synth=1 tech=asic"
     return subprocess.run([tool, "-shell", "-file", "build_prj.tcl", "--", steps],
@@ -57,10 +65,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     project = Project(args.project)
     if project.backend == "catapult":
         return _build_catapult(project, args)
-    tool = shutil.which("vitis_hls")
+    tool = _vendor_tool("vitis_hls", "vitis_hls -f build_prj.tcl", "Vitis HLS", project)
     if tool is None:
-        print("trigc: vitis_hls is not on PATH; run `vitis_hls -f build_prj.tcl` on a machine "
-              "with Vitis HLS, in " + str(project.path), file=sys.stderr)
         return 2
     steps = f"csim={int(args.csim)} synth=1 cosim={int(args.cosim)} export={int(args.export)}"
     code = subprocess.run([tool, "-f", "build_prj.tcl", steps], cwd=project.path,

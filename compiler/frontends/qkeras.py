@@ -22,6 +22,7 @@ import os
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # QKeras needs Keras 2 (tf_keras)
 
+import contextlib
 import logging
 from pathlib import Path
 from typing import NamedTuple
@@ -73,11 +74,33 @@ def load_keras(model, custom_objects=None):
     _add_supported_quantized_objects(objects)
     objects["QActivation"] = _loadable_qactivation()
     objects.update(custom_objects or {})
-    try:
+    def load():
         return tf.keras.models.load_model(str(path), custom_objects=objects, compile=False,
                                           safe_mode=True)
+
+    try:
+        try:
+            # Rebuilding a functional model calls every layer once on symbolic inputs, and
+            # AutoGraph transpiles each QKeras call() for it: most of the load time, for
+            # graph code that trigc never runs. Without AutoGraph the layers build the same
+            # weights and shapes; a layer whose call() needs AutoGraph (Python control flow
+            # on tensors) fails to build, and the model then loads the usual way.
+            with _autograph_disabled():
+                return load()
+        except Exception:  # noqa: BLE001 - retried below; its own error is the one shown
+            return load()
     except Exception as exc:  # noqa: BLE001 - Keras raises many types while deserialising
         raise ModelError(f"{str(path)!r} could not be loaded as a Keras model: {exc}") from None
+
+
+def _autograph_disabled():
+    """A context in which Keras calls layers without AutoGraph conversion (a no-op
+    context if this TensorFlow moved its internal switch)."""
+    try:
+        from tensorflow.python.autograph.core import ag_ctx
+        return ag_ctx.ControlStatusCtx(status=ag_ctx.Status.DISABLED)
+    except (ImportError, AttributeError):
+        return contextlib.nullcontext()
 
 
 def _check_model_path(path: Path) -> None:

@@ -621,3 +621,37 @@ def test_sequential_and_onnx_names():
                      "fc1/Quant", "fc2/KernelQuant", "fc2/MatMul", "fc2/BiasAdd"]
     assert proto.graph.input[0].name == "inputs"
     assert_exact(model, inputs((16,), **JET_IN, n=2000))
+
+
+def test_load_without_autograph_falls_back_for_control_flow(tmp_path):
+    """A saved model loads with AutoGraph off (the fast path) and still loads when a
+    layer's call() branches in Python on a tensor, which only AutoGraph can build."""
+    from tensorflow.python.autograph.core import ag_ctx
+
+    from trigc.frontends.qkeras import load_keras
+
+    seen = []
+
+    class Branchy(L.Layer):
+        def call(self, x):
+            seen.append(ag_ctx.control_status_ctx().status)
+            if tf.reduce_sum(x) > 0:  # a Python `if` on a symbolic tensor
+                return x
+            return -x
+
+    inp = tf.keras.Input((4,))
+    model = tf.keras.Model(inp, Branchy(name="branchy")(
+        QDense(3, kernel_quantizer=quantized_bits(4, 0, alpha=1), name="d")(inp)))
+    path = tmp_path / "branchy.h5"
+    model.save(str(path), include_optimizer=False)
+    seen.clear()
+    loaded = load_keras(path, custom_objects={"Branchy": Branchy})
+    assert [layer.name for layer in loaded.layers][-1] == "branchy"
+    # first try without AutoGraph (failed on the branch), then the usual way
+    assert seen[0] == ag_ctx.Status.DISABLED and seen[-1] != ag_ctx.Status.DISABLED
+
+    plain = tf.keras.Sequential([tf.keras.Input((4,)), QDense(
+        3, kernel_quantizer=quantized_bits(4, 0, alpha=1), name="d")])
+    plain.save(str(tmp_path / "plain.h5"), include_optimizer=False)
+    loaded = load_keras(tmp_path / "plain.h5")
+    np.testing.assert_array_equal(loaded.get_weights()[0], plain.get_weights()[0])

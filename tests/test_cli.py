@@ -28,7 +28,7 @@ def test_compile_writes_reports_and_check_enforces_budgets(model_path, tmp_path,
     assert main(["compile", str(model_path), "-o", str(prj), "--dsp", "50"]) == 0
     out = capsys.readouterr().out
     assert "not a synthesis result" in out and "dsp" in out
-    for name in ("report.txt", "report.json", "report.png", "trigc.json"):
+    for name in ("report.txt", "report.json", "report.svg", "trigc.json"):
         assert (prj / name).is_file()
     assert json.loads((prj / "trigc.json").read_text())["budgets"] == {"dsp": 50}
     assert main(["check", str(prj)]) == 0

@@ -5,7 +5,7 @@ HLS backend's design will need: a static schedule at the target clock
 (per-layer cycles, total latency in cycles and ns, II = largest reuse factor)
 and DSP48E2 / LUT / FF / BRAM_18K per layer and in total, with utilization of
 the target device. ``check(estimate, budgets)`` lists the exceeded budgets;
-``write_reports`` writes report.txt / report.json / report.png.
+``write_reports`` writes report.txt / report.json / report.svg.
 
 The models are documented where they live: operator delays and costs in
 :mod:`trigc.estimate.arith`, the schedule in :mod:`trigc.estimate.latency`,

@@ -202,7 +202,7 @@ def readme(pm: dict, design_readme: str, model: str, layers: int, target: str) -
         "for tools."),
         ("- `trigc.json`: the final IR and build settings (`trigc rtlsim`, `trigc synth` "
         "and `trigc export` read it)."),
-        "- `report.txt`, `report.json`, `report.png`: trigc's resource estimate.",
+        "- `report.txt`, `report.json`, `report.svg`: trigc's resource estimate.",
         "- `vivado_synth.tcl`: out-of-context synthesis of the RTL alone.",
         (f"- After packaging: `{IP_DIR}/` (the IP repository: `component.xml`, `src/`, "
         f"`xgui/`) and `{IP_DIR}/{archive_name_of(ip)}`. When Vivado did not run: "

@@ -71,6 +71,9 @@ def to_onnx(model, example_input=None, custom_objects=None) -> onnx.ModelProto |
         return model
     _refuse_pickle(model)
     if _is_keras_model(model):
+        from trigc.frontends.qkeras_import import import_qkeras
+
+        import_qkeras()  # before the exporter's own import: without Keras 3 (its doc)
         from trigc.frontends.qkeras import to_qonnx
 
         return to_qonnx(model, custom_objects=custom_objects)

@@ -417,7 +417,9 @@ def results_markdown(results: dict) -> str:
            "`convert_from_onnx_model`). \"trigc from QONNX\" starts from trigc's own "
            "QONNX export of the QKeras model instead (no TensorFlow import).",
            "- C-sim build: trigc's first `Project.csim()` call into an empty "
-           "`$TRIGC_CACHE_DIR` (g++ build of the ctypes library, then one event); hls4ml's "
+           "`$TRIGC_CACHE_DIR` (g++ build of the ctypes library, then one event), except "
+           "for trigc's precompiled `ap_fixed.h`, which trigc builds once per machine and "
+           "compiler and the warm-up process built; hls4ml's "
            "`ModelGraph.compile()`, which rewrites the project and runs its `build_lib.sh`.",
            "- Throughput: one call on the whole batch (trigc emulator: all events; "
            "trigc C-sim: one batched ctypes call; hls4ml `predict()`: its per-event ctypes "

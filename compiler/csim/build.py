@@ -35,6 +35,12 @@ log = logging.getLogger(__name__)
 # NDEBUG: ap_private asserts (and aborts) when a source lies wholly below the
 # rounding bit of a rounding assignment, which is legal and well defined.
 CXX_FLAGS = ["-std=c++14", "-O1", "-w", "-DNDEBUG"]
+# The C-sim library: every project's library defines the same C++ symbols (config
+# structs, template instances, their static caches). Hidden visibility, no
+# STB_GNU_UNIQUE and -Bsymbolic keep each library on its own definitions when many are
+# loaded into one process; only the extern "C" entry points are exported.
+LIBRARY_FLAGS = CXX_FLAGS + ["-shared", "-fPIC", "-fvisibility=hidden",
+                             "-fvisibility-inlines-hidden", "-fno-gnu-unique", "-Wl,-Bsymbolic"]
 # AddressSanitizer and UndefinedBehaviorSanitizer, stopping at the first report.
 # One exception: the vendor's ap_private.h left-shifts negative values, undefined in
 # C++14 but defined by GCC (and by C++20) as two's complement. That check stays
@@ -178,12 +184,7 @@ def build_library(project: Path, meta: dict) -> Path:
     """The shared library (cached) exposing ``trigc_run`` for batched calls."""
     project = Path(project).resolve()
     bridge = _render_bridge(meta)
-    # Every project's library defines the same C++ symbols (config structs, template
-    # instances, their static caches). Hidden visibility, no STB_GNU_UNIQUE and
-    # -Bsymbolic keep each library on its own definitions when many are loaded
-    # into one process; only the extern "C" entry points are exported.
-    flags = CXX_FLAGS + ["-shared", "-fPIC", "-fvisibility=hidden", "-fvisibility-inlines-hidden",
-                         "-fno-gnu-unique", "-Wl,-Bsymbolic"]
+    flags = LIBRARY_FLAGS
     types = types_dir(_backend(meta))
     out_dir = cache_root() / "csim" / _source_hash(project, bridge, flags, types)
 

@@ -9,6 +9,7 @@ through qonnx (which knows the Quant/Trunc/BipolarQuant custom ops).
 from __future__ import annotations
 
 import ast
+import copy
 import logging
 import re
 from pathlib import Path
@@ -18,6 +19,10 @@ import onnx
 from onnx import numpy_helper
 
 from trigc.errors import ModelError, UnsupportedOpError
+from trigc.frontends.onnx_upgrade import (
+    add_batch_axis, check_op_types, expand_channels_last, flatten_axis0,
+    fold_shape_subgraphs, static_shapes, upgrade_opset,
+)
 from trigc.frontends.onnx_validate import (
     check_bit_width, check_finite, check_scale, read_model, where,
 )
@@ -28,7 +33,7 @@ from trigc.names import identifier
 
 log = logging.getLogger(__name__)
 
-MIN_OPSET, MAX_OPSET = 9, 21
+MIN_OPSET, MAX_OPSET = 13, 21  # older opsets are upgraded (onnx_upgrade.upgrade_opset)
 
 def layer_name(onnx_name: str) -> str:
     """The user's layer name inside an exporter's node name ("/fc1/Gemm" -> "fc1")."""
@@ -398,6 +403,38 @@ class _Importer:
         shape = (int(np.prod(ins[0].shape)),)
         self._emit(Op.RESHAPE, node, name, source, ins[:1], O.ReshapeAttrs(shape))
 
+    def _op_Unsqueeze(self, node, name, source, ins):
+        self._axes_reshape(node, name, source, ins, out_rank=True)
+
+    def _op_Squeeze(self, node, name, source, ins):
+        self._axes_reshape(node, name, source, ins, out_rank=False)
+
+    def _axes_reshape(self, node, name, source, ins, out_rank: bool):
+        """Unsqueeze/Squeeze: a reshape to the inferred output shape, refused when it
+        would add or drop the batch axis."""
+        dims = self.shapes.get(node.output[0])
+        if dims is None:
+            raise ModelError(f"Node {name!r} ({node.op_type}): output shape could not be "
+                             "inferred; export the model with fixed input shapes")
+        if ins[0].is_constant or ins[0].name in self._const_derived:
+            self._emit(Op.RESHAPE, node, name, source, ins[:1],
+                       O.ReshapeAttrs(tuple(int(d) for d in dims)))
+            return
+        axes_t = ins[1] if len(ins) > 1 else None
+        axes = _attr(node, "axes") if axes_t is None else \
+            self._constant_input(axes_t, node, "axes")
+        rank = len(dims) if out_rank else len(self.shapes.get(node.input[0]) or [])
+        if axes is None:  # Squeeze without axes drops every 1, maybe the batch axis
+            in_dims = self.shapes.get(node.input[0]) or []
+            axes = [i for i, d in enumerate(in_dims) if d == 1]
+        if any(int(a) % max(rank, 1) == 0 for a in np.asarray(axes).reshape(-1)):
+            raise UnsupportedOpError(
+                f"Node {name!r} ({node.op_type}): axes {list(np.asarray(axes).reshape(-1))} "
+                "include the batch axis 0; trigc keeps the batch axis first. Export with "
+                "axes >= 1 (and a batch axis on the input)")
+        self._emit(Op.RESHAPE, node, name, source, ins[:1],
+                   O.ReshapeAttrs(tuple(int(d) for d in dims[1:])))
+
     def _op_Reshape(self, node, name, source, ins):
         self._constant_input(ins[1], node, "target shape")
         if ins[0].is_constant or ins[0].name in self._const_derived:
@@ -473,7 +510,8 @@ HANDLERS = {
     "GlobalAveragePool": _Importer._op_GlobalAveragePool,
     "GlobalMaxPool": _Importer._op_GlobalMaxPool, "Flatten": _Importer._op_Flatten,
     "Reshape": _Importer._op_Reshape, "Transpose": _Importer._op_Transpose,
-    "Concat": _Importer._op_Concat, "Identity": _Importer._op_Identity,
+    "Concat": _Importer._op_Concat, "Unsqueeze": _Importer._op_Unsqueeze,
+    "Squeeze": _Importer._op_Squeeze, "Identity": _Importer._op_Identity,
     "Dropout": _Importer._op_Dropout, "Constant": _Importer._op_Constant,
 }
 SUPPORTED = ", ".join(HANDLERS)
@@ -501,13 +539,35 @@ def _c_name(name: str, prefix: str = "n") -> str:
     return identifier(name, prefix=prefix)
 
 
+def prepare(proto: onnx.ModelProto) -> onnx.ModelProto:
+    """Refuse unsupported ops at once, then bring old exports to the importer's form
+    (:mod:`trigc.frontends.onnx_upgrade`) and infer shapes. ``proto`` is not changed."""
+    check_op_types(proto, HANDLERS)
+    opset = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), 13)
+    if opset > MAX_OPSET:
+        raise ModelError(
+            f"ONNX opset {opset} is not supported (use {MIN_OPSET}-{MAX_OPSET}; older "
+            "opsets are upgraded); re-export the model with a supported opset_version")
+    upgraded = upgrade_opset(proto)
+    proto = copy.deepcopy(proto) if upgraded is proto else upgraded
+    add_batch_axis(proto)
+    proto = _infer_shapes(proto)
+    shapes = static_shapes(proto)
+    changed = expand_channels_last(proto, shapes)
+    changed = fold_shape_subgraphs(proto, shapes) or changed
+    flatten_axis0(proto, shapes)
+    if changed:
+        proto = _infer_shapes(proto)
+    return proto
+
+
 def import_onnx(model, name: str | None = None) -> Graph:
     """Translate an ONNX/QONNX model (path or ModelProto) into an un-lowered IR graph."""
     proto = read_model(model)
     if name is None:
         name = Path(model).stem if isinstance(model, (str, Path)) else (
             proto.graph.name or "model")
-    proto = _infer_shapes(proto)
+    proto = prepare(proto)
     graph = _Importer(proto, _c_name(name, prefix="model")).run()
     graph.prune_tensors()
     return graph

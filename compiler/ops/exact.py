@@ -54,8 +54,12 @@ def widen(raw, extra_bits: int = 0):
 
 
 def shift_left(raw, shift: int):
-    """``raw << shift``, widened first when int64 could overflow."""
-    return widen(raw, shift) << shift if shift else raw
+    """``raw << shift``, widened first when int64 could overflow; always an array
+    (a 0-d object array shifted gives a bare Python int)."""
+    if not shift:
+        return raw
+    wide = widen(raw, shift)
+    return np.asarray(wide << shift, dtype=wide.dtype)
 
 
 def align(v: Value, frac: int) -> np.ndarray:

@@ -28,6 +28,8 @@ QKERAS_OBJECTS = frozenset({
     "quantized_relu", "quantized_relu_po2", "quantized_sigmoid", "quantized_tanh",
     "quantized_ulaw", "stochastic_binary", "stochastic_ternary", "ternary",
 })
+# QKeras' quantizing functions (pure functions of qkeras.quantizers), named by string
+QKERAS_FUNCTIONS = frozenset({"binary_sigmoid", "binary_tanh"})
 KERAS_ACTIVATIONS = frozenset({
     "elu", "exponential", "gelu", "hard_sigmoid", "linear", "mish", "relu", "selu",
     "sigmoid", "softmax", "softplus", "softsign", "swish", "tanh",
@@ -176,7 +178,8 @@ class _Checker:
 
     def check_function_string(self, text: str, layer: str, key: str) -> None:
         name = text.split("(", 1)[0].strip()
-        if name in QKERAS_OBJECTS or name in KERAS_ACTIVATIONS or name in self.custom:
+        if name in QKERAS_OBJECTS | QKERAS_FUNCTIONS or name in KERAS_ACTIVATIONS or \
+                name in self.custom:
             return
         self.refuse(layer, f"{key} {text[:80]!r} is not a Keras activation or QKeras "
                     "quantizer", "use a built-in quantizer or activation, or pass yours in "

@@ -34,7 +34,7 @@ from onnx import TensorProto, helper, numpy_helper
 from trigc.errors import ModelError, UnsupportedOpError
 from trigc.frontends.keras_safety import check_keras_config, read_keras_config
 from trigc.frontends.qkeras_quantizers import (
-    ACTIVATION_QUANTIZERS, QuantSpec, evaluate, quantized_weight, where,
+    ACTIVATION_QUANTIZERS, FUNCTION_QUANTIZERS, QuantSpec, evaluate, quantized_weight, where,
 )
 from trigc.frontends.qonnx_builder import QONNX_DOMAIN, QonnxBuilder
 
@@ -48,6 +48,14 @@ SUPPORTED_LAYERS = (
     "QBatchNormalization, MaxPooling1D/2D, AveragePooling1D/2D, GlobalAveragePooling1D/2D, "
     "GlobalMaxPooling1D/2D, Flatten, Reshape, Add, Concatenate, Dropout, SpatialDropout1D/2D"
 )
+
+BINARYNET_LAYERS = {
+    "BinaryDense": "QDense(units, kernel_quantizer=binary(alpha=1)) followed by "
+                   "QActivation('binary_tanh')",
+    "TernaryDense": "QDense(units, kernel_quantizer=ternary(alpha=1)) followed by "
+                    "QActivation(ternary())",
+}
+"""Layers of the BinaryNet Keras ports (not in QKeras 0.9.0) and their QKeras form."""
 
 
 class Value(NamedTuple):
@@ -73,6 +81,8 @@ def load_keras(model, custom_objects=None):
     objects: dict = {}
     _add_supported_quantized_objects(objects)
     objects["QActivation"] = _loadable_qactivation()
+    for name in ("QDense", "QConv1D", "QConv2D", "QDepthwiseConv2D"):
+        objects[name] = _with_loadable_activation(objects[name])
     objects.update(custom_objects or {})
     def load():
         return tf.keras.models.load_model(str(path), custom_objects=objects, compile=False,
@@ -131,6 +141,21 @@ def _loadable_qactivation():
     return LoadableQActivation
 
 
+def _with_loadable_activation(layer_class):
+    """A QKeras layer class that reloads its QKeras activation function: QKeras saves
+    ``QDense(activation='binary_tanh')`` as ``{'class_name': 'function', 'config':
+    'binary_tanh'}``, which its own loader then fails to find."""
+    class Loadable(layer_class):
+        def __init__(self, *args, activation=None, **kwargs):
+            if isinstance(activation, dict) and activation.get("class_name") == "function" \
+                    and activation.get("config") in FUNCTION_QUANTIZERS:
+                activation = activation["config"]  # a name QKeras' get_quantizer resolves
+            super().__init__(*args, activation=activation, **kwargs)
+
+    Loadable.__name__ = layer_class.__name__  # the exporter dispatches on the name
+    return Loadable
+
+
 def to_qonnx(model, custom_objects=None) -> onnx.ModelProto:
     """Export a QKeras/Keras model (object, or path to .h5 / .keras) to QONNX (opset 13).
 
@@ -187,6 +212,12 @@ class _Exporter:
             if type(layer).__name__ == "InputLayer":
                 continue
             handler = LAYERS.get(type(layer).__name__)
+            if handler is None and type(layer).__name__ in BINARYNET_LAYERS:
+                raise UnsupportedOpError(
+                    f"Keras layer {layer.name!r}: {type(layer).__name__} is not a QKeras "
+                    "layer but a custom BinaryNet-style class, whose quantization trigc "
+                    "cannot read. Rebuild it as "
+                    f"{BINARYNET_LAYERS[type(layer).__name__]} with the same weights")
             if handler is None:
                 raise UnsupportedOpError(
                     f"Keras layer {layer.name!r}: {type(layer).__name__} is not supported by "
@@ -265,6 +296,8 @@ class _Exporter:
         fn = getattr(q, "__name__", None) if kind == "function" else None
         if fn == "linear":
             return v
+        if fn in FUNCTION_QUANTIZERS and getattr(q, "__module__", "") == "qkeras.quantizers":
+            return v._replace(name=FUNCTION_QUANTIZERS[fn](self, layer, v.name, role))
         if fn in KERAS_ACTIVATIONS:
             op = KERAS_ACTIVATIONS[fn]
             if op == "Softmax":
@@ -275,8 +308,9 @@ class _Exporter:
         if handler is None:
             raise UnsupportedOpError(
                 f"{where(layer, role, q)} cannot be mapped to QONNX exactly. Supported: "
-                "quantized_bits, quantized_relu, quantized_tanh, quantized_sigmoid and the "
-                f"Keras activations linear, {', '.join(KERAS_ACTIVATIONS)}")
+                "quantized_bits, quantized_relu, quantized_tanh, quantized_sigmoid, binary, "
+                f"ternary, {', '.join(FUNCTION_QUANTIZERS)} and the Keras activations "
+                f"linear, {', '.join(KERAS_ACTIVATIONS)}")
         return v._replace(name=handler(self, layer, v.name, q, role))
 
     def apply_spec(self, layer, x: str, spec: QuantSpec, op_name: str = "Quant") -> str:
@@ -486,7 +520,11 @@ def _concatenate(ex: _Exporter, layer, ins, shape) -> Value:
     axis = layer.axis % (len(shape) + 1)
     if axis == 0:
         raise UnsupportedOpError(f"Keras layer {layer.name!r}: concatenation along the batch")
-    y = ex.node(layer, "Concat", [ex.keras_layout(v, layer) for v in ins], axis=axis)
+    # pairwise: trigc's backends join two run-time tensors per Concat
+    names = [ex.keras_layout(v, layer) for v in ins]
+    y = names[0]
+    for other in names[1:]:
+        y = ex.node(layer, "Concat", [y, other], axis=axis)
     return Value(y, shape)
 
 

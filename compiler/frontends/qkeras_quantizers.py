@@ -119,10 +119,15 @@ def quantized_weight(layer, quantizer, value: np.ndarray, to_onnx: Callable, rol
                      ) -> tuple[np.ndarray, QuantSpec]:
     """QKeras' own quantized weights (in ONNX layout) and the Quant whose grid they
     lie on, with the per-channel scale QKeras actually used."""
-    if type(quantizer).__name__ != "quantized_bits":
+    kind = type(quantizer).__name__
+    if kind in SIGNED_PO2_WEIGHTS:
+        return signed_po2_weight(layer, quantizer, value, to_onnx, role)
+    if kind != "quantized_bits":
         raise UnsupportedOpError(
             f"{where(layer, role, quantizer)} cannot be mapped to a QONNX Quant node "
-            "exactly. Retrain with quantized_bits(bits, integer, alpha=1 or 'auto_po2')")
+            "exactly. Retrain with quantized_bits(bits, integer, alpha=1 or 'auto_po2'), "
+            "quantized_po2(bits), binary(alpha=1 or 'auto_po2') or ternary(alpha=1 or "
+            "'auto_po2')")
     spec = bits_spec(layer, role, quantizer, weights=True)
     import tensorflow as tf
 
@@ -143,6 +148,73 @@ def quantized_weight(layer, quantizer, value: np.ndarray, to_onnx: Callable, rol
             f"power-of-two grid of {spec.bits} bits (scale {used}). Retrain with alpha=1 or "
             "alpha='auto_po2'")
     return q_onnx, spec._replace(scale=scale, alpha=1.0)
+
+
+# ---- weights that are signed powers of two: quantized_po2, binary, ternary -----------
+
+SIGNED_PO2_WEIGHTS = ("quantized_po2", "binary", "ternary")
+MAX_PO2_WEIGHT_BITS = 32
+"""The widest grid a tensor of power-of-two weights may span (exponents and sign)."""
+
+
+def check_alpha(layer, role: str, q, weights: bool) -> float:
+    """The factor of a binary/ternary quantizer's alpha (1 for None), refusing what
+    is not a fixed-point constant: 'auto' (a float least-squares scale), an alpha that
+    is not a power of two, and on activations any string (a scale of each batch)."""
+    alpha = q.alpha
+    if isinstance(alpha, str):
+        if weights and alpha == "auto_po2":
+            return 1.0  # per-channel powers of two, read from QKeras' own output
+        fix = "use alpha='auto_po2' or alpha=1" if weights else "use alpha=1 (or None)"
+        what = ("computes a floating-point per-channel scale that no fixed-point type "
+                "equals" if weights else "computes its scale from each batch of data")
+        raise UnsupportedOpError(f"{where(layer, role, q)}: alpha={alpha!r} {what}. "
+                                 f"Retrain: {fix}")
+    if alpha is None:
+        return 1.0
+    factor = np.asarray(alpha, dtype=np.float64)
+    if not is_po2(factor) or (not weights and factor.size != 1):
+        single = "" if weights else "single "
+        raise UnsupportedOpError(
+            f"{where(layer, role, q)}: alpha={alpha!r} is not a {single}power of two, so "
+            "the quantized values are not fixed-point numbers. Retrain with alpha=1"
+            + (" or alpha='auto_po2'" if weights else ""))
+    return float(factor.flat[0])
+
+
+def signed_po2_weight(layer, quantizer, value: np.ndarray, to_onnx: Callable, role: str
+                      ) -> tuple[np.ndarray, QuantSpec]:
+    """quantized_po2 / binary / ternary weights: QKeras' own values (0 or +-2**e) and
+    the narrowest per-tensor Quant grid that holds every one of them exactly."""
+    check_deterministic(layer, role, quantizer)
+    if type(quantizer).__name__ != "quantized_po2":
+        check_alpha(layer, role, quantizer, weights=True)
+    import tensorflow as tf
+
+    quantized = np.asarray(quantizer(tf.constant(value, tf.float32)), dtype=np.float32)
+    q_onnx = np.asarray(to_onnx(quantized), dtype=np.float64)
+    magnitudes = np.abs(q_onnx[q_onnx != 0])
+    if not np.all(np.isfinite(q_onnx)) or (magnitudes.size and not is_po2(magnitudes)):
+        odd = magnitudes[~np.isfinite(magnitudes) | (np.frexp(magnitudes)[0] != 0.5)]
+        raise UnsupportedOpError(
+            f"{where(layer, role, quantizer)}: QKeras' quantized values are not all 0 or "
+            f"+-powers of two (e.g. {odd.flat[0]!r}), so no fixed-point grid holds them. "
+            "Retrain with alpha=1 or alpha='auto_po2'")
+    if not magnitudes.size:
+        return q_onnx.astype(np.float32), QuantSpec(1.0, 2, True, False)
+    exponents = np.frexp(magnitudes)[1] - 1
+    low, high = int(exponents.min()), int(exponents.max())
+    bits = high - low + 2  # the largest magnitude 2**(high-low) LSBs, and a sign
+    if bits > MAX_PO2_WEIGHT_BITS:
+        raise UnsupportedOpError(
+            f"{where(layer, role, quantizer)}: the weights range from 2**{low} to "
+            f"2**{high}, a {bits}-bit fixed-point grid (trigc allows "
+            f"{MAX_PO2_WEIGHT_BITS}). Retrain with a max_value and fewer exponent bits, "
+            "or prune the tiny weights")
+    spec = QuantSpec(2.0**low, bits, True, False)
+    check = quant_reference(q_onnx, spec.scale, 0.0, bits, True, False, "ROUND")
+    assert np.array_equal(check, q_onnx), "a power-of-two grid must hold its own values"
+    return q_onnx.astype(np.float32), spec
 
 
 def evaluate(layer, quantizer, value: np.ndarray, role: str) -> np.ndarray:
@@ -221,9 +293,74 @@ def _quantized_sigmoid(ex, layer, x: str, q, role: str) -> str:
     return y
 
 
+def _bipolar(ex, layer, x: str) -> str:
+    """+1 where x >= 0, else -1 (a BipolarQuant of scale 1)."""
+    return ex.apply_spec(layer, x, QuantSpec(1.0, 1, True, False, bipolar=True))
+
+
+def _scaled(ex, layer, y: str, factor: float) -> str:
+    return y if factor == 1.0 else ex.node(layer, "Mul", [y, ex.b.const(factor, "alpha")])
+
+
+def _binary(ex, layer, x: str, q, role: str) -> str:
+    """QKeras binary: alpha * (x >= 0 ? 1 : -1), or with use_01 alpha * (x >= 0).
+    (alpha=None first takes tanh(x), which keeps the sign and, through QKeras'
+    straight-through sum, leaves the output exactly +-1.)"""
+    check_deterministic(layer, role, q)
+    factor = check_alpha(layer, role, q, weights=False)
+    y = _bipolar(ex, layer, x)
+    if q.use_01:
+        y = ex.node(layer, "Add", [y, ex.b.const(1.0, "one")])
+        factor *= 0.5
+    return _scaled(ex, layer, y, factor)
+
+
+def _ternary(ex, layer, x: str, q, role: str) -> str:
+    """QKeras ternary: alpha * sign(x) * (|x| >= t), t the float32 threshold (0.33 by
+    default), with ties (|x| == t) going to +-alpha: half the difference of
+    [x >= t] and [x <= -t], each an exact BipolarQuant of x - t and -t - x."""
+    check_deterministic(layer, role, q)
+    factor = check_alpha(layer, role, q, weights=False)
+    threshold = q.default_threshold if q.threshold is None else q.threshold
+    if isinstance(threshold, str) or np.size(threshold) != 1 or \
+            not np.isfinite(np.float32(np.asarray(threshold, dtype=np.float64).item())):
+        raise UnsupportedOpError(
+            f"{where(layer, role, q)}: threshold={threshold!r} is not one finite number. "
+            "Retrain with a single threshold (e.g. threshold=0.5)")
+    t32 = float(np.float32(np.asarray(threshold, dtype=np.float64).item()))
+    t = t32 if t32 > 0 else 0.0  # |x| >= t <= 0 always holds: sign(x), 0 at 0
+    above = x if t == 0.0 else ex.node(layer, "Sub", [x, ex.b.const(t, "threshold")])
+    below = ex.node(layer, "Sub", [ex.b.const(-t, "neg_threshold"), x])
+    y = ex.node(layer, "Sub", [_bipolar(ex, layer, above), _bipolar(ex, layer, below)])
+    return _scaled(ex, layer, y, 0.5 * factor)
+
+
+def _not_positive(ex, layer, x: str) -> str:
+    """+1 where x <= 0, else -1."""
+    return _bipolar(ex, layer, ex.node(layer, "Mul", [x, ex.b.const(-1.0, "minus_one")]))
+
+
+def _binary_tanh(ex, layer, x: str, role: str) -> str:
+    """QKeras binary_tanh = 2 * round(clip(x/2 + 1/2, 0, 1)) - 1 with round half to
+    even: +1 for x > 0, -1 for x <= 0 (-1 at 0). QKeras computes x/2 + 1/2 in float32,
+    so it also gives -1 for 0 < x <= 2**-24: equal for inputs of <= 23 fractional bits."""
+    return ex.node(layer, "Mul", [_not_positive(ex, layer, x), ex.b.const(-1.0, "minus_one")])
+
+
+def _binary_sigmoid(ex, layer, x: str, role: str) -> str:
+    """QKeras binary_sigmoid = round(clip(x/2 + 1/2, 0, 1)): 1 for x > 0, else 0."""
+    y = ex.node(layer, "Sub", [ex.b.const(1.0, "one"), _not_positive(ex, layer, x)])
+    return ex.node(layer, "Mul", [y, ex.b.const(0.5, "half")])
+
+
+FUNCTION_QUANTIZERS = {"binary_tanh": _binary_tanh, "binary_sigmoid": _binary_sigmoid}
+"""QKeras' quantizing functions (``qkeras.quantizers``), by name."""
+
 ACTIVATION_QUANTIZERS = {
     "quantized_bits": _quantized_bits,
     "quantized_relu": _quantized_relu,
     "quantized_tanh": _quantized_tanh,
     "quantized_sigmoid": _quantized_sigmoid,
+    "binary": _binary,
+    "ternary": _ternary,
 }

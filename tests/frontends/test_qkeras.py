@@ -564,8 +564,6 @@ def _layer_model(layer, shape=(4,)):
 UNSUPPORTED = {
     "po2_activation": (lambda: _act_model(quantized_po2(4)),
                        r"'act' \(QActivation\): activation quantizer quantized_po2\(4\)"),
-    "po2_kernel": (lambda: _dense_model(kernel_quantizer=quantized_po2(4)),
-                   r"'fc' \(QDense\): kernel quantizer quantized_po2.*Retrain with quant"),
     "auto_alpha": (lambda: _dense_model(kernel_quantizer=quantized_bits(6, 0, alpha="auto")),
                    r"'fc'.*alpha='auto'.*use alpha='auto_po2' or alpha=1"),
     "non_po2_alpha": (lambda: _dense_model(kernel_quantizer=quantized_bits(6, 0, alpha=0.3)),

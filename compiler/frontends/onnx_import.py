@@ -551,10 +551,10 @@ def prepare(proto: onnx.ModelProto) -> onnx.ModelProto:
     upgraded = upgrade_opset(proto)
     proto = copy.deepcopy(proto) if upgraded is proto else upgraded
     add_batch_axis(proto)
+    expand_channels_last(proto)
     proto = _infer_shapes(proto)
     shapes = static_shapes(proto)
-    changed = expand_channels_last(proto, shapes)
-    changed = fold_shape_subgraphs(proto, shapes) or changed
+    changed = fold_shape_subgraphs(proto, shapes)
     flatten_axis0(proto, shapes)
     if changed:
         proto = _infer_shapes(proto)

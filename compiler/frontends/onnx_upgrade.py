@@ -149,26 +149,52 @@ def _last_perm(rank: int) -> list[int]:
     return [0, *range(2, rank), 1]
 
 
-def expand_channels_last(proto: onnx.ModelProto, shapes: dict) -> bool:
+# ops whose output has the rank of their first input
+_SAME_RANK = {"Quant", "BipolarQuant", "Trunc", "Relu", "Add", "Sub", "Mul", "Div", "Clip",
+              "Sigmoid", "Tanh", "LeakyRelu", "Identity", "Abs", "Dropout", "Conv", "MaxPool",
+              "BatchNormalization", "AveragePool"}
+
+
+def _rank_of(proto: onnx.ModelProto, name: str) -> int | None:
+    """The rank of tensor ``name`` from the graph's declared shapes, kernel shapes and
+    rank-keeping ops (shape inference cannot run before channels-last ops expand)."""
+    g = proto.graph
+    declared = {vi.name: vi for vi in (*g.input, *g.value_info, *g.output)}
+    producers = {o: n for n in g.node for o in n.output}
+    for _ in range(len(g.node) + 1):
+        vi = declared.get(name)
+        if vi is not None and vi.type.tensor_type.HasField("shape"):
+            return len(vi.type.tensor_type.shape.dim)
+        node = producers.get(name)
+        if node is None or node.op_type not in _SAME_RANK:
+            return None
+        kernel = _attr(node, "kernel_shape")
+        if kernel:
+            return len(kernel) + 2
+        name = node.input[0]
+    return None
+
+
+def expand_channels_last(proto: onnx.ModelProto) -> bool:
     """Each channels-last op becomes Transpose(to NCHW), the standard op (a Conv's
     weight transposed too, as qonnx does), Transpose(back to NHWC)."""
     g = proto.graph
     if not any(n.domain == CHANNELS_LAST_DOMAIN for n in g.node):
         return False
     nodes = []
-    for i, node in enumerate(g.node):
+    for i, node in enumerate(list(g.node)):
         if node.domain != CHANNELS_LAST_DOMAIN:
             nodes.append(node)
             continue
-        dims = shapes.get(node.input[0])
-        if dims is None or len(dims) not in (3, 4):
+        kernel = _attr(node, "kernel_shape")
+        rank = len(kernel) + 2 if kernel else _rank_of(proto, node.input[0])
+        if rank not in (3, 4):
             raise UnsupportedOpError(
                 f"{_node_label(node, i)} (domain {CHANNELS_LAST_DOMAIN!r}): its input must "
-                f"be a rank-3 or rank-4 NHWC tensor with a known shape, got {dims}. Export "
+                f"be a rank-3 or rank-4 NHWC tensor of known rank, got rank {rank}. Export "
                 "the model before qonnx's ConvertToChannelsLastAndClean")
         if len(node.output) > 1 and any(node.output[1:]):
             raise UnsupportedOpError(f"{_node_label(node, i)}: only its first output")
-        rank = len(dims)
         name = node.name or f"{node.op_type}_{i}"
         std = copy.deepcopy(node)
         std.domain = ""

@@ -350,7 +350,9 @@ class ParquetSource(EventSource):
         while group < len(self.row_groups) and first_row + self.row_groups[group] <= start:
             first_row += self.row_groups[group]
             group += 1
-        pf = pq.ParquetFile(self.path)
+        # column chunks streamed through a 1 MB buffer, not read whole (a row group of
+        # a million events would otherwise sit in memory, compressed and decoded)
+        pf = pq.ParquetFile(self.path, buffer_size=1 << 20, pre_buffer=False)
         # one row group at a time: asked for several, pyarrow pre-buffers all of them
         batches = (batch for g in range(group, len(self.row_groups))
                    for batch in pf.iter_batches(batch_size=65536, columns=list(names),

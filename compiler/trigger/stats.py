@@ -22,6 +22,29 @@ from trigc.trigger.menu import Menu
 
 MAX_BINS_LOG2 = 12
 MAX_DEFAULT_QUANTITIES = 16
+# Counting through one histogram of joint codes (Stats._feed_joint) for menus of at
+# most this many bits, while classes x 2**(bits + 1) cells stay below JOINT_MAX_CELLS
+JOINT_MAX_BITS = 12
+JOINT_MAX_CELLS = 1 << 16
+SMALL_LABEL_RANGE = 4096  # integer labels spanning fewer values: counted, not sorted
+
+
+def _classes(labels) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct labels in order and each event's index into them; without labels
+    one pseudo-class (an object array) that every event belongs to."""
+    if labels is None:
+        return np.array([None], dtype=object), 0
+    labels = np.asarray(labels)
+    if labels.dtype.kind in "iub" and len(labels):
+        lo, hi = int(labels.min()), int(labels.max())
+        if hi - lo < SMALL_LABEL_RANGE:
+            shifted = labels.astype(np.int64) - lo
+            present = np.flatnonzero(np.bincount(shifted, minlength=hi - lo + 1))
+            lookup = np.zeros(hi - lo + 1, np.int64)
+            lookup[present] = np.arange(len(present))
+            return present + lo, lookup[shifted]
+    classes, index = np.unique(labels, return_inverse=True)
+    return classes, index.reshape(-1)
 
 
 @dataclass
@@ -83,9 +106,74 @@ class Stats:
 
     def feed(self, env: dict, bits, prescaled, l1a, l1a_unprescaled, labels) -> None:
         self.n_events += len(bits)
+        bits, prescaled = np.asarray(bits, bool), np.asarray(prescaled, bool)
+        l1a, l1a_unprescaled = np.asarray(l1a, bool), np.asarray(l1a_unprescaled, bool)
+        classes, index = _classes(labels)
         background = self.menu.labels.background
-        rate_mask = np.isin(labels, background) if labels is not None and background \
-            else slice(None)
+        in_rate = np.isin(classes, background) if labels is not None and background \
+            else None
+        rate_mask = in_rate[index] if in_rate is not None else slice(None)
+        nb = bits.shape[1]
+        if nb <= JOINT_MAX_BITS and len(classes) << (nb + 1) <= JOINT_MAX_CELLS:
+            self._feed_joint(bits, prescaled, l1a, l1a_unprescaled, classes, index, in_rate)
+        else:
+            self._feed_general(bits, prescaled, l1a, l1a_unprescaled, labels, rate_mask)
+        for c in self.curves:
+            bins = len(c.rate_hist)
+            at = (c.quantity.evaluate(env) - c.quantity.lo) >> c.shift
+            if labels is None:
+                c.rate_hist += np.bincount(at, minlength=bins)
+                continue
+            # (class, bin) -> events, in one pass
+            per_class = np.bincount(index * bins + at, minlength=len(classes) * bins)
+            per_class = per_class.reshape(len(classes), bins)
+            c.rate_hist += per_class[in_rate if in_rate is not None else slice(None)].sum(0)
+            for k, label in enumerate(classes):
+                key = int(label)
+                if key not in c.class_hist:
+                    c.class_hist[key] = np.zeros_like(c.rate_hist)
+                c.class_hist[key] += per_class[k]
+
+    def _feed_joint(self, bits, prescaled, l1a, l1a_unprescaled, classes, index,
+                    in_rate) -> None:
+        """Every count from one histogram of the events' joint codes (class, the bits,
+        the L1 accept): O(events) integer work, then sums over at most
+        ``JOINT_MAX_CELLS`` cells. Equal to :meth:`_feed_general`, count for count."""
+        nb = bits.shape[1]
+        weights = 1 << np.arange(nb, dtype=np.int64)
+        code = bits @ weights if nb else np.zeros(len(bits), np.int64)
+        code_ps = prescaled @ weights if nb else code
+        cells = 1 << nb
+        # (class, code, l1a, l1a unprescaled) -> events
+        joint = np.bincount(((index * cells + code) << 2) + (l1a.astype(np.int64) << 1)
+                            + l1a_unprescaled,
+                            minlength=len(classes) * cells * 4).reshape(len(classes), cells, 4)
+        # prescaled bits: (class, code) -> events
+        joint_ps = np.bincount(index * cells + code_ps,
+                               minlength=len(classes) * cells).reshape(len(classes), cells)
+        rate = slice(None) if in_rate is None else in_rate
+        h = joint[rate].sum(axis=0)  # rate sample: (code, l1a, l1a unprescaled)
+        per_code = h.sum(axis=1)
+        member = (np.arange(cells)[:, None] >> np.arange(nb)) & 1  # (code, bit) -> 0/1
+        self.n_rate += int(per_code.sum())
+        self.overlap += member.T @ (per_code[:, None] * member)
+        self.fired += per_code @ member
+        self.fired_ps += joint_ps[rate].sum(axis=0) @ member
+        alone = member.sum(axis=1) == 1
+        self.pure += (per_code * alone) @ member
+        self.l1a += int(h[:, 2:].sum())
+        self.l1a_unprescaled += int(h[:, 1::2].sum())
+        if classes.dtype == object:  # no labels
+            return
+        for k, label in enumerate(classes):
+            key = int(label)
+            counts = joint[k].sum(axis=1)
+            self.class_n[key] = self.class_n.get(key, 0) + int(counts.sum())
+            self.class_fired[key] = self.class_fired.get(key, 0) + counts @ member
+            self.class_l1a[key] = self.class_l1a.get(key, 0) + int(joint[k][:, 2:].sum())
+
+    def _feed_general(self, bits, prescaled, l1a, l1a_unprescaled, labels, rate_mask) -> None:
+        """The counts for menus with too many bits (or classes) for one joint histogram."""
         b, bps = bits[rate_mask], prescaled[rate_mask]
         self.n_rate += len(b)
         # counts as float64 matrix products (BLAS, exact below 2**53 events per chunk):
@@ -100,9 +188,6 @@ class Stats:
         self.pure += (alone.astype(np.float64) @ as_float).astype(np.int64)
         self.l1a += int(np.count_nonzero(l1a[rate_mask]))
         self.l1a_unprescaled += int(np.count_nonzero(l1a_unprescaled[rate_mask]))
-        values = [c.quantity.evaluate(env) for c in self.curves]
-        for c, v in zip(self.curves, values):
-            c.rate_hist += self._hist(c, v[rate_mask])
         if labels is None:
             return
         for label in np.unique(labels):
@@ -111,15 +196,6 @@ class Stats:
             self.class_n[key] = self.class_n.get(key, 0) + int(mask.sum())
             self.class_fired[key] = self.class_fired.get(key, 0) + bits[mask].sum(axis=0)
             self.class_l1a[key] = self.class_l1a.get(key, 0) + int(l1a[mask].sum())
-            for c, v in zip(self.curves, values):
-                if key not in c.class_hist:
-                    c.class_hist[key] = np.zeros_like(c.rate_hist)
-                c.class_hist[key] += self._hist(c, v[mask])
-
-    @staticmethod
-    def _hist(curve: Curve, values: np.ndarray) -> np.ndarray:
-        index = (values - curve.quantity.lo) >> curve.shift
-        return np.bincount(index, minlength=len(curve.rate_hist))
 
     # ---- results ----------------------------------------------------------------------
     def rate(self, count) -> tuple:

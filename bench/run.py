@@ -20,7 +20,7 @@ Options: ``--reps N`` (default 3), ``--scaling-reps N`` (default 1), ``--events 
 generated projects), ``--out DIR`` (default: bench/), ``--no-reference`` (build every
 model here even when ``models/`` holds trained reference weights), ``--no-verilog`` (skip
 the Verilog section: trigc's Verilog backend vs da4ml, ``bench/verilog.py``), ``--no-emulator``
-(skip the fast emulator section, ``bench/emulator.py``).
+(skip the fast emulator sections, ``bench/emulator.py`` and ``bench/pipeline.py``).
 
 Each worker starts with an empty ``$TRIGC_CACHE_DIR`` (the C-sim build is timed cold), but
 with the fast emulator kernels of earlier workers copied in (``fast/``): a user's
@@ -174,7 +174,8 @@ def parse_args(argv=None):
     p.add_argument("--no-verilog", action="store_true",
                    help="skip the Verilog section (trigc's Verilog backend vs da4ml)")
     p.add_argument("--no-emulator", action="store_true",
-                   help="skip the fast emulator section (bench/emulator.py)")
+                   help="skip the fast emulator sections (bench/emulator.py, "
+                   "bench/pipeline.py)")
     return p.parse_args(argv)
 
 
@@ -258,6 +259,15 @@ def main(argv=None) -> int:
         emulator = read_json(path) if path.is_file() else {
             "error": f"bench.emulator exited with {code} after {wall:.0f} s, no results"}
         log(f"emulator section: {wall:.0f} s")
+    pipeline = None
+    if not args.no_emulator:  # bench/pipeline.py: trigc emulate on 10M events
+        code, wall, _ = spawn(["-m", "bench.pipeline", "--workdir", str(workdir / "pipeline"),
+                               "--json", str(workdir / "pipeline.json")],
+                              workdir / "logs" / "pipeline.log", python_env(), timeout=3600)
+        path = workdir / "pipeline.json"
+        pipeline = read_json(path) if path.is_file() else {
+            "error": f"bench.pipeline exited with {code} after {wall:.0f} s, no results"}
+        log(f"pipeline section: {wall:.0f} s")
 
     # ---- results -------------------------------------------------------------------------
     import numpy as np
@@ -287,11 +297,15 @@ def main(argv=None) -> int:
     loads += step_loads
     results["load1_during_run"] = {"min": min(loads), "max": max(loads)}
     results["scaling_series"] = [n for n in SCALING_SERIES if n in results["models"]]
-    results["targets"] = report.check_targets(results["models"])
+    results["targets"] = report.check_targets(
+        results["models"], emulator if emulator and "error" not in emulator else None,
+        pipeline if pipeline and "error" not in pipeline else None)
     if verilog is not None:
         results["verilog"] = verilog
     if emulator is not None:
         results["emulator"] = emulator
+    if pipeline is not None:
+        results["pipeline"] = pipeline
     results["total_minutes"] = (time.time() - t_start) / 60
 
     out_dir.mkdir(parents=True, exist_ok=True)

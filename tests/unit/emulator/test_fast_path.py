@@ -7,6 +7,7 @@ input-quantization corner cases and the build cache."""
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -337,3 +338,20 @@ def test_input_rounding_near_half_points(rounding):
     batch = np.stack([values[:8], values[8:]] * 40)
     np.testing.assert_array_equal(emulate(g, batch, raw=True, engine="fast"),
                                   emulate(g, batch, raw=True, engine="interpreter"))
+
+
+def test_compiler_version_is_remembered_per_binary(tmp_path, monkeypatch):
+    """`cc --version` runs once per compiler binary, not once per process; a changed
+    binary (another size or modification time) is asked again."""
+    monkeypatch.setenv("TRIGC_CACHE_DIR", str(tmp_path / "cache"))
+    cc = tmp_path / "fakecc"
+    cc.write_text("#!/bin/sh\necho \"fakecc 1.0\" >> \"$0.calls\"\necho 'fakecc 1.0'\n")
+    cc.chmod(0o755)
+    calls = tmp_path / "fakecc.calls"
+    assert fast._compiler_version(str(cc)) == "fakecc 1.0"
+    assert fast._compiler_version(str(cc)) == "fakecc 1.0"
+    assert calls.read_text().count("\n") == 1
+    cc.write_text(cc.read_text().replace("1.0", "2.0"))
+    os.utime(cc, ns=(cc.stat().st_atime_ns, cc.stat().st_mtime_ns + 10**9))
+    assert fast._compiler_version(str(cc)) == "fakecc 2.0"
+    assert calls.read_text().count("\n") == 2

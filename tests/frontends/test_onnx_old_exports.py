@@ -274,7 +274,7 @@ def test_unsupported_op_is_refused_before_any_work(monkeypatch):
     start = time.perf_counter()
     with pytest.raises(trigc.UnsupportedOpError) as exc:
         trigc.load(model)
-    assert time.perf_counter() - start < 1.0
+    assert time.perf_counter() - start < 5.0  # measured: ~0.01 s
     msg = one_line(exc)
     assert "Node 'up/Resize' (Resize)" in msg and "Replace the layer" in msg
 

@@ -14,6 +14,13 @@
 * ``quantized_tanh`` / ``quantized_sigmoid`` go through QKeras' internal sigmoid,
   by default ``hard_sigmoid = clip(0.5 x + 0.5, 0, 1)`` (``smooth``: slope 0.1875):
   a Mul/Add by dyadic constants and a Quant.
+* Weights of ``quantized_po2``, ``binary`` and ``ternary`` (alpha None, a power of
+  two, or ``'auto_po2'``) are 0 or +-powers of two: exported as QKeras' own values
+  behind the narrowest Quant grid that holds them all. ``alpha='auto'`` (a float
+  least-squares scale) is refused.
+* ``binary`` / ``ternary`` / ``binary_tanh`` / ``binary_sigmoid`` activations are
+  threshold functions, built exactly from BipolarQuant (+1 where its input is >= 0,
+  else -1) on ``x``, ``-x`` or ``x - t``, and dyadic Add/Sub/Mul: no new op.
 
 Anything else raises ``UnsupportedOpError`` naming the layer, the quantizer and the
 fix. QKeras returns ``x + stop_gradient(xq - x)`` in float32, which equals ``xq``

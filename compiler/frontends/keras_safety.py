@@ -30,6 +30,8 @@ QKERAS_OBJECTS = frozenset({
 })
 # QKeras' quantizing functions (pure functions of qkeras.quantizers), named by string
 QKERAS_FUNCTIONS = frozenset({"binary_sigmoid", "binary_tanh"})
+# names other tools (hls4ml, BinaryNet ports) use for what QKeras 0.9.0 spells otherwise
+QKERAS_SPELLINGS = {"ternary_tanh": "QActivation(ternary())"}
 KERAS_ACTIVATIONS = frozenset({
     "elu", "exponential", "gelu", "hard_sigmoid", "linear", "mish", "relu", "selu",
     "sigmoid", "softmax", "softplus", "softsign", "swish", "tanh",
@@ -181,6 +183,9 @@ class _Checker:
         if name in QKERAS_OBJECTS | QKERAS_FUNCTIONS or name in KERAS_ACTIVATIONS or \
                 name in self.custom:
             return
+        if name in QKERAS_SPELLINGS:
+            self.refuse(layer, f"{key} {text[:80]!r} is not a QKeras 0.9.0 quantizer",
+                        f"use {QKERAS_SPELLINGS[name]} and save the model again")
         self.refuse(layer, f"{key} {text[:80]!r} is not a Keras activation or QKeras "
                     "quantizer", "use a built-in quantizer or activation, or pass yours in "
                     "custom_objects if you trust it")

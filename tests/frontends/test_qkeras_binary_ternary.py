@@ -310,3 +310,21 @@ def test_po2_weights_spanning_too_many_bits_refused():
                        match=r"'fc'.*quantized_po2.*2\*\*-\d+ to 2\*\*-1, a \d+-bit.*"
                              r"trigc allows 32.*max_value"):
         to_qonnx(model)
+
+
+def test_ternary_tanh_file_refused_with_qkeras_spelling(tmp_path):
+    """A saved model naming the activation 'ternary_tanh' (hls4ml's and BinaryNet's
+    name; QKeras 0.9.0 cannot load it) is refused before Keras runs, with QKeras'
+    spelling of it."""
+    model = _act("binary_tanh")
+    path = tmp_path / "tt.h5"
+    model.save(path)
+    import h5py
+
+    with h5py.File(path, "r+") as f:
+        f.attrs["model_config"] = f.attrs["model_config"].replace("binary_tanh",
+                                                                  "ternary_tanh")
+    with pytest.raises(trigc.UnsupportedOpError,
+                       match=r"layer 'act'.*'ternary_tanh' is not a QKeras 0.9.0 quantizer.*"
+                             r"use QActivation\(ternary\(\)\)"):
+        to_qonnx(path)

@@ -1,5 +1,9 @@
 """Fold BatchNormalization into the preceding Dense/Conv (MatMul+bias or Conv), or
-lower it to a per-channel Mul and Add when there is nothing to fold into."""
+lower it to a per-channel Mul and Add when there is nothing to fold into.
+
+A folded layer computes the BatchNorm's values, so it writes the BatchNorm's output
+tensor (and the pre-BatchNorm tensor disappears): a precision override or a PTQ
+profile keyed by a tensor name then meets the values that tensor carries."""
 
 from __future__ import annotations
 
@@ -50,7 +54,7 @@ def fold_batchnorm(graph: Graph) -> bool:
             else:
                 b = graph.add_constant(f"{prod.name}_bias", shift, source=prod.source)
                 graph.add_input(prod, b)
-            graph.bypass(bn)
+            _absorb(graph, prod, bn)
         elif prod is not None:
             mm = prod if prod.op is Op.MATMUL else prod.inputs[0].producer
             w = graph.own_constant(mm, 1)
@@ -58,7 +62,7 @@ def fold_batchnorm(graph: Graph) -> bool:
             if prod.op is Op.ADD:
                 bias = graph.own_constant(prod, 1)
                 bias.value = bias.value * scale + shift
-                graph.bypass(bn)
+                _absorb(graph, prod, bn)
             else:
                 bn.op = Op.ADD
                 _to_add(graph, bn, shift)
@@ -66,6 +70,14 @@ def fold_batchnorm(graph: Graph) -> bool:
             _to_mul_add(graph, bn, scale, shift)
         changed = True
     return changed
+
+
+def _absorb(graph: Graph, prod: Node, bn: Node) -> None:
+    """Drop ``bn``, whose scale and shift are in ``prod`` now; ``prod`` writes the
+    BatchNorm's output tensor, the one that carries these values."""
+    folded = bn.output
+    graph.remove_node(bn)
+    graph.set_output(prod, folded)
 
 
 def _to_add(graph: Graph, bn: Node, shift: np.ndarray) -> None:

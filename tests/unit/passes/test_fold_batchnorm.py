@@ -65,7 +65,7 @@ def test_bn_after_conv_folds_into_weights(bias, groups):
     assert ops_of(g) == [Op.CONV]
     conv = g.nodes[0]
     assert len(conv.inputs) == 3
-    assert conv.output is g.outputs[0] and conv.output.name == "h"
+    assert conv.output is g.outputs[0] and conv.output.name == "y"  # carries the BN values
     assert conv.inputs[1].shape == conv.inputs[1].value.shape
     assert_same_float(ref, g, (2, 5, 5))
     assert fold_batchnorm(g) is False
@@ -84,7 +84,7 @@ def test_bn_after_matmul_with_bias_updates_bias():
     assert fold_batchnorm(g) is True
     verify(g)
     assert ops_of(g) == [Op.MATMUL, Op.ADD]
-    assert g.outputs[0].name == "h"
+    assert g.outputs[0].name == "y"  # carries the BN values
     assert_same_float(ref, g, (4,))
     assert fold_batchnorm(g) is False
 

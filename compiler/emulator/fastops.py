@@ -430,7 +430,9 @@ def _pool(p: Program, node: Node, out: Buf) -> None:
         init, step = "0", "m[e] = k == s0 ? xv : (xv > m[e] ? xv : m[e]);"
         stmts = [f"int64_t v = m[e];", *assign_c("v", lo, hi, x.frac, t, "q")]
     else:
-        if node.op is Op.GLOBAL_AVGPOOL or node.attrs.count_include_pad or \
+        if node.op is Op.GLOBAL_AVGPOOL and not node.attrs.divide:
+            dens = [1] * len(wins)  # sum pooling
+        elif node.op is Op.GLOBAL_AVGPOOL or node.attrs.count_include_pad or \
                 not any(node.attrs.pads):
             dens = [full] * len(wins)
         else:

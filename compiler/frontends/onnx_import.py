@@ -289,6 +289,15 @@ class _Importer:
         self._emit(Op.MUL, node, name, source, ins)
 
     def _op_Div(self, node, name, source, ins):
+        if ins[1] is not None and not ins[1].is_constant and \
+                ins[1].name not in self._const_derived:
+            # the masked-mean pattern of Deep Sets: sum(h * mask) / sum(mask)
+            raise UnsupportedOpError(
+                f"Node {name!r} (Div, layer {source!r}): the divisor {ins[1].name!r} is "
+                "computed at run time (e.g. the count of real objects of a masked mean); "
+                "division by a run-time value is not exact in fixed point. Use sum pooling "
+                "(ReduceSum over the objects, no division) or a mean over the fixed object "
+                "count (exact when it is a power of two)")
         self._constant_input(ins[1], node, "divisor")
         self._emit(Op.DIV, node, name, source, ins)
 
@@ -395,6 +404,64 @@ class _Importer:
 
     def _op_GlobalMaxPool(self, node, name, source, ins):
         self._emit(Op.GLOBAL_MAXPOOL, node, name, source, ins, O.GlobalPoolAttrs())
+
+    # reductions over objects (Deep Sets pooling) or spatial positions
+    def _op_ReduceMean(self, node, name, source, ins):
+        self._reduce(node, name, source, ins, Op.GLOBAL_AVGPOOL, O.GlobalPoolAttrs)
+
+    def _op_ReduceMax(self, node, name, source, ins):
+        self._reduce(node, name, source, ins, Op.GLOBAL_MAXPOOL, O.GlobalPoolAttrs)
+
+    def _op_ReduceSum(self, node, name, source, ins):
+        self._reduce(node, name, source, ins, Op.GLOBAL_AVGPOOL,
+                     lambda **kw: O.GlobalPoolAttrs(divide=False, **kw))
+
+    def _reduce(self, node, name, source, ins, op, make_attrs):
+        """ReduceMean/Max/Sum as a global pool: over every axis but the last of
+        (batch, objects..., features) (channels-last: Deep Sets pooling over
+        objects), or every axis but the first (channels-first, as GlobalAveragePool)."""
+        x = ins[0]
+        fix = ("reduce over the objects axis of a (batch, objects, features) tensor "
+               "(axis 1; x.mean(dim=1), .sum(dim=1), .amax(dim=1)) or over every axis but "
+               "the channels of a (batch, channels, ...) tensor")
+        if x.is_constant or x.name in self._const_derived:
+            raise UnsupportedOpError(f"Node {name!r} ({node.op_type}): reduction of a "
+                                     "constant; fold it before export")
+        axes_t = ins[1] if len(ins) > 1 else None
+        axes = _attr(node, "axes") if axes_t is None else \
+            self._constant_input(axes_t, node, "axes")
+        shape = x.shape
+        rank = len(shape) + 1  # with the batch axis
+        if axes is None or np.asarray(axes).size == 0:
+            if _attr(node, "noop_with_empty_axes", 0):
+                self._alias(node, ins)
+                return
+            axes = range(rank)
+        per_sample = sorted({int(a) % rank for a in np.asarray(axes).reshape(-1)})
+        if 0 in per_sample:
+            raise UnsupportedOpError(
+                f"Node {name!r} ({node.op_type}, layer {source!r}): the reduction includes "
+                f"the batch axis 0 (axes {per_sample}); trigc computes one event at a time. "
+                f"{fix[0].upper()}{fix[1:]}")
+        per_sample = [a - 1 for a in per_sample]
+        n = len(shape)
+        if n >= 2 and per_sample == list(range(n - 1)):
+            channels_last, pooled = True, (*(1,) * (n - 1), shape[-1])
+        elif n >= 2 and per_sample == list(range(1, n)):
+            channels_last, pooled = False, (shape[0], *(1,) * (n - 1))
+        else:
+            raise UnsupportedOpError(
+                f"Node {name!r} ({node.op_type}, layer {source!r}): reduction over axes "
+                f"{[a + 1 for a in per_sample]} of a tensor of shape (batch, "
+                f"{', '.join(map(str, shape))}) is not supported; {fix}")
+        attrs = make_attrs(channels_last=channels_last)
+        if _attr(node, "keepdims", 1):
+            self._emit(op, node, name, source, ins[:1], attrs)
+            return
+        pooled_t = self._insert(op, ins[:1], f"{name}_pool", source, attrs, shape=pooled)
+        out = self._output(node.output[0], [pooled_t], source)
+        self.graph.add_node(Op.RESHAPE, [pooled_t], [out], O.ReshapeAttrs(tuple(out.shape)),
+                            name=_c_name(f"{name}_squeeze"), source=source)
 
     # layout
     def _op_Flatten(self, node, name, source, ins):
@@ -509,6 +576,8 @@ HANDLERS = {
     "AveragePool": _Importer._op_AveragePool,
     "GlobalAveragePool": _Importer._op_GlobalAveragePool,
     "GlobalMaxPool": _Importer._op_GlobalMaxPool, "Flatten": _Importer._op_Flatten,
+    "ReduceMean": _Importer._op_ReduceMean, "ReduceMax": _Importer._op_ReduceMax,
+    "ReduceSum": _Importer._op_ReduceSum,
     "Reshape": _Importer._op_Reshape, "Transpose": _Importer._op_Transpose,
     "Concat": _Importer._op_Concat, "Unsqueeze": _Importer._op_Unsqueeze,
     "Squeeze": _Importer._op_Squeeze, "Identity": _Importer._op_Identity,

@@ -138,8 +138,13 @@ class PoolAttrs:
 
 @dataclass(frozen=True)
 class GlobalPoolAttrs:
+    """Max or average over every position (spatial pixels, or the objects of a
+    Deep Sets model). ``divide=False`` makes the average a plain sum (ONNX
+    ``ReduceSum``): no division at all, so it is exact for any object count."""
+
     accum_type: FixedType | None = None
     channels_last: bool = False
+    divide: bool = True
 
 
 @dataclass(frozen=True)
@@ -175,7 +180,12 @@ class SoftmaxAttrs:
     """Softmax along the last axis via an exp table and an inverse table.
 
     d = x - max(x) (exact) ; e = exp_lut(d) ; s = sum(e) (exact) ;
-    y = e * inv_lut(s), assigned to the output type."""
+    y = e * inv_lut(s), assigned to the output type.
+
+    ``mode="exact"`` (trigc.ops.softmax) replaces both tables: e is a product of
+    chunk tables of r = max(x) - x (``exp_shifts``, ``exp_sizes``, the tables
+    concatenated in ``exp_table``, entries with ``exp_bits`` fraction bits) and y is
+    the exact quotient e / sum(e) assigned to the output type."""
 
     axis: int = -1
     table_size: int = 1024
@@ -183,6 +193,11 @@ class SoftmaxAttrs:
     inv_lut: LutAttrs | None = None
     diff_type: FixedType | None = None
     sum_type: FixedType | None = None
+    mode: str = "lut"
+    exp_bits: int = 0
+    exp_shifts: tuple[int, ...] = ()
+    exp_sizes: tuple[int, ...] = ()
+    exp_table: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
 @dataclass(frozen=True)

@@ -321,7 +321,8 @@ def _global(kind: str) -> Callable[[_Lowering, Node], Ids]:
             if kind == "max":
                 out.append(_tree(items, lw.net.max))
             else:
-                out.append(_average(lw, node, _tree(items, lw.net.add), len(items)))
+                count = len(items) if node.attrs.divide else 1  # 1: sum pooling
+                out.append(_average(lw, node, _tree(items, lw.net.add), count))
         return np.array(out, dtype=object).reshape(node.output.shape)
 
     return rule

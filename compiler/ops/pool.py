@@ -73,11 +73,15 @@ def avgpool(node: Node, args: list[Value]) -> Exact:
 
 
 def global_avgpool(node: Node, args: list[Value]) -> Exact:
-    """The exact mean over every spatial position, per channel."""
+    """The exact mean over every spatial position (or object), per channel; the
+    plain sum when ``attrs.divide`` is false (sum pooling)."""
     x = args[0]
     axes = tuple(range(1, x.raw.ndim - 1))
     count = int(np.prod([x.raw.shape[i] for i in axes]))
-    return Exact(widen(x.raw, count.bit_length()).sum(axis=axes, keepdims=True), x.frac, count)
+    total = widen(x.raw, count.bit_length()).sum(axis=axes, keepdims=True)
+    if not node.attrs.divide:
+        return Exact(total, x.frac)
+    return Exact(total, x.frac, count)
 
 
 def global_maxpool(node: Node, args: list[Value]) -> Exact:

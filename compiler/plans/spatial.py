@@ -47,20 +47,24 @@ def plan_pool(node: Node) -> PoolPlan:
 
 @dataclass(frozen=True, eq=False)
 class GlobalPoolPlan(KernelPlan):
-    """Max or average over all ``n_spatial`` positions of each of ``n_chan``
-    channels; ``accum_type`` is the average's sum type (None for the max)."""
+    """Max, average or sum over all ``n_spatial`` positions (or objects) of each of
+    ``n_chan`` channels; ``accum_type`` is the sum's type (None for the max), and
+    ``divisor`` what the sum is divided by (``n_spatial``, or 1 for sum pooling)."""
 
     n_spatial: int
     n_chan: int
     accum_type: FixedType | None
+    divisor: int = 1
 
     def windows(self) -> list[tuple[int, int]]:
         """(valid, divisor) of every output element."""
-        return [(self.n_spatial, self.n_spatial)] * self.n_chan
+        return [(self.n_spatial, self.divisor)] * self.n_chan
 
 
 def plan_global_pool(node: Node) -> GlobalPoolPlan:
     x = node.inputs[0]
     accum = node.attrs.accum_type if node.op is Op.GLOBAL_AVGPOOL else None
-    return GlobalPoolPlan(**operands(node), n_spatial=size(x) // x.shape[-1],
-                          n_chan=x.shape[-1], accum_type=accum)
+    n_spatial = size(x) // x.shape[-1]
+    divisor = n_spatial if node.op is Op.GLOBAL_AVGPOOL and node.attrs.divide else 1
+    return GlobalPoolPlan(**operands(node), n_spatial=n_spatial, n_chan=x.shape[-1],
+                          accum_type=accum, divisor=divisor)

@@ -151,8 +151,10 @@ def config_global_pool(node: Node, names: Names, plan: GlobalPoolPlan) -> dict:
     consts = [("n_spatial", plan.n_spatial), ("n_chan", plan.n_chan)]
     avg = plan.accum_type is not None
     typedefs = [("accum_t", names.type_name(plan.accum_type))] if avg else []
+    kernel = "global_maxpool" if not avg else (
+        "global_avgpool" if plan.divisor > 1 else "global_sumpool")
     return {"struct": _struct(_cname(node, names), consts, typedefs),
-            "kernel": "global_avgpool" if avg else "global_maxpool",
+            "kernel": kernel,
             "template": ["in", "out", "config"]}
 
 

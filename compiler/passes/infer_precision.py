@@ -30,6 +30,7 @@ from trigc.ops import Exact, Value, assign, op_def
 from trigc.ops.constants import CONSTANT_MAX_WIDTH, exact_constant_type
 from trigc.ops.exact import is_one
 from trigc.ops.lut import FUNCTIONS
+from trigc.ops.softmax import EXACT_EXP_BITS, build_exp_chunks, exact_error_bound
 
 log = logging.getLogger(__name__)
 
@@ -128,10 +129,18 @@ def _exact_type(node: Node, lo: Exact, hi: Exact) -> FixedType:
     return FixedType.for_raw_range(int(lo_raw.min()), int(hi_raw.max()), frac)
 
 
+# The precision keys with a meaning of their own (trigc.api.SPECIAL_KEYS): 'input'
+# types the model inputs, never a layer that happens to be called "input" (QKeras and
+# qonnx name an input quantizer so).
+SPECIAL_KEYS = ("input", "default", "weights")
+
+
 def _override_for(graph: Graph, node: Node, t: Tensor) -> FixedType | None:
     o = graph.precision_overrides
-    for key in (t.name, node.name, node.source):
-        if key in o:
+    if t.name in o and (t.name not in SPECIAL_KEYS or t in graph.inputs):
+        return o[t.name]
+    for key in (node.name, node.source):
+        if key in o and key not in SPECIAL_KEYS:
             return o[key]
     return None
 
@@ -190,6 +199,22 @@ def _softmax_node(graph: Graph, node: Node, bounds: dict) -> None:
     out = node.output
     if out.type is None:
         out.type = _override_for(graph, node, out) or SOFTMAX_OUT_TYPE
+    if a.mode == "exact":
+        _softmax_exact_tables(node, spread, n)
+
+
+def _softmax_exact_tables(node: Node, spread: int, n: int) -> None:
+    """The exact mode's chunked exp tables and sum type (trigc.ops.softmax)."""
+    bits = EXACT_EXP_BITS
+    shifts, sizes, table = build_exp_chunks(spread, fx_of(node.inputs[0]), bits)
+    node.attrs = dataclasses.replace(
+        node.attrs, exp_bits=bits, exp_shifts=shifts, exp_sizes=sizes, exp_table=table,
+        sum_type=FixedType.for_raw_range(0, n << bits, bits))
+    out = node.output.type
+    bound = exact_error_bound(node.attrs, n, out)
+    if bound >= out.lsb:
+        log.warning("%s: exact softmax guarantees only %.3g (%.2f LSB of %s) over %d "
+                    "classes", node.where(), bound, bound / out.lsb, out, n)
 
 
 def fx_of(t: Tensor) -> int:

@@ -266,7 +266,9 @@ def compile(model, output_dir, *, part: str | None = None, clock_ns: float | Non
             budgets: dict | None = None, example_input=None, board: str | None = None,
             interface: str | None = None, axis_word_bits: int | None = None,
             backend: str | None = None, overwrite: bool = False,
-            stage_ns: float | None = None, dsp_digits: int | None = None) -> Project:
+            stage_ns: float | None = None, dsp_digits: int | None = None,
+            calibration=None, calibration_bits: int | None = None,
+            calibration_target: float | None = None) -> Project:
     """Compile a model to a Vitis HLS project (or, with ``backend="verilog"``, a
     pipelined Verilog project; with ``backend="catapult"``, a Catapult HLS project in
     ac_fixed types): an ONNX/QONNX path or ModelProto, a
@@ -290,6 +292,12 @@ def compile(model, output_dir, *, part: str | None = None, clock_ns: float | Non
     arguments override it. The estimate and budgets are stored in the project
     (report.txt/json/png); ``trigc check`` enforces them.
 
+    ``calibration`` (samples of the model's input, (N, ...)): calibrated post-training
+    quantization of a float model, every type chosen from its values on these samples
+    (``calibration_bits`` wide, or the narrowest width reaching the argmax agreement
+    ``calibration_target``; see :func:`trigc.load`); the choice and the agreement are in
+    ``project.calibration``.
+
     An existing ``output_dir`` holding files trigc did not write (see
     ``trigc.outputs``) is an ``OutputError``; ``overwrite=True`` replaces only trigc's
     files there and keeps the others."""
@@ -299,15 +307,23 @@ def compile(model, output_dir, *, part: str | None = None, clock_ns: float | Non
                            stage_ns=stage_ns, dsp_digits=dsp_digits)
     prec = dict(cfg.get("precision", {}))
     prec.update(precision or {})
+    if isinstance(model, Graph) and calibration is not None:
+        raise ConfigError("calibration= needs the float model (ONNX file or proto, torch "
+                          "or Keras model), not a compiled trigc Graph")
     graph = model if isinstance(model, Graph) else load(model, precision=prec, name=name,
-                                                        example_input=example_input)
+                                                        example_input=example_input,
+                                                        calibration=calibration,
+                                                        calibration_bits=calibration_bits,
+                                                        calibration_target=calibration_target)
     if tb_inputs is not None and not isinstance(tb_inputs, (list, tuple)):
         tb_inputs = [tb_inputs]
     limits = Budgets.from_dict(cfg.get("budgets")).override(**(budgets or {}))
     path, _ = write_project(graph, output_dir, options.replace(budgets=limits.to_json()),
                             [np.asarray(x, dtype=np.float64) for x in tb_inputs]
                             if tb_inputs is not None else None, overwrite=overwrite)
-    return Project(path)
+    project = Project(path)
+    project.calibration = getattr(graph, "calibration", None)  # trigc.ptq.Calibration
+    return project
 
 
 def _estimate(graph: Graph, options: BuildOptions) -> Estimate:

@@ -90,6 +90,7 @@ def to_onnx(model, example_input=None, custom_objects=None) -> onnx.ModelProto |
 
 def load(model, precision: Mapping | None = None, name: str | None = None,
          check: bool | None = None, example_input=None, custom_objects=None,
+         softmax: str | Mapping | None = None,
          calibration=None, calibration_bits: int | None = None,
          calibration_target: float | None = None) -> Graph:
     """Import a model and compile it to the final IR: an ONNX/QONNX path or ModelProto,
@@ -102,6 +103,10 @@ def load(model, precision: Mapping | None = None, name: str | None = None,
     ``'weights'`` (else ``'default'``) rounds float constants that it cannot hold
     exactly. Quantized (QONNX Quant) tensors keep their trained types.
 
+    ``softmax`` picks the Softmax mode: ``"lut"`` (default: exp and inverse tables)
+    or ``"exact"`` (the correctly rounded softmax to within half an output LSB plus
+    2^-28; trigc.ops.softmax), for every Softmax or as {layer name: mode}.
+
     ``calibration`` (an (N, ...) array, or {input name: array}): calibrated
     post-training quantization of a float model (:mod:`trigc.ptq.calibrate`): every
     input, weight and layer type from the float model's values on these samples, with
@@ -113,6 +118,7 @@ def load(model, precision: Mapping | None = None, name: str | None = None,
                            precision=precision, name=name, example_input=example_input,
                            custom_objects=custom_objects)
     from trigc.frontends.onnx_import import import_onnx
+    from trigc.ops.softmax import set_softmax_modes
     from trigc.passes import run_pipeline
 
     graph = import_onnx(to_onnx(model, example_input, custom_objects), name=name)
@@ -124,6 +130,7 @@ def load(model, precision: Mapping | None = None, name: str | None = None,
             f"Precision config names {unknown}, which are not tensors, nodes or layers of "
             f"the model; known layers: {sorted({n.source for n in graph.nodes})}")
     graph.precision_overrides = overrides
+    set_softmax_modes(graph, softmax)
     return run_pipeline(graph, check=check)
 
 

@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from trigc.errors import ConfigError
-from trigc.target import OPTION_KEYS, check_name_map, check_option, unknown_key_error
+from trigc.target import (OPTION_KEYS, check_name_map, check_option, check_softmax_mode,
+                          unknown_key_error)
 
 # Largest configuration file read (a real one is a few kB).
 MAX_CONFIG_BYTES = 16 * 1024 * 1024
@@ -22,6 +23,8 @@ MAX_CONFIG_BYTES = 16 * 1024 * 1024
 # ``precision`` is the model's; every other key is a build option (trigc.target).
 KEYS = {
     "precision": "an object {tensor, node or layer name: type such as \"fixed<16,6>\"}",
+    "softmax": "the softmax mode, \"lut\" (default) or \"exact\", or an object "
+               "{layer name: mode}",
     **OPTION_KEYS,
 }
 
@@ -70,8 +73,12 @@ def check_config(config, where: str = "config") -> dict:
         if key not in KEYS:
             raise unknown_key_error(key, KEYS, where)
         what = f"{key!r} in the {where}"
-        out[key] = (check_name_map(value, what, _type_text, KEYS["precision"])
-                    if key == "precision" else check_option(key, value, what))
+        if key == "precision":
+            out[key] = check_name_map(value, what, _type_text, KEYS["precision"])
+        elif key == "softmax":
+            out[key] = check_softmax_mode(value, what)
+        else:
+            out[key] = check_option(key, value, what)
     return out
 
 

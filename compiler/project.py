@@ -267,6 +267,7 @@ def compile(model, output_dir, *, part: str | None = None, clock_ns: float | Non
             interface: str | None = None, axis_word_bits: int | None = None,
             backend: str | None = None, overwrite: bool = False,
             stage_ns: float | None = None, dsp_digits: int | None = None,
+            softmax: str | dict | None = None,
             calibration=None, calibration_bits: int | None = None,
             calibration_target: float | None = None) -> Project:
     """Compile a model to a Vitis HLS project (or, with ``backend="verilog"``, a
@@ -282,7 +283,8 @@ def compile(model, output_dir, *, part: str | None = None, clock_ns: float | Non
     ac_fixed, the same kernels) or ``verilog`` (RTL with the
     ports of :mod:`trigc.backends.verilog`; ``stage_ns`` is its combinational budget
     per pipeline stage, 0 for none, and ``dsp_digits`` lets wide weights use
-    multipliers).
+    multipliers); ``softmax`` is the Softmax mode, ``"lut"`` (default) or ``"exact"``,
+    for all or as {layer name: mode} (:func:`trigc.load`).
 
     ``config`` (dict or JSON file) may hold ``precision`` and the build options of
     :data:`trigc.target.OPTION_KEYS`: ``reuse`` (per layer), ``default_reuse``,
@@ -307,6 +309,7 @@ def compile(model, output_dir, *, part: str | None = None, clock_ns: float | Non
                            stage_ns=stage_ns, dsp_digits=dsp_digits)
     prec = dict(cfg.get("precision", {}))
     prec.update(precision or {})
+    modes = softmax if softmax is not None else cfg.get("softmax")
     if isinstance(model, Graph) and calibration is not None:
         raise ConfigError("calibration= needs the float model (ONNX file or proto, torch "
                           "or Keras model), not a compiled trigc Graph")
@@ -314,7 +317,8 @@ def compile(model, output_dir, *, part: str | None = None, clock_ns: float | Non
                                                         example_input=example_input,
                                                         calibration=calibration,
                                                         calibration_bits=calibration_bits,
-                                                        calibration_target=calibration_target)
+                                                        calibration_target=calibration_target,
+                                                        softmax=modes)
     if tb_inputs is not None and not isinstance(tb_inputs, (list, tuple)):
         tb_inputs = [tb_inputs]
     limits = Budgets.from_dict(cfg.get("budgets")).override(**(budgets or {}))

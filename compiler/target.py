@@ -352,6 +352,24 @@ def _choice(choices: tuple[str, ...], planned: str | None = None
     return check
 
 
+SOFTMAX_MODES = ("lut", "exact")
+"""The Softmax modes (trigc.ops.softmax): exp and inverse tables, or the correctly
+rounded softmax to within half an output LSB plus 2^-28."""
+
+
+def check_softmax_mode(value: object, what: str) -> str | dict[str, str]:
+    """A softmax option (config key ``softmax``, ``trigc.load(softmax=...)``): one mode
+    for every Softmax, or {layer name: mode}."""
+    def one(v: object, w: str) -> str:
+        if v not in SOFTMAX_MODES:
+            raise ConfigError(f"{w} must be a softmax mode ({' or '.join(SOFTMAX_MODES)}), "
+                              f"not {_show(v)}")
+        return v
+    if isinstance(value, Mapping):
+        return {str(k): one(v, f"{what}[{str(k)!r}]") for k, v in value.items()}
+    return one(value, what)
+
+
 # key -> (what the value is, its check). The one list of option names.
 _OPTIONS: dict[str, tuple[str, Callable[[object, str], object]]] = {
     "reuse": ("an object {layer name: reuse factor (integer >= 1)}",

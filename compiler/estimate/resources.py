@@ -183,7 +183,49 @@ def lut_activation(node: Node, plan: LutPlan) -> Datapath:
                     detail={"table_entries": plan.lut.entries})
 
 
+def softmax_exact(node: Node, a: SoftmaxPlan) -> Datapath:
+    """The exact mode: per class one read of each chunk table and a G x G product
+    per further chunk, the exact sum, and a restoring divider of the output's
+    quotient bits (one sum-wide subtractor per bit)."""
+    x, out = a.input_types[0], node.output.type
+    n_cls, rows, g = a.n_cls, a.n_rows, a.exp_bits
+    n_el = rows * n_cls
+    cmp = arith.compare_lut(x.width) + arith.mux_lut(2, x.width)
+    exp_t = FixedType(False, g + 1, 1)
+    lut = dsp = 0
+    ops = [PathOp(f"max compare {i + 1}", LOGIC, arith.add_delay(x.width) + arith.T_LUT_NS,
+                  live_bits=n_el * x.width) for i in range(n_cls - 1)]
+    ops.append(PathOp("subtract max", LOGIC, arith.add_delay(a.diff_type.width)))
+    reads = []
+    for size in a.exp_sizes:
+        rom = arith.rom_cost(size, g + 1, n_el)
+        lut, reads = lut + rom.lut, reads + [rom]
+    bram = sum(r.bram for r in reads)
+    slowest = max(reads, key=lambda r: r.delay_ns)
+    ops.append(PathOp("exp chunk tables (BRAM)", REGISTERED, slowest.delay_ns, slowest.cycles)
+               if slowest.cycles else PathOp("exp chunk tables (LUT ROM)", LOGIC,
+                                             slowest.delay_ns, live_bits=n_el * (g + 1)))
+    m = arith.var_mult(exp_t, exp_t)
+    for j in range(len(a.exp_sizes) - 1):
+        ops.append(PathOp(f"exp chunk product {j + 1}", DSP if m.dsp else LOGIC, m.delay_ns,
+                          live_bits=n_el * (g + 1)))
+    dsp += n_el * (len(a.exp_sizes) - 1) * m.dsp
+    lut += n_el * (len(a.exp_sizes) - 1) * (m.lut + g)
+    sum_w = a.sum_type.width
+    ops += [PathOp(f"sum level {i + 1}", LOGIC, arith.add_delay(sum_w),
+                   live_bits=n_el * sum_w) for i in range(arith.log2ceil(n_cls))]
+    q_bits = out.frac_bits + 3  # quotient <= 1, a rounding and a sticky bit
+    lut += rows * ((n_cls - 1) * cmp + n_cls * a.diff_type.width + (n_cls - 1) * sum_w)
+    lut += n_el * (q_bits * (sum_w + 1) + out.width)
+    ops.append(PathOp("divide", LOGIC, q_bits * arith.add_delay(sum_w),
+                      live_bits=n_el * out.width))
+    return Datapath(ops, Resources(dsp=dsp, lut=lut, bram=bram),
+                    detail={"exp_chunks": len(a.exp_sizes), "exp_bits": g})
+
+
 def softmax(node: Node, a: SoftmaxPlan) -> Datapath:
+    if a.mode == "exact":
+        return softmax_exact(node, a)
     x = a.input_types[0]
     n_cls, rows = a.n_cls, a.n_rows
     cmp = arith.compare_lut(x.width) + arith.mux_lut(2, x.width)

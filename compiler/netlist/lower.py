@@ -214,6 +214,11 @@ def _tree(items: list[int], combine: Callable[[int, int], int]) -> int:
 
 
 def _softmax(lw: _Lowering, node: Node) -> Ids:
+    if node.attrs.mode != "lut":
+        raise UnsupportedOpError(
+            f"{node.where()}: the {node.attrs.mode!r} softmax mode has no Verilog lowering "
+            "(it needs a divider per class); use softmax='lut' with the verilog backend, "
+            "or the vitis or catapult backend")
     net = lw.net
     x = lw.ids(node.inputs[0])
     a = node.attrs

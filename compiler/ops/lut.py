@@ -15,6 +15,7 @@ from trigc.ir.ops import LutAttrs, Op
 from trigc.ops.base import OpDef, Run, Traits
 from trigc.ops.bounds import monotone
 from trigc.ops.exact import Exact, Value
+from trigc.ops.softmax import softmax_exact
 
 FUNCTIONS = {
     "sigmoid": lambda x: 1.0 / (1.0 + np.exp(-x)),
@@ -46,8 +47,11 @@ def lut(node: Node, args: list[Value]) -> Exact:
 
 
 def softmax(node: Node, args: list[Value]) -> Exact:
-    """exp table of ``x - max(x)``, times the inverse table of their sum."""
+    """exp table of ``x - max(x)``, times the inverse table of their sum (or, in the
+    exact mode, :func:`trigc.ops.softmax.softmax_exact`)."""
     a = node.attrs
+    if a.mode == "exact":
+        return softmax_exact(node, args)
     x = args[0].raw
     diff = x - x.max(axis=-1, keepdims=True)
     e = lookup(diff, a.exp_lut)
@@ -58,11 +62,14 @@ def softmax(node: Node, args: list[Value]) -> Exact:
 
 def softmax_bounds(node: Node, run: Run, lo: list[Value],
                    hi: list[Value]) -> tuple[Exact, Exact]:
-    """From zero to the largest product of the two tables' entries."""
+    """From zero to the largest product of the two tables' entries (zero to one in
+    the exact mode)."""
     a = node.attrs
+    shape = lo[0].raw.shape
+    if a.mode == "exact":
+        return Exact(np.zeros(shape, dtype=np.int64), 0), Exact(np.ones(shape, np.int64), 0)
     frac = a.exp_lut.table_type.frac_bits + a.inv_lut.table_type.frac_bits
     top = int(a.exp_lut.table.max()) * int(a.inv_lut.table.max())
-    shape = lo[0].raw.shape
     return Exact(np.zeros(shape, dtype=np.int64), frac), Exact(np.full(shape, top), frac)
 
 

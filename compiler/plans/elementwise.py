@@ -133,11 +133,21 @@ class SoftmaxPlan(KernelPlan):
     inv: LutTable
     diff_type: FixedType
     sum_type: FixedType
+    mode: str = "lut"
+    exp_bits: int = 0
+    exp_shifts: tuple[int, ...] = ()
+    exp_sizes: tuple[int, ...] = ()
+    exp_table: TypedArray | None = None
 
 
 def plan_softmax(node: Node) -> SoftmaxPlan:
     a, x = node.attrs, node.inputs[0]
     n_cls = x.shape[-1]
+    exact = {}
+    if a.mode == "exact":
+        exact = {"mode": "exact", "exp_bits": a.exp_bits, "exp_shifts": a.exp_shifts,
+                 "exp_sizes": a.exp_sizes, "exp_table": TypedArray.of(
+                     a.exp_table, FixedType(False, a.exp_bits + 1, 1))}
     return SoftmaxPlan(**operands(node), n_rows=size(x) // n_cls, n_cls=n_cls,
                        exp=LutTable.of(a.exp_lut), inv=LutTable.of(a.inv_lut),
-                       diff_type=a.diff_type, sum_type=a.sum_type)
+                       diff_type=a.diff_type, sum_type=a.sum_type, **exact)

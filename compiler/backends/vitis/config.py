@@ -220,6 +220,8 @@ def config_lut(node: Node, names: Names, plan: LutPlan) -> dict:
 
 
 def config_softmax(node: Node, names: Names, plan: SoftmaxPlan) -> dict:
+    if plan.mode == "exact":
+        return config_softmax_exact(node, names, plan)
     e, inv = plan.exp, plan.inv
     consts = [("n_rows", plan.n_rows), ("n_cls", plan.n_cls),
               ("exp_index_low", e.index_low), ("exp_shift", e.shift), ("n_exp", e.entries),
@@ -232,6 +234,23 @@ def config_softmax(node: Node, names: Names, plan: SoftmaxPlan) -> dict:
               raw_array("inv_table", inv.table.raw, inv.table.type)]
     return {"struct": _struct(_cname(node, names), consts, typedefs, arrays),
             "kernel": "softmax", "template": ["in", "out", "config"]}
+
+
+def config_softmax_exact(node: Node, names: Names, plan: SoftmaxPlan) -> dict:
+    """The exact mode (``trigc::softmax_exact``): chunked exp tables, exact division."""
+    offsets = np.cumsum((0,) + plan.exp_sizes[:-1])
+    consts = [("n_rows", plan.n_rows), ("n_cls", plan.n_cls), ("exp_bits", plan.exp_bits),
+              ("sum_bits", plan.sum_type.width), ("n_chunks", len(plan.exp_shifts)),
+              ("n_exp", plan.exp_table.size)]
+    diff = plan.diff_type
+    diff_t = FixedType(False, diff.width, diff.integer_bits)  # holds max(x) - x >= 0
+    arrays = [_array("unsigned", "chunk_shift", [str(v) for v in plan.exp_shifts]),
+              _array("unsigned", "chunk_size", [str(v) for v in plan.exp_sizes]),
+              _array("unsigned", "chunk_offset", [str(int(v)) for v in offsets]),
+              raw_array("exp_table", plan.exp_table.raw, plan.exp_table.type)]
+    return {"struct": _struct(_cname(node, names), consts,
+                              [("diff_t", names.type_name(diff_t))], arrays),
+            "kernel": "softmax_exact", "template": ["in", "out", "config"]}
 
 
 def config_transpose(node: Node, names: Names, plan: GatherPlan) -> dict:

@@ -33,6 +33,9 @@ Generators
     16 event-level L1 trigger quantities (MET, HT, jets, e/gamma, muons, tau) for
     a background mixture (QCD, W, Z, ttbar) and four "new physics" signals, after
     the ADC2021 anomaly-detection challenge (arXiv:2107.02157).
+``jet_constituents(n, seed)``
+    Up to 16 constituents per jet (pT fraction, delta-eta, delta-phi), zero-padded,
+    5 classes (g, q, W, Z, t): per-object inputs of a Deep Sets tagger.
 ``roc_auc``, ``efficiency_at_rate``
     The two anomaly-trigger figures of merit.
 """
@@ -634,6 +637,115 @@ def hgcal_modules(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     total = charge.sum(axis=1)
     shape = charge / np.where(total > 0, total, 1.0)[:, None]
     return shape.reshape(n, *HGCAL_SHAPE).astype(np.float32), total.astype(np.float32)
+
+
+# =============================================================================
+# 5. Jet constituents (per-object inputs of a Deep Sets tagger)
+# =============================================================================
+
+CONSTITUENT_FEATURES = ("pt_frac", "deta", "dphi")
+N_CONSTITUENTS = 16
+JET_RADIUS = 0.4
+_CONST_MULT = {"g": 15.0, "q": 9.0, "W": 11.0, "Z": 12.0, "t": 16.0}  # before truncation
+_CONST_PRONGS = {"g": 1, "q": 1, "W": 2, "Z": 2, "t": 3}
+_CONST_SOFT = {"g": 0.35, "q": 0.2, "W": 0.1, "Z": 0.1, "t": 0.15}  # wide-angle share
+_CONST_MASS = {"W": 80.4, "Z": 91.2, "t": 173.0}
+
+
+def _prong_axes(y, pt, rng):
+    """Prong axes (n, 3, 2) in (eta, phi) and pT fractions (n, 3) per class: one
+    prong (with a hard splitting in 30 % of gluon jets), the W/Z's two prongs at
+    opening angle 2m/pT/sqrt(z(1-z)), the top's three (b plus a W)."""
+    n = len(y)
+    theta = rng.uniform(0, 2 * np.pi, n)
+    d = np.stack([np.cos(theta), np.sin(theta)], axis=1)
+    dperp = np.stack([-d[:, 1], d[:, 0]], axis=1)
+    names = np.array(JET_CLASSES)[y]
+    mass = np.array([_CONST_MASS.get(c, 0.0) for c in JET_CLASSES])[y]
+    mass = mass * (1 + rng.normal(0, 0.08, n))
+    z = rng.uniform(0.15, 0.85, n)
+    gsplit = (names == "g") & (rng.random(n) < 0.3)
+    z = np.where(gsplit, rng.uniform(0.05, 0.3, n), z)
+    mass = np.where(gsplit, np.exp(rng.normal(np.log(40.0), 0.4, n)), mass)
+    dr = np.clip(mass / (pt * np.sqrt(z * (1 - z))), 0.0, 0.7)
+    frac = np.zeros((n, 3))
+    pos = np.zeros((n, 3, 2))
+    two = (names == "W") | (names == "Z") | gsplit
+    frac[:, 0] = np.where(two, 1 - z, 1.0)
+    frac[:, 1] = np.where(two, z, 0.0)
+    pos[:, 0] = -(frac[:, 1] * dr)[:, None] * d
+    pos[:, 1] = (frac[:, 0] * dr)[:, None] * d
+    # top: a b quark (fraction zb) recoiling against a W that splits as above
+    top = names == "t"
+    zb = rng.uniform(0.2, 0.5, n)
+    dr_bw = np.clip(173.0 / (pt * np.sqrt(zb * (1 - zb))), 0.0, 0.6) * 0.7
+    dr_w = np.clip(80.4 / ((1 - zb) * pt * np.sqrt(z * (1 - z))), 0.0, 0.5)
+    w_axis = (zb * dr_bw)[:, None] * d
+    t_frac = np.stack([zb, (1 - zb) * (1 - z), (1 - zb) * z], axis=1)
+    t_pos = np.stack([w_axis - dr_bw[:, None] * d,
+                      w_axis - (z * dr_w)[:, None] * dperp,
+                      w_axis + ((1 - z) * dr_w)[:, None] * dperp], axis=1)
+    frac[top], pos[top] = t_frac[top], t_pos[top]
+    return pos, frac
+
+
+def jet_constituents(n: int, seed: int = 0, n_objects: int = N_CONSTITUENTS
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` toy jets as constituent lists: (n, n_objects, 3) float32 and labels
+    (n,) int64 in ``JET_CLASSES`` order (g, q, W, Z, t; balanced on average).
+
+    Features per constituent (``CONSTITUENT_FEATURES``): the pT fraction of the
+    jet (0..1), and delta-eta, delta-phi from the pT-weighted jet axis (within the
+    R = 0.4 cone, clipped to +-0.5). The ``n_objects`` hardest constituents are
+    kept, sorted by pT; a jet with fewer has all-zero rows after its last one
+    (zero padding, as an L1 PF-candidate list is sent).
+
+    Latent model, per jet (pT ~ U(500, 1000) GeV): 1 (g, q), 2 (W, Z) or 3 (t)
+    hard prongs at opening angles set by the mass (a gluon splits hard 30 % of the
+    time); a gamma-Poisson constituent multiplicity around a class mean (gluons
+    and tops highest, quarks lowest) of which a class-dependent share is soft
+    wide-angle radiation; constituents share their prong's pT exponentially and
+    scatter around its axis with a width that falls with their pT. W and Z differ
+    only by their mass: the classes overlap as real jets do.
+    """
+    rng = np.random.default_rng(seed)
+    n = int(n)
+    k_max = 2 * n_objects
+    y = rng.integers(0, len(JET_CLASSES), n)
+    pt = rng.uniform(500.0, 1000.0, n)
+    pos, frac = _prong_axes(y, pt, rng)
+    n_prongs = np.array([_CONST_PRONGS[c] for c in JET_CLASSES])[y]
+    mu = np.array([_CONST_MULT[c] for c in JET_CLASSES])[y]
+    mult = np.clip(rng.poisson(mu * rng.gamma(8.0, 1 / 8.0, n)) + n_prongs, 1, k_max)
+    alive = np.arange(k_max)[None, :] < mult[:, None]
+    soft = (rng.random((n, k_max)) < np.array([_CONST_SOFT[c] for c in JET_CLASSES])[y, None])
+    # every prong gets its leading constituent first; the rest pick a prong by pT share
+    cum = np.cumsum(frac / frac.sum(1, keepdims=True), 1)[:, None]
+    pick = (rng.random((n, k_max, 1)) > cum).sum(-1).clip(0, 2)
+    lead = np.arange(k_max)[None, :] < n_prongs[:, None]
+    pick = np.where(lead, np.arange(k_max)[None, :].clip(0, 2), pick)
+    soft &= ~lead
+    share = rng.exponential(1.0, (n, k_max)) * np.where(lead, 4.0, 1.0) * alive
+    share = np.where(soft, 0.0, share)
+    prong_sum = np.stack([(share * (pick == j)).sum(1) for j in range(3)], 1)
+    zc = share / np.take_along_axis(np.where(prong_sum > 0, prong_sum, 1), pick, 1)
+    zc = zc * np.take_along_axis(frac, pick, 1) * 0.9  # hard part carries 90 % of pT
+    soft_pt = rng.exponential(1.0, (n, k_max)) * soft * alive
+    zc += 0.1 * soft_pt / np.maximum(soft_pt.sum(1, keepdims=True), 1e-9)
+    zc /= zc.sum(1, keepdims=True)
+    width = 0.01 + 0.03 / np.sqrt(np.maximum(zc * pt[:, None], 1.0) / 10.0)
+    xy = np.take_along_axis(pos, pick[..., None], 1) + rng.normal(0, 1, (n, k_max, 2)) * \
+        width[..., None]
+    wide = JET_RADIUS * np.sqrt(rng.random((n, k_max)))
+    ang = rng.uniform(0, 2 * np.pi, (n, k_max))
+    xy = np.where(soft[..., None], np.stack([wide * np.cos(ang), wide * np.sin(ang)], -1), xy)
+    xy -= (zc[..., None] * xy).sum(1, keepdims=True)  # the pT-weighted axis at 0
+    zc = np.where(alive, zc, 0.0)
+    order = np.argsort(-zc, axis=1, kind="stable")[:, :n_objects]
+    x = np.concatenate([np.take_along_axis(zc, order, 1)[..., None],
+                        np.clip(np.take_along_axis(xy, order[..., None], 1), -0.5, 0.5)], -1)
+    x[np.take_along_axis(zc, order, 1) == 0] = 0.0  # padding: all-zero rows
+    return x.astype(np.float32), y.astype(np.int64)
 
 
 # =============================================================================

@@ -12,6 +12,7 @@ from trigc.cli.options import (
 )
 from trigc.cli.project import report_budgets
 from trigc.config import read_config
+from trigc.errors import ConfigError
 from trigc.outputs import refuse_inputs
 from trigc.project import compile as compile_model
 
@@ -28,13 +29,34 @@ def cmd_compile(args: argparse.Namespace) -> int:
     config = read_config(args.config) if args.config else None
     precision = type_args(args)
     tb = load_arrays(args.tb_inputs, "--tb-inputs") if args.tb_inputs else None
+    calibration = _calibration_args(args)
     project = compile_model(args.model, args.output, reuse=args.reuse, config=config,
                             precision=precision, tb_inputs=tb, budgets=budget_args(args),
-                            overwrite=args.overwrite, **target_kwargs(args))
+                            overwrite=args.overwrite, **calibration, **target_kwargs(args))
     print(f"wrote {project.path} ({len(project.graph.nodes)} layers, II={project.meta['ii']})")
-    for report in project.meta["precision_report"]:
-        print(f"warning: {report}")
+    if project.calibration is not None:
+        print(project.calibration.summary())
+        saturating = len(project.meta["precision_report"])
+        if saturating:
+            print(f"note: {saturating} calibrated layer output(s) saturate values beyond "
+                  "the calibration range (trigc.json precision_report)")
+    else:
+        for report in project.meta["precision_report"]:
+            print(f"warning: {report}")
     return report_budgets(project, project.budgets())
+
+
+def _calibration_args(args: argparse.Namespace) -> dict:
+    """The calibration keywords of ``trigc.compile`` (none without --calibration)."""
+    if args.calibration is None:
+        if args.calibration_bits is not None or args.calibration_target is not None:
+            raise ConfigError("--calibration-bits and --calibration-target tune "
+                              "--calibration; add --calibration X.npy (float inputs)")
+        return {}
+    arrays = load_arrays(args.calibration, "--calibration", keep_names=True)
+    data = arrays if len(arrays) > 1 else next(iter(arrays.values()))
+    return {"calibration": data, "calibration_bits": args.calibration_bits,
+            "calibration_target": args.calibration_target}
 
 
 def cmd_profile(args: argparse.Namespace) -> int:
@@ -51,6 +73,23 @@ def cmd_profile(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_calibration_options(p: argparse.ArgumentParser) -> None:
+    """``--calibration``, ``--calibration-bits``, ``--calibration-target``."""
+    p.add_argument("--calibration", metavar="X.npy",
+                   help="calibrated post-training quantization of a FLOAT model: run it on "
+                        "these inputs (N, *input_shape; .npz for several inputs) and set "
+                        "every type (input, folded weights and biases, layer outputs) from "
+                        "the observed ranges; prints the widths and the argmax agreement "
+                        "with the float model on these inputs")
+    p.add_argument("--calibration-bits", type=int, metavar="N",
+                   help="width of every calibrated type (default 16): more bits, closer "
+                        "to the float model; with --calibration-target, the widest allowed")
+    p.add_argument("--calibration-target", type=float, metavar="A",
+                   help="choose the narrowest width (from 4 bits up) whose argmax agreement "
+                        "with the float model on the calibration inputs reaches A, e.g. "
+                        "0.99")
+
+
 def add_parsers(sub) -> None:
     """Register ``inspect``, ``compile`` and ``profile`` on the subparsers ``sub``."""
     p = sub.add_parser("inspect", help="print the final IR: ops, shapes, fixed-point types")
@@ -65,6 +104,7 @@ def add_parsers(sub) -> None:
     p.add_argument("--reuse", type=int, help="reuse factor of every Dense/Conv (default 1)")
     add_model_options(p)
     p.add_argument("--tb-inputs", help=".npy file of testbench inputs (N, *input_shape)")
+    add_calibration_options(p)
     p.add_argument("--overwrite", action="store_true",
                    help="when OUTPUT holds files trigc did not write (yours, Vitis's "
                         "<name>_prj/, ip/), replace only trigc's files and keep those")

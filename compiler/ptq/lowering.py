@@ -5,7 +5,7 @@ the names ``trigc.load`` accepts and names tensors by the user's layers."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import onnx
 
@@ -31,6 +31,9 @@ class Lowering:
     firmware: dict | None   # ONNX tensor -> (precision key, trigc op) of the firmware node
     input_types: dict | None
     error: str = ""
+    #: float constants of the lowered graph by name: the weights and biases the
+    #: firmware uses (BatchNorm folded into them)
+    constants: dict = field(default_factory=dict)
 
 
 def lower(proto: onnx.ModelProto) -> Lowering:
@@ -59,8 +62,10 @@ def lower(proto: onnx.ModelProto) -> Lowering:
     except TrigcError as exc:
         log.info("profile: trigc cannot lower the model (%s)", exc)
         return Lowering(layers, None, None, str(exc))
+    constants = {name: t.value for name, t in graph.tensors.items()
+                 if t.is_constant and t.value is not None and t.type is None}
     return Lowering(layers, _firmware_nodes(graph, made_by, onnx_names),
-                    {t.name: t.type for t in graph.inputs})
+                    {t.name: t.type for t in graph.inputs}, constants=constants)
 
 
 def _node_layers(proto: onnx.ModelProto) -> dict[str, str]:

@@ -192,7 +192,10 @@ def _weight_rows(run: _Run, node: onnx.NodeProto) -> list[TensorProfile]:
         if not (c in run.roles and run.roles[c][2] == node.output[0] and c in run.const_values):
             continue
         kind, op, out_t = run.roles[c]
-        value = np.asarray(run.const_values[c], dtype=np.float64)
+        # the lowered graph's value: a BatchNorm folded into the layer scales it
+        folded = run.lowering.constants.get(c)
+        value = np.asarray(run.const_values[c] if folded is None or folded.size !=
+                           np.size(run.const_values[c]) else folded, dtype=np.float64)
         if value.size == 0 or not np.all(np.isfinite(value)):
             continue
         st = _new_stats(value.size, value.shape, run.options.max_values)

@@ -119,6 +119,7 @@ def load(model, precision: Mapping | None = None, name: str | None = None,
                            custom_objects=custom_objects)
     from trigc.frontends.onnx_import import import_onnx
     from trigc.ops.softmax import set_softmax_modes
+    from trigc.target import check_softmax_mode
     from trigc.passes import run_pipeline
 
     graph = import_onnx(to_onnx(model, example_input, custom_objects), name=name)
@@ -130,7 +131,8 @@ def load(model, precision: Mapping | None = None, name: str | None = None,
             f"Precision config names {unknown}, which are not tensors, nodes or layers of "
             f"the model; known layers: {sorted({n.source for n in graph.nodes})}")
     graph.precision_overrides = overrides
-    set_softmax_modes(graph, softmax)
+    if softmax is not None:
+        set_softmax_modes(graph, check_softmax_mode(softmax, "softmax"))
     return run_pipeline(graph, check=check)
 
 

@@ -36,7 +36,6 @@ from trigc.fixed import FixedType, Rounding
 from trigc.ir.graph import Graph, Node
 from trigc.ir.ops import LutAttrs, Op, SoftmaxAttrs
 from trigc.ops.exact import Exact, Value
-from trigc.target import SOFTMAX_MODES, check_softmax_mode
 
 EXACT_EXP_BITS = 30
 """G: fraction bits of the exact mode's exp tables and products (2G <= 62)."""
@@ -49,11 +48,11 @@ NEAREST = (Rounding.RND, Rounding.RND_ZERO, Rounding.RND_MIN_INF, Rounding.RND_I
 # ---- mode selection -------------------------------------------------------------------------
 
 def set_softmax_modes(graph: Graph, modes: str | dict[str, str] | None) -> None:
-    """Give every Softmax node its mode: ``modes`` is one mode for all, or a map from
-    layer (source or node) name to mode; unnamed Softmax layers keep ``lut``."""
+    """Give every Softmax node its mode: ``modes`` (checked by
+    :func:`trigc.target.check_softmax_mode`) is one mode for all, or a map from layer
+    (source or node) name to mode; unnamed Softmax layers keep ``lut``."""
     if modes is None:
         return
-    modes = check_softmax_mode(modes, "softmax")
     softmaxes = [n for n in graph.nodes if n.op is Op.SOFTMAX]
     if isinstance(modes, dict):
         known = {n.name for n in softmaxes} | {n.source for n in softmaxes}
@@ -208,6 +207,6 @@ def lut_error_terms(a: SoftmaxAttrs, n_cls: int, fx: int, out: FixedType) -> dic
             "out": output_rounding_error(out)}
 
 
-__all__ = ["EXACT_CHUNK_BITS", "EXACT_EXP_BITS", "SOFTMAX_MODES", "build_exp_chunks",
-           "check_softmax_mode", "exact_error_bound", "exp_chunked", "lut_error_bound",
-           "lut_error_terms", "set_softmax_modes", "softmax_exact"]
+__all__ = ["EXACT_CHUNK_BITS", "EXACT_EXP_BITS", "build_exp_chunks", "exact_error_bound",
+           "exp_chunked", "lut_error_bound", "lut_error_terms", "set_softmax_modes",
+           "softmax_exact"]

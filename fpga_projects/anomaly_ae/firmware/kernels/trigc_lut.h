@@ -12,6 +12,14 @@
 //          Per row: m = max(x); d = x - m (diff_t, exact, frac(diff_t) = frac(data_T));
 //          e = exp_table[index(raw(d))]; s = sum e (sum_t, exact, frac(sum_t) = frac(exp_t));
 //          inv = inv_table[index(raw(s))]; y = e * inv (exact product assigned to res_T).
+// softmax_exact  CONFIG_T: n_rows, n_cls, exp_bits (G), sum_bits, n_chunks,
+//          chunk_shift[n_chunks], chunk_size[n_chunks], chunk_offset[n_chunks],
+//          n_exp, exp_table[n_exp] (raw integers, G fraction bits); typedef diff_t
+//          (unsigned, frac(diff_t) = frac(data_T)). Per row: r = raw(max(x) - x);
+//          e = product over chunks j of exp_table[offset_j + c_j], c_j = (r >> shift_j) &
+//          (size_j - 1), the last chunk min(r >> shift, size - 1) instead, each product
+//          rounded half up to G fraction bits; s = sum e; y = e / s exactly rounded to
+//          res_T (divide_exact), as trigc.ops.softmax.softmax_exact.
 #ifndef TRIGC_LUT_H_
 #define TRIGC_LUT_H_
 
@@ -93,6 +101,79 @@ SoftmaxRow:
         for (unsigned i = 0; i < CONFIG_T::n_cls; i++) {
             TRIGC_VITIS(HLS UNROLL)
             y[base + i] = e[i] * inv;
+        }
+    }
+}
+
+// e = round(exp(-r 2^-frac(data_T)) 2^G) from the chunk tables (softmax_exact).
+template <class CONFIG_T>
+uint_t<CONFIG_T::exp_bits + 1> exp_chunked(long long r) {
+    TRIGC_VITIS(HLS INLINE)
+    typedef uint_t<CONFIG_T::exp_bits + 1> exp_t;
+    typedef uint_t<2 * CONFIG_T::exp_bits + 2> prod_t;
+    exp_t e = 0;
+    TRIGC_CATAPULT(hls_unroll yes)
+ExpChunk:
+    for (unsigned j = 0; j < CONFIG_T::n_chunks; j++) {
+        TRIGC_VITIS(HLS UNROLL)
+        long long c = r >> CONFIG_T::chunk_shift[j];
+        if (j + 1 == CONFIG_T::n_chunks) {
+            if (c > (long long)CONFIG_T::chunk_size[j] - 1) c = CONFIG_T::chunk_size[j] - 1;
+        } else {
+            c &= (long long)CONFIG_T::chunk_size[j] - 1;
+        }
+        const exp_t t = (unsigned long long)CONFIG_T::exp_table[CONFIG_T::chunk_offset[j] + c];
+        if (j == 0) {
+            e = t;
+        } else {
+            prod_t p = e;
+            p *= t;
+            p += prod_t(1) << (CONFIG_T::exp_bits - 1);
+            e = p >> CONFIG_T::exp_bits;
+        }
+    }
+    return e;
+}
+
+template <class data_T, class res_T, class CONFIG_T>
+void softmax_exact(const data_T x[CONFIG_T::n_rows * CONFIG_T::n_cls],
+                   res_T y[CONFIG_T::n_rows * CONFIG_T::n_cls]) {
+    TRIGC_VITIS(HLS INLINE)
+    typedef typename CONFIG_T::diff_t diff_t;
+    typedef uint_t<CONFIG_T::exp_bits + 1> exp_t;
+    typedef uint_t<CONFIG_T::sum_bits> sum_t;
+    TRIGC_CATAPULT(hls_unroll yes)
+SoftmaxExactRow:
+    for (unsigned row = 0; row < CONFIG_T::n_rows; row++) {
+        TRIGC_VITIS(HLS UNROLL)
+        const unsigned base = row * CONFIG_T::n_cls;
+
+        data_T m = x[base];
+        TRIGC_CATAPULT(hls_unroll yes)
+    SoftmaxExactMax:
+        for (unsigned i = 1; i < CONFIG_T::n_cls; i++) {
+            TRIGC_VITIS(HLS UNROLL)
+            if (x[base + i] > m) m = x[base + i];
+        }
+
+        exp_t e[CONFIG_T::n_cls];
+        TRIGC_VITIS(HLS ARRAY_PARTITION variable=e complete)
+        sum_t s = 0;
+        TRIGC_CATAPULT(hls_unroll yes)
+    SoftmaxExactExp:
+        for (unsigned i = 0; i < CONFIG_T::n_cls; i++) {
+            TRIGC_VITIS(HLS UNROLL)
+            const diff_t d = m - x[base + i];
+            e[i] = exp_chunked<CONFIG_T>(raw_bits(d));
+            s += e[i];
+        }
+
+        TRIGC_CATAPULT(hls_unroll yes)
+    SoftmaxExactDivide:
+        for (unsigned i = 0; i < CONFIG_T::n_cls; i++) {
+            TRIGC_VITIS(HLS UNROLL)
+            y[base + i] = divide_exact<res_T, CONFIG_T::exp_bits + 2, 0, CONFIG_T::sum_bits>(
+                int_t<CONFIG_T::exp_bits + 2>(e[i]), s);
         }
     }
 }

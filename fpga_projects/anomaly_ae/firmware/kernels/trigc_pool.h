@@ -9,6 +9,9 @@
 //        elements, rounded into res_T exactly (divide_exact).
 // global_maxpool / global_avgpool CONFIG_T: n_spatial, n_chan; typedef accum_t (avg):
 //   y[c] over all n_spatial positions; the average divides by n_spatial.
+// global_sumpool CONFIG_T: n_spatial, n_chan; typedef accum_t:
+//   y[c] = the exact sum over all n_spatial positions (Deep Sets sum pooling over
+//   objects), assigned to res_T: no division, exact for any object count.
 // 1-D pooling: in_h = out_h = pool_h = stride_h = 1, pad_top = 0.
 #ifndef TRIGC_POOL_H_
 #define TRIGC_POOL_H_
@@ -161,6 +164,26 @@ GAvgChan:
         }
         y[c] = divide_exact<res_T, ACC_W + 1, fixed_info<accum_t>::frac, DEN_W>(
             raw_int(sum), uint_t<DEN_W>(CONFIG_T::n_spatial));
+    }
+}
+
+template <class data_T, class res_T, class CONFIG_T>
+void global_sumpool(const data_T x[CONFIG_T::n_spatial * CONFIG_T::n_chan],
+                    res_T y[CONFIG_T::n_chan]) {
+    TRIGC_VITIS(HLS INLINE)
+    typedef typename CONFIG_T::accum_t accum_t;
+    TRIGC_CATAPULT(hls_unroll yes)
+GSumChan:
+    for (unsigned c = 0; c < CONFIG_T::n_chan; c++) {
+        TRIGC_VITIS(HLS UNROLL)
+        accum_t sum = 0;
+        TRIGC_CATAPULT(hls_unroll yes)
+    GSumSpatial:
+        for (unsigned p = 0; p < CONFIG_T::n_spatial; p++) {
+            TRIGC_VITIS(HLS UNROLL)
+            sum += x[p * CONFIG_T::n_chan + c];
+        }
+        y[c] = sum;
     }
 }
 

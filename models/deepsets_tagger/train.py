@@ -54,8 +54,8 @@ N_OBJECTS, N_FEATURES = datasets.N_CONSTITUENTS, len(datasets.CONSTITUENT_FEATUR
 PHI, RHO, N_CLASSES = (32, 32), 32, len(datasets.JET_CLASSES)
 BITS, POOL_BITS = 6, 8
 N_TRAIN, N_TEST = 100_000, 50_000
-FLOAT_EPOCHS, FLOAT_BATCH = 20, 256
-QAT_EPOCHS, QAT_BATCH = 10, 512
+FLOAT_EPOCHS, FLOAT_BATCH = 40, 256
+QAT_EPOCHS, QAT_BATCH = 12, 512
 
 
 class InputQuant(Int8ActPerTensorFixedPoint):
@@ -129,19 +129,23 @@ def load_data(n_train=N_TRAIN, n_test=N_TEST, seed=SEED):
 
 
 def fit(model: nn.Module, x, y, epochs: int, lr: float, seed: int, batch: int,
-        log=print) -> nn.Module:
-    """Adam + cross-entropy, cosine learning-rate decay, seeded shuffling."""
+        max_steps=None, log=print) -> nn.Module:
+    """Adam + cross-entropy, cosine learning-rate decay, seeded shuffling; at most
+    ``max_steps`` optimiser steps when given (the tests' smoke run)."""
     gen = torch.Generator().manual_seed(seed)
     xs, ys = torch.from_numpy(x), torch.from_numpy(y)
     steps = epochs * ((len(xs) + batch - 1) // batch)
+    steps = steps if max_steps is None else max(1, min(steps, max_steps))
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
-    t0 = time.time()
+    t0, n_done = time.time(), 0
     model.train()
     for epoch in range(epochs):
         perm = torch.randperm(len(xs), generator=gen)
         loss_sum, n_batches = 0.0, 0
         for i in range(0, len(xs), batch):
+            if n_done >= steps:
+                break
             idx = perm[i:i + batch]
             opt.zero_grad()
             out = model(xs[idx])
@@ -150,7 +154,8 @@ def fit(model: nn.Module, x, y, epochs: int, lr: float, seed: int, batch: int,
             opt.step()
             sched.step()
             loss_sum, n_batches = loss_sum + float(loss.detach()), n_batches + 1
-        log(f"  epoch {epoch + 1}/{epochs}: loss {loss_sum / n_batches:.4f} "
+            n_done += 1
+        log(f"  epoch {epoch + 1}/{epochs}: loss {loss_sum / max(n_batches, 1):.4f} "
             f"({time.time() - t0:.0f} s)")
     return model.eval()
 
@@ -193,7 +198,8 @@ def accuracy(logits, y) -> float:
 
 
 def run(out_dir=HERE, epochs: int = QAT_EPOCHS, float_epochs: int = FLOAT_EPOCHS,
-        seed: int = SEED, n_train: int = N_TRAIN, n_test: int = N_TEST, log=print) -> dict:
+        seed: int = SEED, n_train: int = N_TRAIN, n_test: int = N_TEST, max_steps=None,
+        log=print) -> dict:
     """The whole script: train float + QAT, export, evaluate. Returns the metrics."""
     import trigc
 
@@ -204,7 +210,7 @@ def run(out_dir=HERE, epochs: int = QAT_EPOCHS, float_epochs: int = FLOAT_EPOCHS
     t0 = time.time()
 
     log("float baseline")
-    fmodel = fit(FloatDeepSets(), x, y, float_epochs, 3e-3, seed, FLOAT_BATCH, log)
+    fmodel = fit(FloatDeepSets(), x, y, float_epochs, 3e-3, seed, FLOAT_BATCH, max_steps, log)
     acc_float = accuracy(forward(fmodel, xt), yt)
 
     log("quantization-aware training (Brevitas)")
@@ -214,7 +220,7 @@ def run(out_dir=HERE, epochs: int = QAT_EPOCHS, float_epochs: int = FLOAT_EPOCHS
             getattr(qmodel, name).weight.copy_(getattr(fmodel, name).weight)
             if getattr(fmodel, name).bias is not None:
                 getattr(qmodel, name).bias.copy_(getattr(fmodel, name).bias)
-    fit(qmodel, x, y, epochs, 1e-3, seed + 1, QAT_BATCH, log)
+    fit(qmodel, x, y, epochs, 1e-3, seed + 1, QAT_BATCH, max_steps, log)
     logits_q = forward(qmodel, xt)
     acc_quant = accuracy(logits_q, yt)
 

@@ -61,6 +61,10 @@ def _l1(n, seed):
     return np.concatenate(parts), labels
 
 
+def _constituents(n, seed):
+    return datasets.jet_constituents(n, seed)
+
+
 def _hgcal(n, seed):
     """HGCAL modules; an autoencoder's "labels" are its inputs."""
     x, _ = datasets.hgcal_modules(n, seed)
@@ -96,6 +100,8 @@ SPECS = {
     "conv_tagger": Spec("brevitas", _calo, _accuracy, 0.80, {"n_train": 2048, "n_test": 1000}),
     "anomaly_ae": Spec("brevitas", _l1, _auc, 0.85,
                        {"n_train": 4096, "n_bkg": 2000, "n_sig": 200}),
+    "deepsets_tagger": Spec("brevitas", _constituents, _accuracy, 0.66,
+                            {"n_train": 4096, "n_test": 1000}),
     "jet_tagger_qkeras": Spec("qkeras", _jet, _accuracy, 0.72,
                               {"n_train": 4096, "n_test": 1000}),
     "econ_t": Spec("qkeras", _hgcal, _reconstruction, 0.75, {"n_train": 4096, "n_test": 1000}),

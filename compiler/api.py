@@ -45,7 +45,18 @@ def _is_torch_module(model) -> bool:
 def _is_keras_model(model) -> bool:
     if isinstance(model, (str, Path)):
         return Path(model).suffix in (".h5", ".keras")
-    return type(model).__module__.split(".")[0] in ("keras", "tf_keras", "tensorflow", "qkeras")
+    return type(model).__module__.split(".")[0] in ("keras", "tf_keras", "tensorflow", "qkeras",
+                                                    "hgq")
+
+
+def _is_keras3_model(model) -> bool:
+    """A Keras 3 / HGQ2 model object or .keras file (decided without importing Keras);
+    everything else Keras-like goes to the QKeras (tf_keras) exporter."""
+    from trigc.frontends.keras3_safety import is_keras3_file, keras_version_of
+
+    if isinstance(model, (str, Path)):
+        return is_keras3_file(Path(model))
+    return keras_version_of(model) == "3"
 
 
 # pickle-based files: unpickling one runs whatever code its author put in it
@@ -70,7 +81,15 @@ def to_onnx(model, example_input=None, custom_objects=None) -> onnx.ModelProto |
     if isinstance(model, onnx.ModelProto):
         return model
     _refuse_pickle(model)
+    if _is_keras_model(model) and _is_keras3_model(model):
+        from trigc.frontends.keras3 import to_qonnx as keras3_to_qonnx
+
+        return keras3_to_qonnx(model, custom_objects=custom_objects)
     if _is_keras_model(model):
+        from trigc.frontends.keras3_safety import check_h5_for_hgq1
+
+        if isinstance(model, (str, Path)):
+            check_h5_for_hgq1(Path(model))  # an HGQ v1 file: refused by name, with the fix
         from trigc.frontends.qkeras_import import import_qkeras
 
         import_qkeras()  # before the exporter's own import: without Keras 3 (its doc)
@@ -122,8 +141,9 @@ def load(model, precision: Mapping | None = None, name: str | None = None,
     from trigc.target import check_softmax_mode
     from trigc.passes import run_pipeline
 
-    graph = import_onnx(to_onnx(model, example_input, custom_objects), name=name)
-    overrides = parse_precision(precision)
+    exported = to_onnx(model, example_input, custom_objects)
+    graph = import_onnx(exported, name=name)
+    overrides = {**_frontend_types(model, exported), **parse_precision(precision)}
     known = set(graph.tensors) | {n.name for n in graph.nodes} | {n.source for n in graph.nodes}
     unknown = sorted(set(overrides) - known - set(SPECIAL_KEYS))
     if unknown:
@@ -134,6 +154,16 @@ def load(model, precision: Mapping | None = None, name: str | None = None,
     if softmax is not None:
         set_softmax_modes(graph, check_softmax_mode(softmax, "softmax"))
     return run_pipeline(graph, check=check)
+
+
+def _frontend_types(model, exported) -> dict[str, FixedType]:
+    """Exact types a Keras 3 / HGQ2 export records beside its QONNX (types QONNX cannot
+    spell: WRAP, half-up rounding); only from trigc's own exporter, never a file's."""
+    if not _is_keras_model(model) or not _is_keras3_model(model):
+        return {}
+    from trigc.frontends.keras3 import types_of
+
+    return parse_precision(types_of(exported))
 
 
 def _calibrated(model, data, bits, target, **kwargs) -> Graph:

@@ -107,18 +107,21 @@ def _read_h5_config(path: Path) -> str | bytes:
 
 
 def check_keras_config(config: dict, path: Path, layers: Iterable[str],
-                       custom_objects: Iterable[str] = ()) -> None:
+                       custom_objects: Iterable[str] = (),
+                       module_roots: tuple[str, ...] = SAFE_MODULE_ROOTS) -> None:
     """Raise ``UnsupportedOpError`` for anything in ``config`` that could run code
     on load: Lambda layers, classes that are not Keras/QKeras built-ins (``layers``
     are the layer classes trigc exports; ``custom_objects`` the names the user
     passed in), modules outside Keras/QKeras, unknown quantizer strings."""
-    _Checker(path, frozenset(layers) | MODEL_CLASSES, frozenset(custom_objects)).visit(
-        config, "the model", is_layer=True)
+    checker = _Checker(path, frozenset(layers) | MODEL_CLASSES, frozenset(custom_objects))
+    checker.module_roots = module_roots
+    checker.visit(config, "the model", is_layer=True)
 
 
 class _Checker:
     def __init__(self, path: Path, layers: frozenset, custom: frozenset) -> None:
         self.path, self.layers, self.custom = path, layers, custom
+        self.module_roots = SAFE_MODULE_ROOTS
 
     def refuse(self, layer: str, what: str, fix: str) -> None:
         raise UnsupportedOpError(
@@ -157,7 +160,7 @@ class _Checker:
             layer = f"layer {name!r}" if name else layer
         module = obj.get("module")
         if module is not None and (not isinstance(module, str) or (
-                module.split(".")[0] not in SAFE_MODULE_ROOTS and module != "builtins")):
+                module.split(".")[0] not in self.module_roots and module != "builtins")):
             self.refuse(layer, f"class {cls!r} names the Python module {module!r}, which "
                         "is not part of Keras or QKeras", "re-save the model with "
                         "built-in layers only")

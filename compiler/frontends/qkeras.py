@@ -546,4 +546,5 @@ LAYERS = {
     "Dropout": _identity, "SpatialDropout1D": _identity, "SpatialDropout2D": _identity,
 }
 
-__all__ = ["load_keras", "to_qonnx"]
+Exporter = _Exporter  # extended by the Keras 3 frontend (keras3.py) for its layer walk
+__all__ = ["Exporter", "load_keras", "to_qonnx"]

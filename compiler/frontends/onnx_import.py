@@ -286,7 +286,43 @@ class _Importer:
         self._emit(Op.SUB, node, name, source, ins)
 
     def _op_Mul(self, node, name, source, ins):
-        self._emit(Op.MUL, node, name, source, ins)
+        self._emit(Op.MUL, node, name, source, self._broadcast_mask(node, name, source, ins))
+
+    def _broadcast_mask(self, node, name, source, ins):
+        """Deep Sets masking, ``h * mask`` with a run-time (objects, 1) mask: the mask
+        is repeated along its size-1 axes by Concats (wires), so the Mul multiplies
+        two equal-shape tensors, as every kernel does."""
+        runtime = [t is not None and not t.is_constant and t.name not in self._const_derived
+                   for t in ins[:2]]
+        out = self.shapes.get(node.output[0])
+        if len(ins) != 2 or not all(runtime) or not out:
+            return ins
+        out = tuple(out[1:])
+        return [self._repeat_to(t, out, name, source)
+                if t.shape != out and len(t.shape) == len(out) and all(
+                    a in (1, b) for a, b in zip(t.shape, out)) else t for t in ins]
+
+    def _repeat_to(self, t, shape, name, source):
+        for axis, (have, want) in enumerate(zip(t.shape, shape)):
+            if have == want:
+                continue
+            doubled, pieces, step = t, [], 1
+            while step <= want:  # t repeated 1, 2, 4, ... times along axis
+                if want & step:
+                    pieces.append(doubled)
+                step <<= 1
+                if step <= want:
+                    doubled = self._concat2(doubled, doubled, axis, name, source)
+            t = pieces[0]
+            for piece in pieces[1:]:
+                t = self._concat2(t, piece, axis, name, source)
+        return t
+
+    def _concat2(self, a, b, axis, name, source):
+        shape = tuple(d + (e if i == axis else 0) for i, (d, e) in
+                      enumerate(zip(a.shape, b.shape)))
+        return self._insert(Op.CONCAT, [a, b], f"{name}_broadcast", source,
+                            O.ConcatAttrs(axis), shape=shape)
 
     def _op_Div(self, node, name, source, ins):
         if ins[1] is not None and not ins[1].is_constant and \

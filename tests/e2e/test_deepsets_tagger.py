@@ -131,3 +131,49 @@ def test_verilog_netlist_equals_emulator(graph, events):
     want = trigc.emulate(graph, x, raw=True)
     got = evaluate(lower(graph), raw_in.reshape(len(x), -1))
     np.testing.assert_array_equal(got.reshape(want.shape), want)
+
+
+@pytest.mark.parametrize("pool", ["amax", "mean"])
+def test_brevitas_max_and_mean_pooling_exports(pool, tmp_path):
+    """A Brevitas Deep Sets block with ``h.amax(dim=1)`` (ONNX ReduceMax) or
+    ``h.mean(dim=1)`` (ReduceMean over 16 objects: a shift, exact), exported with
+    export_qonnx: the emulator equals torch's and qonnx's forward passes exactly."""
+    torch = pytest.importorskip("torch")
+    qnn = pytest.importorskip("brevitas.nn")
+    from brevitas.export import export_qonnx
+    from brevitas.quant import (Int8ActPerTensorFixedPoint, Int8WeightPerTensorFixedPoint,
+                                Uint8ActPerTensorFixedPoint)
+
+    class Block(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inp = qnn.QuantIdentity(act_quant=Int8ActPerTensorFixedPoint, bit_width=8,
+                                         return_quant_tensor=True)
+            self.phi = qnn.QuantLinear(3, 8, bias=True, weight_bit_width=6,
+                                       weight_quant=Int8WeightPerTensorFixedPoint,
+                                       return_quant_tensor=True)
+            self.relu = qnn.QuantReLU(act_quant=Uint8ActPerTensorFixedPoint, bit_width=6,
+                                      return_quant_tensor=True)
+            self.out = qnn.QuantIdentity(act_quant=Uint8ActPerTensorFixedPoint, bit_width=8)
+
+        def forward(self, x):
+            h = self.relu(self.phi(self.inp(x)))
+            h = getattr(h, "value", h)
+            return self.out(h.amax(dim=1) if pool == "amax" else h.mean(dim=1))
+
+    torch.manual_seed(0)
+    block = Block().train()
+    for _ in range(3):
+        block(torch.randn(64, 16, 3))
+    block.eval()
+    export_qonnx(block, torch.randn(1, 16, 3), str(tmp_path / "block.onnx"))
+    model = onnx.load(str(tmp_path / "block.onnx"))
+    assert {"amax": "ReduceMax", "mean": "ReduceMean"}[pool] in {n.op_type for n in
+                                                                  model.graph.node}
+    x = (np.random.default_rng(3).normal(0, 2, (500, 16, 3))).astype(np.float32)
+    got = trigc.emulate(trigc.load(model), x)
+    with torch.no_grad():
+        want = block(torch.from_numpy(x)).numpy()
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(got, qonnx_execute(batch_agnostic(model), x))
+    assert len(np.unique(got)) > 30

@@ -33,11 +33,15 @@ Modules, one concern each: ``types`` (type suggestion), ``model`` (what an ONNX 
 and its calibration data say), ``forward`` (the float forward pass), ``stats`` (value
 ranges and profile rows), ``lowering`` (trigc's passes up to precision inference:
 layer names and firmware nodes), ``result`` (the ``Profile``, its config and table),
-``plot`` and ``write`` (the files), ``profile`` (the entry point).
+``plot`` and ``write`` (the files), ``profile`` (the entry point), and ``calibrate``
+(calibrated PTQ: ``trigc.load/compile(..., calibration=x)`` types every tensor of a
+float model from these ranges and reports the argmax agreement with the float model).
 """
 
+from trigc.ptq.calibrate import Calibration, calibrate
 from trigc.ptq.profile import profile
 from trigc.ptq.result import Profile, TensorProfile
 from trigc.ptq.types import holds, suggest_type
 
-__all__ = ["Profile", "TensorProfile", "holds", "profile", "suggest_type"]
+__all__ = ["Calibration", "Profile", "TensorProfile", "calibrate", "holds", "profile",
+           "suggest_type"]

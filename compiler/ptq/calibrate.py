@@ -8,10 +8,13 @@ on calibration data (``trigc.load/compile(..., calibration=x)``, ``trigc compile
 2. The model is imported and lowered up to precision inference. Every float constant
    (the *folded* weights and biases) that ``bits`` bits cannot hold exactly is rounded
    to its own ``bits``-bit type (integer bits from its largest magnitude, ``RND_CONV``,
-   ``SAT``).
+   ``SAT``); a per-channel scale (a Mul's constant) keeps ``bits`` significant bits
+   per element.
 3. The input and every float layer output get a ``bits``-bit type whose integer bits
    hold the observed range (``RND``, ``SAT``: a held-out value past the calibration
-   range saturates instead of wrapping); accumulators keep trigc's exact types.
+   range saturates instead of wrapping); an (N, F) input whose features span very
+   different ranges gets up to 8 more fractional bits. Accumulators keep trigc's
+   exact types (no overflow).
 4. The compiled model runs on the calibration data; the argmax agreement with the
    float model is logged and returned in :class:`Calibration`. With ``target``, the
    narrowest width whose agreement reaches it is chosen.
@@ -31,6 +34,7 @@ from trigc.errors import ConfigError
 from trigc.fixed import FixedType, Overflow, Rounding, quantize, to_float
 from trigc.frontends.onnx_import import import_onnx
 from trigc.ir.graph import Graph
+from trigc.ir.ops import Op
 from trigc.ir.verify import verify
 from trigc.passes.infer_precision import infer_precision
 from trigc.ptq.forward import OrtRunner, QonnxRunner, forward
@@ -75,9 +79,8 @@ class Calibration:
         for key, t in self.types.items():
             lines.append(f"  {key}: {t}")
         if self.weight_types:
-            widths = sorted({FixedType.parse(t).width for t in self.weight_types.values()})
-            lines.append(f"  {len(self.weight_types)} float weight/bias tensors rounded to "
-                         f"{'/'.join(map(str, widths))}-bit types (integer bits per tensor)")
+            lines.append(f"  {len(self.weight_types)} float constants rounded: " + ", ".join(
+                f"{k}: {v}" for k, v in self.weight_types.items()))
         return "\n".join(lines)
 
     def to_dict(self) -> dict:
@@ -136,7 +139,8 @@ def calibrate(model, data, *, bits: int | None = None, target: float | None = No
     tried: list[tuple[int, float | None]] = []
     best = None
     for width in widths:
-        graph, types, weight_types = _compile(proto, name or model_name, prof, width, user)
+        graph, types, weight_types = _compile(proto, name or model_name, prof, width, user,
+                                              arrays)
         agreement, max_error = _agreement(graph, inputs, reference)
         tried.append((width, agreement))
         best = Calibration(graph, width, agreement, max_error, n, types, weight_types,
@@ -167,8 +171,8 @@ def _float_outputs(proto, arrays: dict[str, np.ndarray]) -> list[np.ndarray]:
     return [np.concatenate(chunks[k]) for k in names]
 
 
-def _compile(proto, name: str, prof: Profile, width: int,
-             user: dict[str, FixedType]) -> tuple[Graph, dict[str, str], dict[str, str]]:
+def _compile(proto, name: str, prof: Profile, width: int, user: dict[str, FixedType],
+             arrays: Mapping[str, np.ndarray]) -> tuple[Graph, dict[str, str], dict[str, str]]:
     """The final IR with ``width``-bit calibrated types (and the user's overrides)."""
     graph = import_onnx(proto, name=name)
     known = set(graph.tensors) | {n.name for n in graph.nodes} | {n.source for n in graph.nodes}
@@ -180,7 +184,7 @@ def _compile(proto, name: str, prof: Profile, width: int,
     for run_pass in BEFORE_PRECISION:
         run_pass(graph)
     weight_types = _round_constants(graph, width)
-    types = activation_types(prof, width)
+    types = activation_types(prof, width, arrays)
     graph.precision_overrides = {**types, **user}
     # A calibrated type is sized for the observed range, not the worst case, and
     # saturates beyond it: precision_report lists those layers; one log line says so.
@@ -195,9 +199,14 @@ def _compile(proto, name: str, prof: Profile, width: int,
     return graph, {k: str(t) for k, t in types.items()}, weight_types
 
 
-def activation_types(prof: Profile, width: int) -> dict[str, FixedType]:
+def activation_types(prof: Profile, width: int,
+                     arrays: Mapping[str, np.ndarray] | None = None) -> dict[str, FixedType]:
     """{precision key: ``width``-bit type holding the observed range} of the model's
-    untyped inputs and every float layer output in the firmware."""
+    untyped inputs and every float layer output in the firmware. An input whose
+    features span very different ranges (unstandardized physics features: a pT in
+    hundreds of GeV beside an angle below 0.1) gets more fractional bits, so that its
+    narrowest feature keeps as many significant bits as its widest one, up to
+    ``INPUT_EXTRA_BITS`` more."""
     rounding, overflow = ACTIVATION_MODES
     types: dict[str, FixedType] = {}
     for t in prof.tensors:
@@ -207,14 +216,42 @@ def activation_types(prof: Profile, width: int) -> dict[str, FixedType]:
             key = t.config_key
         else:
             continue
-        types[key] = suggest_type(t.min, t.max, width, rounding=rounding, overflow=overflow)
+        typ = suggest_type(t.min, t.max, width, rounding=rounding, overflow=overflow)
+        if t.kind == "input" and arrays is not None and t.name in arrays:
+            extra = _feature_extra_bits(arrays[t.name])
+            typ = FixedType(typ.signed, typ.width + extra, typ.integer_bits, rounding,
+                            overflow)
+        types[key] = typ
     return types
 
 
+#: at most this many bits more than ``bits`` for an input of unequal features
+INPUT_EXTRA_BITS = 8
+
+
+def _feature_extra_bits(x: np.ndarray) -> int:
+    """Fractional bits to add so that the feature of an (N, F) input with the
+    smallest range keeps as many significant bits as the widest one, at most
+    ``INPUT_EXTRA_BITS`` (0 for images and other inputs of higher rank)."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2:
+        return 0
+    peaks = np.max(np.abs(x), axis=0)
+    peaks = peaks[peaks > 0]
+    if peaks.size == 0:
+        return 0
+    needed = int(np.frexp(peaks.max())[1] - np.frexp(peaks.min())[1])
+    return int(min(max(needed, 0), INPUT_EXTRA_BITS))
+
+
 def _round_constants(graph: Graph, width: int) -> dict[str, str]:
-    """Round every float constant that ``width`` bits cannot hold exactly to its own
-    ``width``-bit type (integer bits from its largest magnitude); the values stay
-    untyped, so precision inference gives them their narrowest exact type."""
+    """Round every float constant that ``width`` bits cannot hold exactly; the values
+    stay untyped, so precision inference gives them their narrowest exact type.
+
+    A weight or bias gets one ``width``-bit type (integer bits from its largest
+    magnitude); a per-channel scale (the constant of a Mul, e.g. a BatchNorm with
+    nothing to fold into) keeps ``width`` significant bits per element, since each
+    channel's relative error passes on to the whole channel."""
     rounding, overflow = WEIGHT_MODES
     rounded: dict[str, str] = {}
     for t in graph.tensors.values():
@@ -223,13 +260,25 @@ def _round_constants(graph: Graph, width: int) -> dict[str, str]:
         value = np.asarray(t.value, dtype=np.float64)
         if not np.all(np.isfinite(value)):
             continue
-        wt = suggest_type(float(value.min()), float(value.max()), width, rounding=rounding,
-                          overflow=overflow)
-        approx = to_float(quantize(value, wt), wt)
+        if any(u.op is Op.MUL for u in t.users):
+            approx = _significant_bits(value, width)
+            label = f"{width} significant bits per element"
+        else:
+            wt = suggest_type(float(value.min()), float(value.max()), width,
+                              rounding=rounding, overflow=overflow)
+            approx, label = to_float(quantize(value, wt), wt), str(wt)
         if not np.array_equal(approx, value):
             t.value = approx
-            rounded[t.name] = str(wt)
+            rounded[t.name] = label
     return rounded
+
+
+def _significant_bits(value: np.ndarray, width: int) -> np.ndarray:
+    """Each element rounded (half to even) to ``width`` bits: sign and ``width - 1``
+    significant bits."""
+    mantissa, exponent = np.frexp(value)
+    scale = float(2 ** (width - 1))
+    return np.ldexp(np.round(mantissa * scale) / scale, exponent)
 
 
 def _agreement(graph: Graph, inputs: list[np.ndarray],

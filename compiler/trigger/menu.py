@@ -158,10 +158,21 @@ class Prescaler:
         self.fired = np.zeros(len(self.prescales), dtype=np.int64)
 
     def apply(self, bits: np.ndarray) -> np.ndarray:
-        count = self.fired + np.cumsum(bits, axis=0, dtype=np.int64)
-        self.fired = count[-1] if len(bits) else self.fired
-        safe = np.where(self.prescales > 0, self.prescales, 1)
-        return bits & (count % safe == 0) & (self.prescales > 0)
+        """The prescaled bits of one chunk (events in order); counts carry over."""
+        bits = np.asarray(bits, dtype=bool)
+        out = np.zeros(bits.shape, dtype=bool)
+        for j, n in enumerate(self.prescales.tolist()):
+            column = bits[:, j]
+            if n == 1:
+                out[:, j] = column
+                self.fired[j] += np.count_nonzero(column)
+                continue
+            fires = np.flatnonzero(column)  # the Nth, 2Nth, ... of these pass
+            if n > 0:
+                count = self.fired[j] + np.arange(1, len(fires) + 1, dtype=np.int64)
+                out[fires[count % n == 0], j] = True
+            self.fired[j] += len(fires)
+        return out
 
 
 # ---- loading ------------------------------------------------------------------------

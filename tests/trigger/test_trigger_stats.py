@@ -105,3 +105,45 @@ def test_threshold_curves_count_every_class(monkeypatch, kind):
     for key in present:
         np.testing.assert_array_equal(curve.class_hist[key],
                                       np.bincount(at[labels == key], minlength=bins))
+
+
+def _prescale_reference(prescales, chunks):
+    """The counter-based prescale as one cumulative count over the whole sample."""
+    bits = np.concatenate(chunks)
+    count = np.cumsum(bits, axis=0, dtype=np.int64)
+    p = np.asarray(prescales)
+    return bits & (count % np.where(p > 0, p, 1) == 0) & (p > 0)
+
+
+@pytest.mark.parametrize("prescales", [[1, 4, 0, 3], [2, 2, 2, 2], [1, 1, 1, 1],
+                                       [0, 0, 7, 1000]])
+def test_prescaler_over_chunks_equals_one_count(prescales):
+    from trigc.trigger.menu import Prescaler
+
+    rng = np.random.default_rng(sum(prescales))
+    chunks = [rng.random((n, 4)) < 0.3 for n in (1000, 0, 1, 333, 5000)]
+    pre = Prescaler(prescales)
+    got = np.concatenate([pre.apply(c) for c in chunks])
+    np.testing.assert_array_equal(got, _prescale_reference(prescales, chunks))
+    np.testing.assert_array_equal(pre.fired, np.concatenate(chunks).sum(axis=0))
+
+
+def test_check_finite_fast_path_and_overflowing_sums():
+    """Finite inputs whose sum overflows are not refused; NaN/inf are, naming the event."""
+    from trigc.trigger.errors import EventDataError
+    from trigc.trigger.worker import check_finite
+
+    job = SimpleNamespace(plan=SimpleNamespace(inputs=[("x", None, ["a", "b"])]),
+                          source=SimpleNamespace(path="f.npy"))
+    big = np.full((10, 2), 1e308)
+    big[3, 1] = -1e308
+    check_finite(job, 0, [big])  # the sum is inf, every value finite
+    for bad in (np.nan, np.inf, -np.inf):
+        x = big.copy()
+        x[7, 0] = bad
+        with pytest.raises(EventDataError, match="event 107 has NaN or infinite"):
+            check_finite(job, 100, [x])
+        y = np.zeros((10, 2))
+        y[2, 1] = bad
+        with pytest.raises(EventDataError, match="event 2 has NaN or infinite"):
+            check_finite(job, 0, [y])

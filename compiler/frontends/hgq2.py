@@ -117,12 +117,25 @@ def quantize(ex, layer, v, q, role: str):
         if v.name in ex.input_names:  # the model input itself takes the type
             ex.types[v.name] = t
             return v
-        y = ex.b.quant(v.name, 2.0 ** -float(f.flat[0]), t.width, t.signed,
-                       t.signed and overflow == "SAT_SYM", rounding="FLOOR",
-                       name=ex.unique(f"{layer.name}/{role.capitalize()}Quant"))
-        ex.types[y] = t
-        return v._replace(name=y)
+        group = ex.unique(f"{layer.name}/{role}_quant")
+        held = ex.b.node("Mul", [v.name, ex.b.const(np.float32(1.0), "one")],
+                         name=f"{group}/Mul")
+        return type(v)(_typed_cast(ex, group, held, 2.0 ** -float(f.flat[0]), t), v.shape)
     return _per_element(ex, layer, v, (k, i, f, alive), round_mode, overflow, role)
+
+
+def _typed_cast(ex, group: str, x: str, scale: float, t: FixedType) -> str:
+    """A Quant that trigc gives type ``t``, keyed by its layer ``group`` (the ONNX name
+    prefix), never by tensor name: trigc's layout pass moves Transposes through
+    element-wise ops, which shifts tensor names by one op but keeps node sources. The
+    op before the Quant (``x``'s producer) belongs to ``group`` too, so when trigc fuses
+    the cast into it the type stays. Every node of ``group`` takes ``t``: the group
+    holds only ops whose result ``t`` re-quantizes to the same bits (a multiply by a
+    power of two, an integer offset under WRAP)."""
+    y = ex.b.quant(x, scale, t.width, t.signed, False, rounding="FLOOR",
+                   name=f"{group}/Quant")
+    ex.types[group] = t
+    return y
 
 
 def _per_element(ex, layer, v, kifa, round_mode: str, overflow: str, role: str):
@@ -142,29 +155,32 @@ def _per_element(ex, layer, v, kifa, round_mode: str, overflow: str, role: str):
         ex.types[x] = FixedType(True, integer + int(f.max()) + 1, integer, Rounding.TRN,
                                 Overflow.WRAP if overflow == "WRAP" else Overflow.SAT)
     tag = f"{layer.name}_{role}"
+    wrap = Overflow.WRAP if overflow == "WRAP" else Overflow.SAT
 
     def const(values, what):
         return ex.b.const(np.asarray(values, np.float32), f"{tag}_{what}")
 
-    def cast(name, width, rounding, what):
-        y = ex.b.quant(name, 1.0, width, True, False, rounding="FLOOR",
-                       name=ex.unique(f"{layer.name}/{role.capitalize()}{what}"))
-        ex.types[y] = FixedType(True, width, width, rounding,
-                                Overflow.WRAP if overflow == "WRAP" else Overflow.SAT)
-        return y
+    def grouped(group, op_name, a, b):
+        return ex.b.node(op_name, [a, b], name=ex.unique(f"{group}/{op_name}"))
 
     def op(name, a, b):
         return ex.node(layer, name, [a, b])
 
-    scaled = op("Mul", x, const(2.0 ** f, "frac"))
+    rounded = ex.unique(f"{layer.name}/{role}_round")
+    width = top if overflow == "WRAP" else top + 1
+    n = _typed_cast(ex, rounded, grouped(rounded, "Mul", x, const(2.0 ** f, "frac")), 1.0,
+                    FixedType(True, width, width, ROUNDING[round_mode], wrap))
     if overflow == "WRAP":
-        n = cast(scaled, top, ROUNDING[round_mode], "Round")
         unsigned = (1 - k) * 2.0 ** (top - 1)
-        m = op("Add", op("Mul", n, const(2.0 ** (top - bits), "align")), const(-unsigned, "off"))
-        w = op("Add", cast(m, top, Rounding.TRN, "Wrap"), const(unsigned, "on"))
-        y = op("Mul", w, const(np.where(alive, 2.0 ** (bits - top - f), 0.0), "back"))
+        wrapped_group = ex.unique(f"{layer.name}/{role}_wrap")
+        m = grouped(wrapped_group, "Add",
+                    grouped(wrapped_group, "Mul", n, const(2.0 ** (top - bits), "align")),
+                    const(-unsigned, "off"))
+        w = _typed_cast(ex, wrapped_group, m, 1.0,
+                        FixedType(True, top, top, Rounding.TRN, Overflow.WRAP))
+        y = op("Mul", op("Add", w, const(unsigned, "on")),
+               const(np.where(alive, 2.0 ** (bits - top - f), 0.0), "back"))
     else:
-        n = cast(scaled, top + 1, ROUNDING[round_mode], "Round")
         hi = 2.0 ** (bits - k) - 1
         lo = -k * (2.0 ** (bits - 1) - (1 if overflow == "SAT_SYM" else 0))
         below = op("Sub", const(hi, "hi"), ex.node(layer, "Relu", [op("Sub", const(hi, "hi"), n)]))

@@ -25,6 +25,11 @@ from trigc.errors import ModelError, UnsupportedOpError
 from trigc.frontends.keras_safety import check_keras_config, read_keras_config
 
 KERAS3_MODULE_ROOTS = ("keras", "hgq")
+# nested objects of a Keras 3 / HGQ2 config: the format's tensor reference, HGQ2's
+# quantizer configs, bit-width constraints and regularizers (plain data classes)
+KERAS3_NESTED = frozenset({
+    "__keras_tensor__", "QuantizerConfig", "MinMax", "Min", "Max", "MonoL1",
+})
 
 # HGQ v1 (the tf_keras-era package `HGQ`) layer classes, as they appear in an .h5 config
 HGQ1_LAYERS = frozenset({
@@ -96,7 +101,8 @@ def vet_keras3_file(path: Path, layers, custom_objects=()) -> None:
     """Read and check a Keras 3 file's configuration: raise before Keras sees it."""
     config = read_keras_config(path)
     refuse_hgq1(config, path)
-    check_keras_config(config, path, layers, custom_objects, module_roots=KERAS3_MODULE_ROOTS)
+    check_keras_config(config, path, layers, KERAS3_NESTED | frozenset(custom_objects),
+                       module_roots=KERAS3_MODULE_ROOTS)
 
 
 def check_h5_for_hgq1(path: Path) -> None:

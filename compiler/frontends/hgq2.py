@@ -115,13 +115,24 @@ def quantize(ex, layer, v, q, role: str):
     if uniform and alive.all():
         t = exact_type(k.flat[0], i.flat[0], f.flat[0], round_mode, overflow)
         if v.name in ex.input_names:  # the model input itself takes the type
-            ex.types[v.name] = t
-            return v
+            _claim_input(ex, layer, v.name, role, t)
+            alias = ex.b.node("Identity", [v.name], name=ex.unique(f"{layer.name}/Identity"))
+            return type(v)(alias, v.shape)  # quantized: a later quantizer chains on it
         group = ex.unique(f"{layer.name}/{role}_quant")
         held = ex.b.node("Mul", [v.name, ex.b.const(np.float32(1.0), "one")],
                          name=f"{group}/Mul")
         return type(v)(_typed_cast(ex, group, held, 2.0 ** -float(f.flat[0]), t), v.shape)
     return _per_element(ex, layer, v, (k, i, f, alive), round_mode, overflow, role)
+
+
+def _claim_input(ex, layer, name: str, role: str, t: FixedType) -> None:
+    if name in ex.types:
+        raise UnsupportedOpError(
+            f"{_where(layer, role)}: the model input {name!r} feeds more than one HGQ2 "
+            "quantizer directly; each rounds the float input its own way, which one "
+            "fixed-point input type cannot reproduce. Put one Quantizer layer on the input "
+            "before the branches and train again")
+    ex.types[name] = t
 
 
 def _typed_cast(ex, group: str, x: str, scale: float, t: FixedType) -> str:
@@ -152,8 +163,11 @@ def _per_element(ex, layer, v, kifa, round_mode: str, overflow: str, role: str):
                 f"round_mode {round_mode!r}: a float input cannot be rounded exactly that "
                 f"way in fixed point; use one of {FLOOR_BASED} or one bit width per input")
         integer = int((i + 1).max())
-        ex.types[x] = FixedType(True, integer + int(f.max()) + 1, integer, Rounding.TRN,
-                                Overflow.WRAP if overflow == "WRAP" else Overflow.SAT)
+        # truncating to one more fractional bit than any element keeps floor-based
+        # rounding exact; the wrap period / saturation range covers every element's
+        _claim_input(ex, layer, x, role, FixedType(
+            True, integer + int(f.max()) + 1, integer, Rounding.TRN,
+            Overflow.WRAP if overflow == "WRAP" else Overflow.SAT))
     tag = f"{layer.name}_{role}"
     wrap = Overflow.WRAP if overflow == "WRAP" else Overflow.SAT
 

@@ -33,7 +33,7 @@ if not keras.__version__.startswith("3"):
     pytest.skip("needs Keras 3", allow_module_level=True)
 
 from hgq.config import QuantizerConfig  # noqa: E402
-from hgq.layers import QConv2D, QDense, QMaxPooling2D  # noqa: E402
+from hgq.layers import QAdd, QConv2D, QDense, QMaxPooling2D, Quantizer  # noqa: E402
 
 import trigc  # noqa: E402
 from trigc.api import _is_keras3_model  # noqa: E402
@@ -235,6 +235,37 @@ def test_hgq2_unsigned_and_mixed_sign_elements():
         set_bits(layer.iq, 30 + n, k=k, i=(0, 3), f=(1, 4))
     x = events((8,), seed=8)
     np.testing.assert_array_equal(trigc.emulate(trigc.load(model), x), hgq_reference(model, x))
+
+
+def test_hgq2_trained_bits_branches_and_standalone_quantizer():
+    """Bits learned by a few steps of HGQ2 training (WRAP integer bits traced, f
+    trained), a standalone Quantizer layer, two branches joined by QAdd (one input
+    quantizer per branch): emulator == HGQ2."""
+    keras.utils.set_random_seed(0)
+    inp = keras.Input((8,), name="features")
+    q = Quantizer(QuantizerConfig("kif", "datalane", overflow_mode="SAT"), name="q_in")(inp)
+    a = QDense(6, activation="relu", name="a")(q)
+    b = QDense(6, name="b")(q)
+    out = QDense(3, name="head")(QAdd(name="join")([a, b]))
+    model = keras.Model(inp, out)
+    x_train = events((8,), seed=12)[:512]
+    y_train = np.stack([x_train[:, :3].sum(1), x_train[:, 3:6].max(1), x_train[:, 6]], 1)
+    model.compile(keras.optimizers.Adam(0.01), "mse")
+    model.fit(x_train, y_train, epochs=3, batch_size=64, verbose=0)
+    quantizer = model.get_layer("head").iq.quantizer
+    integer_bits = np.asarray(quantizer.i)
+    assert len(np.unique(integer_bits)) > 1, integer_bits  # per-element after training
+    x = events((8,), seed=13)
+    np.testing.assert_array_equal(trigc.emulate(trigc.load(model), x), hgq_reference(model, x))
+
+
+def test_input_feeding_two_quantizers_refused():
+    inp = keras.Input((8,), name="features")
+    model = keras.Model(inp, QAdd()([QDense(4, name="left")(inp), QDense(4, name="right")(inp)]))
+    with pytest.raises(UnsupportedOpError, match=r"HGQ2 layer 'right'.*input 'features' feeds "
+                       r"more than one HGQ2 quantizer.*Put one Quantizer layer") as exc:
+        trigc.load(model)
+    one_line(exc)
 
 
 def test_per_element_input_rounding_that_a_float_input_cannot_hold_is_refused():

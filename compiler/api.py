@@ -135,7 +135,7 @@ def load(model, precision: Mapping | None = None, name: str | None = None,
     if calibration is not None:
         return _calibrated(model, calibration, calibration_bits, calibration_target,
                            precision=precision, name=name, example_input=example_input,
-                           custom_objects=custom_objects)
+                           custom_objects=custom_objects, softmax=softmax)
     from trigc.frontends.onnx_import import import_onnx
     from trigc.ops.softmax import set_softmax_modes
     from trigc.target import check_softmax_mode

@@ -13,6 +13,7 @@ from onnx import TensorProto, helper, numpy_helper
 import trigc
 from trigc.cli.app import main
 from trigc.errors import ConfigError
+from trigc.ir import Op
 from trigc.profile import profile
 from trigc.ptq.calibrate import agreement, calibrate, check_agreement
 
@@ -337,3 +338,16 @@ def test_cli_refuses_bad_calibration_files(jets, tmp_path, capsys):
     assert main(["compile", str(model_path), "-o", str(tmp_path / "p"),
                  "--calibration-bits", "8"]) == 2
     assert "add --calibration" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("mode", ["lut", "exact"])
+def test_softmax_output_and_mode(mode, jets):
+    cal, held = jets
+    model = bn_mlp(cal)
+    model.graph.node[-1].output[0] = "logits_pre"
+    model.graph.node.append(helper.make_node("Softmax", ["logits_pre"], ["logits"],
+                                             name="/softmax/Softmax", axis=-1))
+    graph = trigc.load(model, calibration=cal, softmax=mode)
+    softmax = graph.find(Op.SOFTMAX)[0]
+    assert softmax.attrs.mode == mode
+    assert agreement(_float_logits(model, held), trigc.emulate(graph, held)) >= 0.99

@@ -36,6 +36,7 @@ from trigc.frontends.onnx_import import import_onnx
 from trigc.ir.graph import Graph
 from trigc.ir.ops import Op
 from trigc.ir.verify import verify
+from trigc.ops.softmax import set_softmax_modes
 from trigc.passes.infer_precision import infer_precision
 from trigc.ptq.forward import OrtRunner, QonnxRunner, forward
 from trigc.ptq.lowering import BEFORE_PRECISION
@@ -43,6 +44,7 @@ from trigc.ptq.model import check_data, model_inputs, read_model_and_name, uses_
 from trigc.ptq.profile import profile
 from trigc.ptq.result import Profile
 from trigc.ptq.types import suggest_type
+from trigc.target import check_softmax_mode
 
 log = logging.getLogger(__name__)
 
@@ -121,12 +123,13 @@ def calibration_arrays(proto, data) -> dict[str, np.ndarray]:
 
 def calibrate(model, data, *, bits: int | None = None, target: float | None = None,
               precision: Mapping | None = None, name: str | None = None,
-              example_input=None, custom_objects=None) -> Calibration:
+              example_input=None, custom_objects=None, softmax=None) -> Calibration:
     """Compile a float model with every type set from ``data`` (an (N, ...) array, or
     {input name: array}); see the module docstring. ``bits``: the width of every
     type (default 16). ``target``: the smallest argmax agreement (e.g. 0.99) to reach
     on ``data``; the narrowest width from 4 up to ``bits`` (default 32) that reaches it
-    is chosen. ``precision`` overrides any chosen type, as in :func:`trigc.load`."""
+    is chosen. ``precision`` overrides any chosen type and ``softmax`` picks the
+    Softmax mode, as in :func:`trigc.load`."""
     widths, target = check_knobs(bits, target)
     proto = to_onnx(model, example_input, custom_objects)
     proto, model_name = read_model_and_name(proto)
@@ -140,7 +143,7 @@ def calibrate(model, data, *, bits: int | None = None, target: float | None = No
     best = None
     for width in widths:
         graph, types, weight_types = _compile(proto, name or model_name, prof, width, user,
-                                              arrays)
+                                              arrays, softmax)
         agreement, max_error = _agreement(graph, inputs, reference)
         tried.append((width, agreement))
         best = Calibration(graph, width, agreement, max_error, n, types, weight_types,
@@ -172,7 +175,8 @@ def _float_outputs(proto, arrays: dict[str, np.ndarray]) -> list[np.ndarray]:
 
 
 def _compile(proto, name: str, prof: Profile, width: int, user: dict[str, FixedType],
-             arrays: Mapping[str, np.ndarray]) -> tuple[Graph, dict[str, str], dict[str, str]]:
+             arrays: Mapping[str, np.ndarray],
+             softmax=None) -> tuple[Graph, dict[str, str], dict[str, str]]:
     """The final IR with ``width``-bit calibrated types (and the user's overrides)."""
     graph = import_onnx(proto, name=name)
     known = set(graph.tensors) | {n.name for n in graph.nodes} | {n.source for n in graph.nodes}
@@ -181,6 +185,8 @@ def _compile(proto, name: str, prof: Profile, width: int, user: dict[str, FixedT
         raise ConfigError(
             f"Precision config names {unknown}, which are not tensors, nodes or layers of "
             f"the model; known layers: {sorted({n.source for n in graph.nodes})}")
+    if softmax is not None:
+        set_softmax_modes(graph, check_softmax_mode(softmax, "softmax"))
     for run_pass in BEFORE_PRECISION:
         run_pass(graph)
     weight_types = _round_constants(graph, width)

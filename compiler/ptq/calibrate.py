@@ -144,11 +144,11 @@ def calibrate(model, data, *, bits: int | None = None, target: float | None = No
     for width in widths:
         graph, types, weight_types = _compile(proto, name or model_name, prof, width, user,
                                               arrays, softmax)
-        agreement, max_error = _agreement(graph, inputs, reference)
-        tried.append((width, agreement))
-        best = Calibration(graph, width, agreement, max_error, n, types, weight_types,
+        agreed, max_error = _agreement(graph, inputs, reference)
+        tried.append((width, agreed))
+        best = Calibration(graph, width, agreed, max_error, n, types, weight_types,
                            tried, target)
-        if target is None or agreement is None or agreement >= target:
+        if target is None or agreed is None or agreed >= target:
             break
     if target is not None and best.agreement is not None and best.agreement < target:
         log.warning("calibrated PTQ: no width up to %d bits reaches %.2f%% agreement "

@@ -212,10 +212,14 @@ def exact_weight(ex, layer, values: np.ndarray, role: str) -> str:
     nonzero = values[values != 0]
     if nonzero.size == 0:
         return name
+    def on_grid(frac: int) -> bool:
+        scaled = np.ldexp(nonzero, frac)
+        return bool(np.all(scaled == np.rint(scaled)))
+
     frac = 0
-    while frac < 64 and not np.all(np.ldexp(nonzero, frac) == np.rint(np.ldexp(nonzero, frac))):
+    while frac < 64 and not on_grid(frac):
         frac += 1
-    while frac > -64 and np.all(np.ldexp(nonzero, frac - 1) == np.rint(np.ldexp(nonzero, frac - 1))):
+    while frac > -64 and on_grid(frac - 1):
         frac -= 1
     top = int(np.abs(np.ldexp(nonzero, frac)).max())
     bits = top.bit_length() + 1

@@ -106,7 +106,8 @@ def vet_keras3_file(path: Path, layers, custom_objects=()) -> None:
 
 
 def check_h5_for_hgq1(path: Path) -> None:
-    """Refuse an HGQ v1 .h5 by name (called before the QKeras loader sees the file)."""
+    """Refuse an HGQ v1 .h5, or a legacy .h5 written by Keras 3, by name (called before
+    the QKeras loader sees the file)."""
     if path.suffix != ".h5" or not path.is_file():
         return
     try:
@@ -114,3 +115,19 @@ def check_h5_for_hgq1(path: Path) -> None:
     except ModelError:
         return  # the QKeras loader gives its own error for an unreadable file
     refuse_hgq1(config, path)
+    if _h5_keras_version(path).startswith("3"):
+        raise UnsupportedOpError(
+            f"{str(path)!r} is a legacy .h5 written by Keras 3, which trigc reads only in "
+            "the .keras format; save the model with model.save('model.keras') (or pass the "
+            "model object)")
+
+
+def _h5_keras_version(path: Path) -> str:
+    import h5py
+
+    try:
+        with h5py.File(path, "r") as f:
+            version = f.attrs.get("keras_version", "")
+    except OSError:
+        return ""
+    return version.decode() if isinstance(version, bytes) else str(version)

@@ -132,6 +132,15 @@ def test_hgq_v1_h5_refused_with_the_fix(tmp_path):
     one_line(exc)
 
 
+def test_keras3_legacy_h5_refused_with_the_fix(tmp_path):
+    path = tmp_path / "k3.h5"
+    keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]).save(path)
+    with pytest.raises(UnsupportedOpError, match=r"legacy .h5 written by Keras 3.*"
+                       r"model.save\('model.keras'\)") as exc:
+        trigc.load(path)
+    one_line(exc)
+
+
 def test_unsupported_hgq2_layer_named_with_the_supported_list():
     from hgq.layers import QSoftmax
 
@@ -180,6 +189,8 @@ def test_plain_keras3_from_memory_and_file(tmp_path):
     model.save(path)
     from_file = trigc.emulate(trigc.load(path, precision=PTQ), x)
     np.testing.assert_array_equal(from_file, from_memory)
+    calibrated = trigc.load(model, calibration=x, calibration_bits=16).calibration
+    assert calibrated.agreement >= 0.99, calibrated  # calibrated PTQ: argmax vs Keras
 
 
 # ---- HGQ2 -------------------------------------------------------------------------

@@ -43,11 +43,12 @@ OVERFLOW = {"WRAP": Overflow.WRAP, "SAT": Overflow.SAT, "SAT_SYM": Overflow.SAT_
 # floor-based roundings survive a first truncation of a float input to a finer grid
 FLOOR_BASED = ("TRN", "RND", "RND_MIN_INF")
 
-WRAPPED = {  # HGQ2 layer -> the Keras layer whose export it shares (same attributes)
+# HGQ2 layer -> the Keras layer whose export it shares (same attributes). Not here:
+# average pools (HGQ2 divides in float32 before the next quantizer rounds, which a
+# fixed-point average would round twice), batch norm, einsum, softmax, tables, RNNs.
+WRAPPED = {
     "QDense": "Dense", "QConv1D": "Conv1D", "QConv2D": "Conv2D",
     "QMaxPooling1D": "MaxPooling1D", "QMaxPooling2D": "MaxPooling2D",
-    "QGlobalAveragePooling1D": "GlobalAveragePooling1D",
-    "QGlobalAveragePooling2D": "GlobalAveragePooling2D",
     "QGlobalMaxPooling1D": "GlobalMaxPooling1D", "QGlobalMaxPooling2D": "GlobalMaxPooling2D",
     "QAdd": "Add",
 }

@@ -5,8 +5,8 @@ from trigc.errors import (
     UnsupportedOpError,
 )
 from trigc.fixed import FixedType, Overflow, Rounding
-from trigc.api import emulate, load
-from trigc.project import Project, compile
+from trigc.api import emulate
+from trigc.project import Project, compile, load
 
 __version__ = "0.1.0"
 

@@ -109,9 +109,7 @@ def to_onnx(model, example_input=None, custom_objects=None) -> onnx.ModelProto |
 
 def load(model, precision: Mapping | None = None, name: str | None = None,
          check: bool | None = None, example_input=None, custom_objects=None,
-         softmax: str | Mapping | None = None,
-         calibration=None, calibration_bits: int | None = None,
-         calibration_target: float | None = None) -> Graph:
+         softmax: str | Mapping | None = None) -> Graph:
     """Import a model and compile it to the final IR: an ONNX/QONNX path or ModelProto,
     a torch/Brevitas ``nn.Module`` (with ``example_input``), or a Keras/QKeras model
     (object or .h5/.keras path).
@@ -126,16 +124,8 @@ def load(model, precision: Mapping | None = None, name: str | None = None,
     or ``"exact"`` (the correctly rounded softmax to within half an output LSB plus
     2^-28; trigc.ops.softmax), for every Softmax or as {layer name: mode}.
 
-    ``calibration`` (an (N, ...) array, or {input name: array}): calibrated
-    post-training quantization of a float model (:mod:`trigc.ptq.calibrate`): every
-    input, weight and layer type from the float model's values on these samples, with
-    ``calibration_bits`` bits each (default 16), or the narrowest width whose argmax
-    agreement with the float model reaches ``calibration_target`` (e.g. 0.99);
-    ``precision`` overrides any of them. The result is in ``graph.calibration``."""
-    if calibration is not None:
-        return _calibrated(model, calibration, calibration_bits, calibration_target,
-                           precision=precision, name=name, example_input=example_input,
-                           custom_objects=custom_objects, softmax=softmax)
+    (``trigc.load``, :func:`trigc.project.load`, adds calibrated post-training
+    quantization on top of this.)"""
     from trigc.frontends.onnx_import import import_onnx
     from trigc.ops.softmax import set_softmax_modes
     from trigc.target import check_softmax_mode
@@ -164,16 +154,6 @@ def _frontend_types(model, exported) -> dict[str, FixedType]:
     from trigc.frontends.keras3 import types_of
 
     return parse_precision(types_of(exported))
-
-
-def _calibrated(model, data, bits, target, **kwargs) -> Graph:
-    """Calibrated PTQ. It runs the float model (onnxruntime) and profiles it, which is
-    trigc.ptq's work, a layer above this module: it is looked up when asked for, so
-    that loading a model never imports the profiler."""
-    import importlib
-
-    calibrate = importlib.import_module("trigc.ptq.calibrate").calibrate
-    return calibrate(model, data, bits=bits, target=target, **kwargs).graph
 
 
 def emulate(graph: Graph, *inputs, raw: bool = False, workers: int | None = None,

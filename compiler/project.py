@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trigc.api import load
+import trigc.api as api
 from trigc.backends import verilog
 from trigc.backends.vitis import writer
 from trigc.config import read_config
@@ -258,6 +258,32 @@ def options_from(config: dict, *, part: str | None = None, clock_ns: float | Non
         DEFAULT_INTERFACE, axis_word_bits=axis_word_bits or config.get("axis_word_bits"),
         stage_ns=stage_ns if stage_ns is not None else config.get("stage_ns"),
         dsp_digits=dsp_digits or config.get("dsp_digits"))
+
+
+def load(model, precision=None, name: str | None = None, check: bool | None = None,
+         example_input=None, custom_objects=None, softmax=None, calibration=None,
+         calibration_bits: int | None = None,
+         calibration_target: float | None = None) -> Graph:
+    """:func:`trigc.api.load` (the model to the final IR; its arguments), plus
+    calibrated post-training quantization of a float model.
+
+    ``calibration`` (an (N, ...) array, or {input name: array}): every input, weight
+    and layer type from the float model's values on these samples
+    (:mod:`trigc.ptq.calibrate`), with ``calibration_bits`` bits each (default 16), or
+    the narrowest width whose argmax agreement with the float model reaches
+    ``calibration_target`` (e.g. 0.99); ``precision`` overrides any of them. The
+    result is in ``graph.calibration``."""
+    kwargs = dict(precision=precision, name=name, example_input=example_input,
+                  custom_objects=custom_objects, softmax=softmax)
+    if calibration is None:
+        if calibration_bits is not None or calibration_target is not None:
+            raise ConfigError("calibration_bits and calibration_target tune calibration=; "
+                              "give the calibration samples too")
+        return api.load(model, check=check, **kwargs)
+    from trigc.ptq.calibrate import calibrate  # onnx and the profiler: only when asked
+
+    return calibrate(model, calibration, bits=calibration_bits, target=calibration_target,
+                     **kwargs).graph
 
 
 def compile(model, output_dir, *, part: str | None = None, clock_ns: float | None = None,

@@ -88,11 +88,11 @@ LAYERS = {
     "ops": 4,
     "frontends": 5, "passes": 5, "emulator": 5,
     "api": 6, "plans": 6,
-    "netlist": 7,
+    "netlist": 7, "ptq": 7,
     "backends": 8, "estimate": 8,
     "csim": 9, "rtlsim": 9, "synth": 9,
     "project": 10,
-    "trigger": 11, "export": 11, "ptq": 11,
+    "trigger": 11, "export": 11,
     "profile": 12,
     "cli": 13,
     "datasets": 13,  # toy data for models, tests and benchmarks: above the compiler

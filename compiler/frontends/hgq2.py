@@ -40,8 +40,9 @@ ROUNDING = {
     "RND_MIN_INF": Rounding.RND_MIN_INF, "RND_INF": Rounding.RND_INF,
 }
 OVERFLOW = {"WRAP": Overflow.WRAP, "SAT": Overflow.SAT, "SAT_SYM": Overflow.SAT_SYM}
-# floor-based roundings survive a first truncation of a float input to a finer grid
-FLOOR_BASED = ("TRN", "RND", "RND_MIN_INF")
+# floor(x * 2^f + c) roundings survive a first truncation of a float input to a finer
+# grid (ties-down or ties-even ones would need to know what the truncation dropped)
+FLOOR_BASED = ("TRN", "RND")
 
 # HGQ2 layer -> the Keras layer whose export it shares (same attributes). Not here:
 # average pools (HGQ2 divides in float32 before the next quantizer rounds, which a
@@ -53,8 +54,7 @@ WRAPPED = {
     "QAdd": "Add",
 }
 SUPPORTED = "Quantizer, " + ", ".join(WRAPPED)
-REFUSED_FIX = ("use the supported HGQ2 layers (" + SUPPORTED + ") with Keras activations, "
-               "or export the model to QONNX another way")
+
 
 
 def is_hgq_layer(layer) -> bool:

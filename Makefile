@@ -15,7 +15,13 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
+	$(REPAIR_QKERAS)
 	touch $@
+
+# hgq2 0.2.0's wheel carries a qkeras/ package of its own (quantizers/, qlayers/,
+# initializers/) that overwrites QKeras 0.9.0's files and shadows its modules: remove
+# those folders and reinstall QKeras' own files (no dependency changes).
+REPAIR_QKERAS = $(PY) -c "import pathlib, shutil, sysconfig; q = pathlib.Path(sysconfig.get_paths()['purelib'], 'qkeras'); [shutil.rmtree(q / d) for d in ('quantizers', 'qlayers', 'initializers') if (q / d).is_dir()]" && $(PY) -m pip install -q --force-reinstall --no-deps 'qkeras==0.9.0'
 
 test: setup
 	TF_USE_LEGACY_KERAS=1 $(PY) -m pytest -n 2 -q $(PYTEST_ARGS)
@@ -40,6 +46,7 @@ fpga_projects: setup
 # trigc vs hls4ml, side by side (about 10 minutes): bench/RESULTS.md, results.json, scaling.png
 bench: setup
 	$(PY) -m pip install -q -e '.[test,bench]'
+	$(REPAIR_QKERAS)
 	$(PY) -m bench $(BENCH_ARGS)
 
 clean:

@@ -135,6 +135,19 @@ assert build.precompiled_header('vitis', build.LIBRARY_FLAGS) is not None
 """
 
 
+def section(name: str, workdir: Path, with_workdir: bool = False) -> dict:
+    """Run ``python -m bench.<name>`` in its own process; its JSON results, or an
+    ``error`` entry when it wrote none."""
+    path = workdir / f"{name}.json"
+    args = ["-m", f"bench.{name}", "--json", str(path)]
+    if with_workdir:
+        args += ["--workdir", str(workdir / name)]
+    code, wall, _ = spawn(args, workdir / "logs" / f"{name}.log", python_env(), timeout=3600)
+    log(f"{name} section: {wall:.0f} s")
+    return read_json(path) if path.is_file() else {
+        "error": f"bench.{name} exited with {code} after {wall:.0f} s, no results"}
+
+
 def warm_up(workdir: Path) -> float:
     """One untimed process that imports every framework and compiles an ap_fixed
     program, so that the first measured process does not pay for a cold page cache,
@@ -241,33 +254,11 @@ def main(argv=None) -> int:
                     name == "jet_qkeras":
                 run_worker("trigc-onnx", name, workdir, rep, slow)
 
-    verilog = None
-    if not args.no_verilog:  # bench/verilog.py, in its own process (Yosys runs take minutes)
-        code, wall, _ = spawn(["-m", "bench.verilog", "--workdir", str(workdir / "verilog"),
-                               "--json", str(workdir / "verilog.json")],
-                              workdir / "logs" / "verilog.log", python_env(), timeout=3600)
-        path = workdir / "verilog.json"
-        verilog = read_json(path) if path.is_file() else {
-            "error": f"bench.verilog exited with {code} after {wall:.0f} s, no results"}
-        log(f"Verilog section: {wall:.0f} s")
-
-    emulator = None
-    if not args.no_emulator:  # bench/emulator.py, in its own process
-        code, wall, _ = spawn(["-m", "bench.emulator", "--json", str(workdir / "emulator.json")],
-                              workdir / "logs" / "emulator.log", python_env(), timeout=3600)
-        path = workdir / "emulator.json"
-        emulator = read_json(path) if path.is_file() else {
-            "error": f"bench.emulator exited with {code} after {wall:.0f} s, no results"}
-        log(f"emulator section: {wall:.0f} s")
-    pipeline = None
-    if not args.no_emulator:  # bench/pipeline.py: trigc emulate on 10M events
-        code, wall, _ = spawn(["-m", "bench.pipeline", "--workdir", str(workdir / "pipeline"),
-                               "--json", str(workdir / "pipeline.json")],
-                              workdir / "logs" / "pipeline.log", python_env(), timeout=3600)
-        path = workdir / "pipeline.json"
-        pipeline = read_json(path) if path.is_file() else {
-            "error": f"bench.pipeline exited with {code} after {wall:.0f} s, no results"}
-        log(f"pipeline section: {wall:.0f} s")
+    # the sections, each in its own process (Yosys runs take minutes): bench/verilog.py,
+    # bench/emulator.py, bench/pipeline.py (trigc emulate on 10M events)
+    verilog = None if args.no_verilog else section("verilog", workdir, with_workdir=True)
+    emulator = None if args.no_emulator else section("emulator", workdir)
+    pipeline = None if args.no_emulator else section("pipeline", workdir, with_workdir=True)
 
     # ---- results -------------------------------------------------------------------------
     import numpy as np

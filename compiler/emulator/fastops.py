@@ -539,7 +539,7 @@ EMITTERS: dict[Op, Callable[[Program, Node, Buf], None]] = {
                                    Op.LEAKY_RELU, Op.CLIP, Op.SIGN, Op.ABS)},
     Op.DENSE: _linear, Op.CONV: _linear,
     Op.MAXPOOL: _pool, Op.AVGPOOL: _pool, Op.GLOBAL_AVGPOOL: _pool, Op.GLOBAL_MAXPOOL: _pool,
-    Op.SIGMOID: _lut, Op.TANH: _lut, Op.SOFTMAX: _softmax,
+    Op.SIGMOID: _lut, Op.TANH: _lut, Op.SELU: _lut, Op.SOFTMAX: _softmax,
     Op.RESHAPE: _layout, Op.TRANSPOSE: _layout, Op.CONCAT: _layout,
 }
 """The C emitter of every final op the fast path generates."""

@@ -305,6 +305,7 @@ MODELS = {
     Op.SIGN: unary,
     Op.SIGMOID: lut_activation,
     Op.TANH: lut_activation,
+    Op.SELU: lut_activation,
     Op.SOFTMAX: softmax,
     Op.MAXPOOL: maxpool,
     Op.GLOBAL_MAXPOOL: maxpool,

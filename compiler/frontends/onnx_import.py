@@ -30,6 +30,7 @@ from trigc.ir.graph import Graph, Tensor
 from trigc.ir import ops as O
 from trigc.ir.ops import Op
 from trigc.names import identifier
+from trigc.ops.lut import SELU_ALPHA, SELU_GAMMA
 
 log = logging.getLogger(__name__)
 
@@ -406,6 +407,15 @@ class _Importer:
     def _op_Tanh(self, node, name, source, ins):
         self._emit(Op.TANH, node, name, source, ins, O.LutAttrs("tanh"))
 
+    def _op_Selu(self, node, name, source, ins):
+        alpha = float(_attr(node, "alpha", SELU_ALPHA))
+        gamma = float(_attr(node, "gamma", SELU_GAMMA))
+        if not (alpha >= 0 and gamma > 0):
+            raise UnsupportedOpError(
+                f"Node {name!r} (Selu): alpha={alpha:g}, gamma={gamma:g}; the lookup table "
+                "needs a non-decreasing Selu (alpha >= 0, gamma > 0). Use the defaults")
+        self._emit(Op.SELU, node, name, source, ins, O.LutAttrs("selu", params=(alpha, gamma)))
+
     def _op_Softmax(self, node, name, source, ins):
         rank = len(self.shapes.get(node.input[0]) or [])
         axis = int(_attr(node, "axis", -1 if self.opset >= 13 else 1))
@@ -607,7 +617,7 @@ HANDLERS = {
     "Div": _Importer._op_Div, "Conv": _Importer._op_Conv,
     "BatchNormalization": _Importer._op_BatchNormalization, "Relu": _Importer._op_Relu,
     "Abs": _Importer._op_Abs, "LeakyRelu": _Importer._op_LeakyRelu, "Clip": _Importer._op_Clip,
-    "Sigmoid": _Importer._op_Sigmoid, "Tanh": _Importer._op_Tanh,
+    "Sigmoid": _Importer._op_Sigmoid, "Tanh": _Importer._op_Tanh, "Selu": _Importer._op_Selu,
     "Softmax": _Importer._op_Softmax, "MaxPool": _Importer._op_MaxPool,
     "AveragePool": _Importer._op_AveragePool,
     "GlobalAveragePool": _Importer._op_GlobalAveragePool,

@@ -151,7 +151,7 @@ def _last_perm(rank: int) -> list[int]:
 
 # ops whose output has the rank of their first input
 _SAME_RANK = {"Quant", "BipolarQuant", "Trunc", "Relu", "Add", "Sub", "Mul", "Div", "Clip",
-              "Sigmoid", "Tanh", "LeakyRelu", "Identity", "Abs", "Dropout", "Conv", "MaxPool",
+              "Sigmoid", "Tanh", "Selu", "LeakyRelu", "Identity", "Abs", "Dropout", "Conv", "MaxPool",
               "BatchNormalization", "AveragePool"}
 
 
@@ -228,7 +228,7 @@ def expand_channels_last(proto: onnx.ModelProto) -> bool:
 # ---- inputs without a batch axis ---------------------------------------------------
 
 # ops through which a prepended batch axis just rides along (no axis attributes)
-_AXIS_FREE = {"Add", "Sub", "Mul", "Div", "MatMul", "Relu", "Sigmoid", "Tanh", "Abs",
+_AXIS_FREE = {"Add", "Sub", "Mul", "Div", "MatMul", "Relu", "Sigmoid", "Tanh", "Selu", "Abs",
               "LeakyRelu", "Clip", "Identity", "Dropout", "Quant", "BipolarQuant", "Trunc"}
 
 

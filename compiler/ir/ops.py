@@ -44,6 +44,7 @@ class Op(enum.Enum):
     ABS = "Abs"
     SIGMOID = "Sigmoid"
     TANH = "Tanh"
+    SELU = "Selu"
     SOFTMAX = "Softmax"
     MAXPOOL = "MaxPool"
     AVGPOOL = "AveragePool"
@@ -164,7 +165,8 @@ class LutAttrs:
 
     index = (clip(raw, index_low, index_low + (len(table) << shift) - 1) - index_low) >> shift
     result = table[index] (raw integers of ``table_type``).
-    Empty ``table`` means not built yet (precision inference builds it)."""
+    Empty ``table`` means not built yet (precision inference builds it).
+    ``params`` are the function's constants (Selu: ``(alpha, gamma)``)."""
 
     function: str
     table_size: int = 1024
@@ -173,6 +175,7 @@ class LutAttrs:
     table: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     table_type: FixedType | None = None
     exact: bool = False
+    params: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True, eq=False)
@@ -235,6 +238,7 @@ ATTRS_FOR: dict[Op, type] = {
     Op.ABS: NoAttrs,
     Op.SIGMOID: LutAttrs,
     Op.TANH: LutAttrs,
+    Op.SELU: LutAttrs,
     Op.SOFTMAX: SoftmaxAttrs,
     Op.MAXPOOL: PoolAttrs,
     Op.AVGPOOL: PoolAttrs,

@@ -360,6 +360,7 @@ RULES: dict[Op, Callable[[_Lowering, Node], Ids]] = {
     Op.ABS: _elementwise(_abs),
     Op.SIGMOID: _elementwise(_lut),
     Op.TANH: _elementwise(_lut),
+    Op.SELU: _elementwise(_lut),
     Op.SOFTMAX: _softmax,
     Op.MAXPOOL: _maxpool,
     Op.AVGPOOL: _avgpool,

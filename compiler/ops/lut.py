@@ -1,4 +1,4 @@
-"""Lookup-table activations: Sigmoid, Tanh (one table) and Softmax (an exp table
+"""Lookup-table activations: Sigmoid, Tanh, Selu (one table) and Softmax (an exp table
 and an inverse table), identical in the emulator and the firmware.
 
 Precision inference builds the tables (``LutAttrs``) from the input's bounds and
@@ -17,13 +17,24 @@ from trigc.ops.bounds import monotone
 from trigc.ops.exact import Exact, Value
 from trigc.ops.softmax import softmax_exact
 
+SELU_ALPHA = 1.67326319217681884765625  # the ONNX defaults (float32 attributes)
+SELU_GAMMA = 1.05070102214813232421875
+
+
+def selu(x: np.ndarray, alpha: float = SELU_ALPHA, gamma: float = SELU_GAMMA) -> np.ndarray:
+    """``gamma * (x if x > 0 else alpha * (exp(x) - 1))`` (ONNX Selu)."""
+    return gamma * np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0.0)))
+
+
 FUNCTIONS = {
     "sigmoid": lambda x: 1.0 / (1.0 + np.exp(-x)),
     "tanh": np.tanh,
+    "selu": selu,
     "exp": np.exp,
     "inv": lambda x: 1.0 / x,
 }
-"""The real functions the tables sample, by ``LutAttrs.function``."""
+"""The real functions the tables sample, by ``LutAttrs.function``; called as
+``FUNCTIONS[a.function](x, *a.params)``."""
 
 
 def lut_index(raw: np.ndarray, lut: LutAttrs) -> np.ndarray:
@@ -39,7 +50,7 @@ def lookup(raw: np.ndarray, lut: LutAttrs) -> np.ndarray:
 
 
 def lut(node: Node, args: list[Value]) -> Exact:
-    """Sigmoid / Tanh: one table read per element."""
+    """Sigmoid / Tanh / Selu: one table read per element."""
     a = node.attrs
     if not len(a.table):
         raise IRError(f"{node.where()}: lookup table not built (run precision inference)")
@@ -78,5 +89,6 @@ ACTIVATION = Traits(elementwise=True, unary=True, lut=True)
 DEFS = {
     Op.SIGMOID: OpDef(Op.SIGMOID, ACTIVATION, lut, monotone),
     Op.TANH: OpDef(Op.TANH, ACTIVATION, lut, monotone),
+    Op.SELU: OpDef(Op.SELU, ACTIVATION, lut, monotone),
     Op.SOFTMAX: OpDef(Op.SOFTMAX, Traits(unary=True, lut=True), softmax, softmax_bounds),
 }

@@ -24,7 +24,7 @@ import numpy as np
 
 from trigc.errors import PrecisionError
 from trigc.fixed import FixedType, Overflow, Rounding, quantize, requantize, to_float
-from trigc.ir.graph import Graph, Node, OverflowReport, Tensor
+from trigc.ir.graph import Graph, InexactReport, Node, OverflowReport, Tensor
 from trigc.ir.ops import LutAttrs, Op, SoftmaxAttrs
 from trigc.ops import Exact, Value, assign, op_def
 from trigc.ops.constants import CONSTANT_MAX_WIDTH, exact_constant_type
@@ -42,6 +42,8 @@ DEFAULT_LUT_TYPES = {
     "sigmoid": FixedType(False, 16, 0, Rounding.RND_CONV, Overflow.SAT),
     "tanh": FixedType(True, 16, 1, Rounding.RND_CONV, Overflow.SAT),
 }
+LUT_TRIM_LIMIT = 1 << 20  # inputs Selu's table start is searched over, at most
+SELU_FRAC_BITS = 10  # Selu's default output grid (its integer bits follow the input)
 SOFTMAX_EXP_TYPE = FixedType(False, 18, 1, Rounding.RND_CONV, Overflow.SAT)
 SOFTMAX_INV_TYPE = FixedType(False, 18, 1, Rounding.RND_CONV, Overflow.SAT)
 SOFTMAX_OUT_TYPE = FixedType(False, 17, 1, Rounding.RND_CONV, Overflow.SAT)
@@ -115,7 +117,7 @@ def _exact_type(node: Node, lo: Exact, hi: Exact) -> FixedType:
     if not is_one(lo.den):
         den = np.asarray(lo.den)
         dmax = int(den.max())
-        if np.all(den == den.flat[0]) and dmax & (dmax - 1) == 0:
+        if _inexact_divisor(lo) is None:
             k = dmax.bit_length() - 1
             return FixedType.for_raw_range(int(lo_raw.min()), int(hi_raw.max()), frac + k)
         extra = dmax.bit_length() + DIVISION_EXTRA_BITS
@@ -123,10 +125,41 @@ def _exact_type(node: Node, lo: Exact, hi: Exact) -> FixedType:
         lo_n, hi_n = int(lo_raw.min()) << extra, int(hi_raw.max()) << extra
         quotients = [lo_n // dmin, lo_n // dmax, -(-hi_n // dmin), -(-hi_n // dmax)]
         t = FixedType.for_raw_range(min(quotients), max(quotients), frac + extra)
-        log.info("%s: division by %s is inexact; result kept to %d fractional bits (%s)",
-                 node.where(), dmax, frac + extra, t)
         return t.with_modes(rounding=Rounding.RND_CONV)
     return FixedType.for_raw_range(int(lo_raw.min()), int(hi_raw.max()), frac)
+
+
+def _inexact_divisor(lo: Exact) -> int | None:
+    """The largest divisor of an exact result that no binary grid holds exactly
+    (None when there is no division, or one by a single power of two)."""
+    if is_one(lo.den):
+        return None
+    den = np.asarray(lo.den)
+    dmax = int(den.max())
+    if np.all(den == den.flat[0]) and dmax & (dmax - 1) == 0:
+        return None
+    return dmax
+
+
+def _division_type(graph: Graph, node: Node, lo: Exact, hi: Exact,
+                   exact: FixedType) -> FixedType:
+    """The type of a division by a constant that is not a power of two.
+
+    When its only reader is a Cast that fixes a grid and rounding (a Quant or Trunc
+    with a non-power-of-two scale), the exact rational is rounded once, straight onto
+    that grid, so the pair is exact. Otherwise the quotient is rounded to
+    ``DIVISION_EXTRA_BITS`` more fractional bits than the divisor needs: an explicit
+    choice, reported in ``graph.precision_report`` (and as a WARNING)."""
+    out = node.output
+    user = graph.sole_user(out)
+    if (user is not None and user.op is Op.CAST and user.attrs.frac_bits is not None
+            and user.output.type is None and out not in graph.outputs):
+        return _cast_type(user, lo, hi)
+    divisor = _inexact_divisor(lo)
+    graph.precision_report.append(InexactReport(
+        node.source or node.name, node.op.value, out.name, divisor, exact.frac_bits, exact,
+        -exact.frac_bits - 1))  # half an LSB (round half to even)
+    return exact
 
 
 # The precision keys with a meaning of their own (trigc.api.SPECIAL_KEYS): 'input'
@@ -146,36 +179,69 @@ def _override_for(graph: Graph, node: Node, t: Tensor) -> FixedType | None:
 
 
 def _build_lut(node: Node, x: Tensor, xb: Bounds, out_type: FixedType,
-               function: str, table_size: int, low=None, high=None) -> LutAttrs:
+               function: str, table_size: int, low=None, high=None,
+               params: tuple[float, ...] = ()) -> LutAttrs:
     """A table over the input's raw range, clipped to where the function still
     changes at the output precision; one entry per input value when it fits."""
     fx = x.type.frac_bits if x.type is not None else 0
     lo = int(np.min(xb.lo)) if low is None else low
     hi = int(np.max(xb.hi)) if high is None else high
-    if function in ("sigmoid", "tanh", "exp"):
-        reach = (out_type.frac_bits + 2) * math.log(2) + 1.0
+    if function in ("sigmoid", "tanh", "exp", "selu"):
+        # below -reach, exp(x) is under a quarter LSB (Selu: 2^-10 of one, then the
+        # table starts where its rounded value first changes)
+        extra = 10 if function == "selu" else 2
+        reach = (out_type.frac_bits + extra) * math.log(2) + 1.0
         lo = max(lo, math.floor(-reach * 2.0**fx))
-        if function != "exp":
+        if function in ("sigmoid", "tanh"):
             hi = min(hi, math.ceil(reach * 2.0**fx))
     lo, hi = min(lo, hi), max(lo, hi)
+    if function == "selu" and hi - lo < LUT_TRIM_LIMIT:
+        lo = _first_change(function, params, lo, hi, fx, out_type)
     count = hi - lo + 1
     shift = max(0, math.ceil(math.log2(count / table_size))) if count > table_size else 0
     entries = -(-count // (1 << shift))
     idx = np.arange(entries, dtype=np.float64)
     centre = lo + idx * (1 << shift) + ((1 << shift) - 1) / 2.0
     centre = np.minimum(centre, hi)
-    values = FUNCTIONS[function](np.ldexp(centre, -fx))
+    values = FUNCTIONS[function](np.ldexp(centre, -fx), *params)
     table = quantize(values, out_type)
-    return LutAttrs(function, table_size, lo, shift, table, out_type, exact=shift == 0)
+    return LutAttrs(function, table_size, lo, shift, table, out_type, exact=shift == 0,
+                    params=params)
+
+
+def _first_change(function: str, params: tuple[float, ...], lo: int, hi: int, fx: int,
+                  out_type: FixedType) -> int:
+    """The raw input below which a non-decreasing function's rounded value no longer
+    changes (the inputs under it read the same entry), so a clamped table is exact."""
+    raw = np.arange(lo, hi + 1, dtype=np.int64)
+    q = quantize(FUNCTIONS[function](np.ldexp(raw.astype(np.float64), -fx), *params),
+                 out_type)
+    changed = np.flatnonzero(q != q[0])
+    return lo + (int(changed[0]) - 1 if len(changed) else hi - lo)
+
+
+def _default_lut_type(node: Node, x: Tensor, xb: Bounds) -> FixedType:
+    """Sigmoid and Tanh are bounded (a fixed type); Selu is not: its type holds
+    ``selu`` over the input's bounds at ``SELU_FRAC_BITS`` fractional bits."""
+    a = node.attrs
+    if a.function != "selu":
+        return DEFAULT_LUT_TYPES[a.function]
+    fx = x.type.frac_bits if x.type is not None else 0
+    ends = np.ldexp(np.array([float(np.min(xb.lo)), float(np.max(xb.hi))]), -fx)
+    lo_v, hi_v = FUNCTIONS["selu"](ends, *a.params)
+    scale = 2.0**SELU_FRAC_BITS
+    t = FixedType.for_raw_range(min(math.floor(lo_v * scale), 0),
+                                max(math.ceil(hi_v * scale), 0), SELU_FRAC_BITS)
+    return t.with_modes(Rounding.RND_CONV, Overflow.SAT)
 
 
 def _lut_node(graph: Graph, node: Node, bounds: dict) -> None:
     x = node.inputs[0]
     out = node.output
-    out_type = out.type or _override_for(graph, node, out) or DEFAULT_LUT_TYPES[
-        node.attrs.function]
+    out_type = out.type or _override_for(graph, node, out) or _default_lut_type(
+        node, x, bounds[id(x)])
     node.attrs = _build_lut(node, x, bounds[id(x)], out_type, node.attrs.function,
-                            node.attrs.table_size)
+                            node.attrs.table_size, params=node.attrs.params)
     out.type = out_type
 
 
@@ -281,8 +347,13 @@ def _visit(graph: Graph, node: Node, bounds: dict) -> None:
                                short))
     elif out.type is None and node.op is Op.CAST:
         out.type = _cast_type(node, lo, hi)
+    elif out.type is None and node.op is Op.DIV and _inexact_divisor(lo) is not None:
+        out.type = _division_type(graph, node, lo, hi, exact)
     elif out.type is None:
         out.type = exact
+        if _inexact_divisor(lo) is not None:  # average over a non-power-of-two window
+            log.info("%s: division by %s is inexact; result kept to %d fractional bits "
+                     "(%s)", node.where(), _inexact_divisor(lo), exact.frac_bits, exact)
     t = out.type
     blo, bhi = assign(Exact(lo.raw, lo.frac, lo.den), t)[0], assign(
         Exact(hi.raw, hi.frac, hi.den), t)[0]
@@ -304,7 +375,11 @@ def _cast_type(node: Node, lo: Exact, hi: Exact) -> FixedType:
     """A Cast that only fixes the grid and rounding: integer bits from the bounds."""
     frac = lo.frac if node.attrs.frac_bits is None else node.attrs.frac_bits
     probe = FixedType(True, 1000, 1000 - frac, node.attrs.rounding)
-    lo_q = requantize(np.asarray(lo.raw, dtype=object), lo.frac, probe, wrap=False)
-    hi_q = requantize(np.asarray(hi.raw, dtype=object), hi.frac, probe, wrap=False)
+    if is_one(lo.den):
+        lo_q = requantize(np.asarray(lo.raw, dtype=object), lo.frac, probe, wrap=False)
+        hi_q = requantize(np.asarray(hi.raw, dtype=object), hi.frac, probe, wrap=False)
+    else:  # a division rounded straight onto the Cast's grid
+        lo_q = assign(Exact(np.asarray(lo.raw, dtype=object), lo.frac, lo.den), probe)
+        hi_q = assign(Exact(np.asarray(hi.raw, dtype=object), hi.frac, hi.den), probe)
     t = FixedType.for_raw_range(int(lo_q.min()), int(hi_q.max()), frac)
     return t.with_modes(rounding=node.attrs.rounding)

@@ -67,6 +67,7 @@ PLANNERS: dict[Op, Callable[[Node], KernelPlan]] = {
     Op.RESHAPE: plan_unary,
     Op.SIGMOID: plan_lut,
     Op.TANH: plan_lut,
+    Op.SELU: plan_lut,
     Op.SOFTMAX: plan_softmax,
     Op.MAXPOOL: plan_pool,
     Op.AVGPOOL: plan_pool,

@@ -293,6 +293,7 @@ CONFIG_FOR = {
     Op.RESHAPE: config_unary,
     Op.SIGMOID: config_lut,
     Op.TANH: config_lut,
+    Op.SELU: config_lut,
     Op.SOFTMAX: config_softmax,
     Op.TRANSPOSE: config_transpose,
     Op.CONCAT: config_concat,

@@ -77,6 +77,7 @@ MODELS = {
     "dense": _one_op("Dense"),
     "dense_sigmoid": _one_op("DenseSigmoid", signed=False),
     "dense_tanh": _one_op("DenseTanh"),
+    "dense_selu": _one_op("DenseSelu"),
     "leaky": _one_op("LeakyRelu", alpha=0.1),
     "leaky_negative": _one_op("LeakyRelu", alpha=-0.375),
     "abs": _one_op("Abs"),

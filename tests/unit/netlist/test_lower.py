@@ -125,6 +125,7 @@ MODELS = {
     "abs": _unary("Abs"),
     "sigmoid": _lut("Sigmoid"),
     "tanh": _lut("Tanh"),
+    "selu": _unary("Selu"),
     "clip": _clip,
     "add_const": _binary("Add", 0.6875),
     "sub_runtime": _binary("Sub", None),

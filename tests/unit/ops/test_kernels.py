@@ -323,11 +323,12 @@ def lut_attrs(function, entries, index_low, shift, table_type, exact=False):
     return LutAttrs(function, entries, index_low, shift, table, table_type, exact)
 
 
-@pytest.mark.parametrize("op, fn", [(Op.SIGMOID, "sigmoid"), (Op.TANH, "tanh")])
+@pytest.mark.parametrize("op, fn", [(Op.SIGMOID, "sigmoid"), (Op.TANH, "tanh"),
+                                    (Op.SELU, "selu")])
 @pytest.mark.parametrize("entries, index_low, shift", [(1, 0, 0), (17, -5, 0), (33, -300, 3),
                                                         (8, 100, 5), (64, -64, 1)])
 def test_lut_lookup_matches_docstring_formula(op, fn, entries, index_low, shift):
-    tt = FixedType(op is Op.TANH, 10, 1)
+    tt = FixedType(op is not Op.SIGMOID, 10, 1)
     a = lut_attrs(fn, entries, index_low, shift, tt)
     n = single(op, a, [(50,)])
     span = entries << shift
@@ -464,6 +465,7 @@ def _shape_cases():
         Op.ABS: (None, [(2, 3)], (2, 3), []),
         Op.SIGMOID: (lut, [(2, 3)], (2, 3), []),
         Op.TANH: (lut, [(2, 3)], (2, 3), []),
+        Op.SELU: (lut, [(2, 3)], (2, 3), []),
         Op.SOFTMAX: (sm, [(2, 3)], (2, 3), []),
         Op.MAXPOOL: (pool, [(4, 4, 2)], (2, 2, 2), []),
         Op.AVGPOOL: (pool, [(4, 4, 2)], (2, 2, 2), []),

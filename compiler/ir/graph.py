@@ -110,6 +110,8 @@ class OverflowReport(NamedTuple):
     @classmethod
     def parse(cls, text: str) -> OverflowReport:
         """The report ``str(report)`` printed (as a project's trigc.json keeps it)."""
+        if _INEXACT_TEXT.fullmatch(text):  # the other kind of precision report
+            return InexactReport.parse(text)
         m = _OVERFLOW_TEXT.fullmatch(text)
         try:
             if m is None:
@@ -118,6 +120,47 @@ class OverflowReport(NamedTuple):
         except (ValueError, SyntaxError):
             raise IRError(f"Not a precision report: {text!r}") from None
         return cls(layer, m["op"], tensor, FixedType.parse(m["type"]), int(m["bits"]))
+
+
+_INEXACT_TEXT = re.compile(
+    r"layer (?P<layer>.+) \((?P<op>\w+)\): division of (?P<tensor>.+) by (?P<div>\d+) is "
+    r"inexact; kept to (?P<frac>-?\d+) fractional bits in (?P<type>\S+) \(max error "
+    r"2\^(?P<err>-?\d+)\)")
+
+
+class InexactReport(NamedTuple):
+    """A division by a constant that is not a power of two whose quotient is not
+    rounded by the model (no Quant follows it): trigc chose how many fractional bits
+    to keep, and the result is within ``2**max_error_exp`` of the exact quotient."""
+
+    layer: str
+    op: str
+    tensor: str
+    divisor: int
+    frac_bits: int
+    type: FixedType
+    max_error_exp: int
+
+    @property
+    def max_error(self) -> float:
+        return 2.0**self.max_error_exp
+
+    def __str__(self) -> str:
+        return (f"layer {self.layer!r} ({self.op}): division of {self.tensor!r} by "
+                f"{self.divisor} is inexact; kept to {self.frac_bits} fractional bits in "
+                f"{self.type} (max error 2^{self.max_error_exp})")
+
+    @classmethod
+    def parse(cls, text: str) -> InexactReport:
+        m = _INEXACT_TEXT.fullmatch(text)
+        try:
+            if m is None:
+                raise ValueError(text)
+            layer, tensor = ast.literal_eval(m["layer"]), ast.literal_eval(m["tensor"])
+        except (ValueError, SyntaxError):
+            raise IRError(f"Not a precision report: {text!r}") from None
+        return cls(layer, m["op"], tensor, int(m["div"]), int(m["frac"]),
+                   FixedType.parse(m["type"]), int(m["err"]))
 
 
 class Graph:

@@ -120,10 +120,10 @@ def _lower_trunc(graph: Graph, node: Node) -> None:
     x, scale_t, zp_t, in_bits_t = node.inputs[:4]
     a = node.attrs
     k = po2_exponent(scale_t.value)
-    if k is None or np.any(zp_t.value != 0):
-        raise UnsupportedOpError(
-            f"{node.where()}: Trunc needs a power-of-two scale and zero point 0")
     rounding = rounding_for(node, a.rounding_mode)
+    if k is None or np.any(zp_t.value != 0):
+        _lower_trunc_rational(graph, node, rounding)
+        return
     on_grid = (Op.CAST, CastAttrs(-k, Rounding.RND_CONV), [], None)
     if a.version == 1:
         drop = check_bit_width(in_bits_t.value, "input bit width", node.where()) \
@@ -143,6 +143,54 @@ def _lower_trunc(graph: Graph, node: Node) -> None:
                  (Op.CAST, CastAttrs(), [], FixedType(a.signed, out_bits, out_bits, rounding,
                                                       overflow)),
                  (Op.MUL, None, [_const(graph, node, "out_scale", out_scale)], None)]
+    _replace(graph, node, _chain(graph, node, x, steps))
+
+
+def _lower_trunc_rational(graph: Graph, node: Node, rounding: Rounding) -> None:
+    """Trunc with a non-power-of-two scale (Brevitas QuantAvgPool) or a zero point,
+    kept exact: x / scale is an exact rational rounded once (half to even) onto the
+    integer grid, as QONNX's ``np.round(x / scale + zp)``; the zero point is added as
+    an integer, the 2**drop division is exact, the Trunc's own rounding is the only
+    other rounding, and the scale is multiplied back as an exact constant."""
+    x, scale_t, zp_t, in_bits_t = node.inputs[:4]
+    a = node.attrs
+    scale, zp = np.asarray(scale_t.value, np.float64), np.asarray(zp_t.value, np.float64)
+    if np.any(scale <= 0):
+        raise UnsupportedOpError(f"{node.where()}: Trunc scales must be positive")
+    if np.any(zp != np.round(zp)):
+        raise UnsupportedOpError(
+            f"{node.where()}: Trunc zero point {zp.ravel()[:4].tolist()} is not an integer; "
+            "export with an integer zero point (or none)")
+    zero_zp = not np.any(zp != 0)
+    steps = [(Op.DIV, None, [_const(graph, node, "scale_div", scale)], None),
+             # the grid and rounding only; precision inference rounds the Div into it
+             (Op.CAST, CastAttrs(0, Rounding.RND_CONV), [], None)]
+    if not zero_zp:
+        steps.append((Op.ADD, None, [_const(graph, node, "zp", zp)], None))
+    if a.version == 1:
+        drop = check_bit_width(in_bits_t.value, "input bit width", node.where()) \
+            - check_bit_width(node.inputs[4].value, "output bit width", node.where())
+        steps += [(Op.MUL, None, [_const(graph, node, "trunc", 2.0**-drop)], None),
+                  (Op.CAST, CastAttrs(0, rounding), [], None)]
+        out_zp, out_scale = zp, scale
+    else:
+        out_scale = np.asarray(node.inputs[4].value, np.float64)
+        out_bits = check_bit_width(node.inputs[5].value, "output bit width", node.where())
+        if not a.signed and a.narrow:
+            raise UnsupportedOpError(f"{node.where()}: unsigned narrow Trunc")
+        ratio = np.unique(np.round(np.log2(out_scale / scale)))
+        if ratio.size != 1:
+            raise UnsupportedOpError(
+                f"{node.where()}: Trunc output scale / scale is not one power of two")
+        drop = int(ratio[0])
+        overflow = Overflow.SAT_SYM if (a.signed and a.narrow) else Overflow.SAT
+        steps += [(Op.MUL, None, [_const(graph, node, "trunc", 2.0**-drop)], None),
+                  (Op.CAST, CastAttrs(), [], FixedType(a.signed, out_bits, out_bits,
+                                                       rounding, overflow))]
+        out_zp = zp * 2.0**-drop
+    if not zero_zp:
+        steps.append((Op.SUB, None, [_const(graph, node, "out_zp", out_zp)], None))
+    steps.append((Op.MUL, None, [_const(graph, node, "scale", out_scale)], None))
     _replace(graph, node, _chain(graph, node, x, steps))
 
 

@@ -255,12 +255,14 @@ def test_unsupported_quant_is_a_clear_error(kwargs, message):
         absorb_quant(g)
 
 
-def test_trunc_with_non_po2_scale_is_a_clear_error():
+def test_trunc_with_fractional_zero_point_is_a_clear_error():
+    """A non-power-of-two scale is kept exact (tests/e2e/test_nonpo2_trunc_div.py); a
+    zero point that is not an integer is refused by name."""
     g = graph()
     x = inp(g, "x", (2,), X_TYPE)
-    ins = [x, const(g, 0.3), const(g, 0.0), const(g, 8.0), const(g, 4.0)]
+    ins = [x, const(g, 0.3), const(g, 0.5), const(g, 8.0), const(g, 4.0)]
     outputs(g, node(g, Op.TRUNC, ins, TruncAttrs("FLOOR"), name="tr"))
-    with pytest.raises(UnsupportedOpError, match="Trunc needs a power-of-two scale"):
+    with pytest.raises(UnsupportedOpError, match="Trunc zero point .* is not an integer"):
         absorb_quant(g)
 
 

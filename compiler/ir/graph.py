@@ -123,9 +123,10 @@ class OverflowReport(NamedTuple):
 
 
 _INEXACT_TEXT = re.compile(
-    r"layer (?P<layer>.+) \((?P<op>\w+)\): division of (?P<tensor>.+) by (?P<div>\d+) is "
+    r"layer (?P<layer>.+) \((?P<op>\w+)\): division of (?P<tensor>.+) by (?P<div>.+) is "
     r"inexact; kept to (?P<frac>-?\d+) fractional bits in (?P<type>\S+) \(max error "
-    r"2\^(?P<err>-?\d+)\)")
+    r"2\^(?P<err>-?\d+)\); no Quant rounds it: add one after the division, or give the layer a "
+    r"type \(precision=\{layer: type\}\)")
 
 
 class InexactReport(NamedTuple):
@@ -136,7 +137,7 @@ class InexactReport(NamedTuple):
     layer: str
     op: str
     tensor: str
-    divisor: int
+    divisor: str  # the constant ("0.3"), or how many per-channel constants
     frac_bits: int
     type: FixedType
     max_error_exp: int
@@ -148,7 +149,8 @@ class InexactReport(NamedTuple):
     def __str__(self) -> str:
         return (f"layer {self.layer!r} ({self.op}): division of {self.tensor!r} by "
                 f"{self.divisor} is inexact; kept to {self.frac_bits} fractional bits in "
-                f"{self.type} (max error 2^{self.max_error_exp})")
+                f"{self.type} (max error 2^{self.max_error_exp}); no Quant rounds it: add one "
+                "after the division, or give the layer a type (precision={layer: type})")
 
     @classmethod
     def parse(cls, text: str) -> InexactReport:
@@ -159,7 +161,7 @@ class InexactReport(NamedTuple):
             layer, tensor = ast.literal_eval(m["layer"]), ast.literal_eval(m["tensor"])
         except (ValueError, SyntaxError):
             raise IRError(f"Not a precision report: {text!r}") from None
-        return cls(layer, m["op"], tensor, int(m["div"]), int(m["frac"]),
+        return cls(layer, m["op"], tensor, m["div"], int(m["frac"]),
                    FixedType.parse(m["type"]), int(m["err"]))
 
 

@@ -155,7 +155,8 @@ def _division_type(graph: Graph, node: Node, lo: Exact, hi: Exact,
     if (user is not None and user.op is Op.CAST and user.attrs.frac_bits is not None
             and user.output.type is None and out not in graph.outputs):
         return _cast_type(user, lo, hi)
-    divisor = _inexact_divisor(lo)
+    c = np.unique(np.asarray(node.inputs[1].value, dtype=np.float64))
+    divisor = f"{float(c[0]):.9g}" if c.size == 1 else f"{c.size} per-channel constants"
     graph.precision_report.append(InexactReport(
         node.source or node.name, node.op.value, out.name, divisor, exact.frac_bits, exact,
         -exact.frac_bits - 1))  # half an LSB (round half to even)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 
 from trigc.fixed import Overflow
@@ -12,8 +14,11 @@ from trigc.passes.absorb_quant import po2_exponent
 
 def lower_div(graph: Graph) -> bool:
     """x / 2**k becomes an exact Mul by 2**-k; other constant divisors stay Div (an
-    exact rational divide that rounds once into its output type)."""
-    changed = False
+    exact rational divide that rounds once into its output type). ``(x / a) / b``,
+    whose first quotient nothing else reads (a Div by a non-power-of-two constant
+    before a Quant with a non-power-of-two scale), is the one Div ``x / (a * b)``
+    when float64 holds ``a * b`` exactly, so the Quant rounds the exact quotient."""
+    changed = _fuse_divisions(graph)
     for node in graph.find(Op.DIV):
         c = node.inputs[1]
         values = np.unique(c.value)
@@ -22,6 +27,40 @@ def lower_div(graph: Graph) -> bool:
             graph.set_input(node, 1, recip)
             node.op = Op.MUL
             changed = True
+    if changed:
+        graph.prune_tensors()
+    return changed
+
+
+def _fuse_divisions(graph: Graph) -> bool:
+    changed = False
+    for node in graph.find(Op.DIV):
+        user = graph.sole_user(node.output)
+        if user is None or user.op is not Op.DIV or user.inputs[0] is not node.output:
+            continue
+        a, b = node.inputs[1], user.inputs[1]
+        if (node.output.type is not None or node.output in graph.outputs
+                or not a.is_constant or not b.is_constant):
+            continue
+        va, vb = np.asarray(a.value, np.float64), np.asarray(b.value, np.float64)
+        try:
+            product = va * vb
+            exact = np.vectorize(lambda p, x, y: Fraction(p) == Fraction(x) * Fraction(y),
+                                 otypes=[bool])(*np.broadcast_arrays(product, va, vb))
+        except (ValueError, OverflowError):  # shapes that do not broadcast; inf
+            continue
+        try:  # the product must not widen the per-sample shape
+            if np.broadcast_shapes(product.shape, user.output.shape) != user.output.shape:
+                continue
+        except ValueError:
+            continue
+        if not np.all(exact) or not np.all(np.isfinite(product)) or np.any(product == 0):
+            continue
+        c = graph.add_constant(f"{b.name}_fused", product, source=b.source)
+        graph.set_input(user, 0, node.inputs[0])
+        graph.set_input(user, 1, c)
+        graph.remove_node(node)
+        changed = True
     if changed:
         graph.prune_tensors()
     return changed

@@ -540,6 +540,6 @@ EMITTERS: dict[Op, Callable[[Program, Node, Buf], None]] = {
     Op.DENSE: _linear, Op.CONV: _linear,
     Op.MAXPOOL: _pool, Op.AVGPOOL: _pool, Op.GLOBAL_AVGPOOL: _pool, Op.GLOBAL_MAXPOOL: _pool,
     Op.SIGMOID: _lut, Op.TANH: _lut, Op.SELU: _lut, Op.SOFTMAX: _softmax,
-    Op.RESHAPE: _layout, Op.TRANSPOSE: _layout, Op.CONCAT: _layout,
+    Op.RESHAPE: _layout, Op.TRANSPOSE: _layout, Op.CONCAT: _layout, Op.RESIZE: _layout,
 }
 """The C emitter of every final op the fast path generates."""

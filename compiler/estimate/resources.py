@@ -312,6 +312,7 @@ MODELS = {
     Op.AVGPOOL: avgpool,
     Op.GLOBAL_AVGPOOL: avgpool,
     Op.TRANSPOSE: wires,
+    Op.RESIZE: wires,
     Op.CONCAT: wires,
 }
 

@@ -585,6 +585,80 @@ class _Importer:
             raise UnsupportedOpError(f"Node {name!r} (Concat): concatenation along the batch")
         self._emit(Op.CONCAT, node, name, source, ins, O.ConcatAttrs(axis - 1))
 
+    def _op_Resize(self, node, name, source, ins):
+        """Nearest upsampling by integer factors on the spatial axes: pure wiring
+        (``Op.RESIZE``); every other variant is refused by name with the fix."""
+        where_ = f"Node {name!r} (Resize)"
+        fix = "use mode='nearest' with an integer scale_factor, or ConvTranspose"
+        mode = _decode(_attr(node, "mode", "nearest"))
+        if mode != "nearest":
+            raise UnsupportedOpError(f"{where_}: mode {mode!r} is not supported; {fix}")
+        in_dims = self.shapes.get(node.input[0]) or []
+        out_dims = self.shapes.get(node.output[0]) or []
+        x = ins[0]
+        if x.is_constant or x.name in self._const_derived or len(in_dims) < 3:
+            raise UnsupportedOpError(
+                f"{where_}: only a run-time (N, C, *spatial) tensor can be resized; {fix}")
+        factors = self._resize_factors(node, where_, fix, ins, in_dims, out_dims)
+        coord = _decode(_attr(node, "coordinate_transformation_mode", "half_pixel"))
+        nearest = _decode(_attr(node, "nearest_mode", "round_prefer_floor"))
+        for n_in, f in zip(in_dims[2:], factors):
+            got = _nearest_sources(coord, nearest, int(n_in), f)
+            if got is None or not np.array_equal(got, np.arange(n_in * f) // f):
+                raise UnsupportedOpError(
+                    f"{where_}: coordinate_transformation_mode={coord!r} with "
+                    f"nearest_mode={nearest!r} does not copy input pixel o // {f} to output "
+                    f"pixel o; export with coordinate_transformation_mode='asymmetric' and "
+                    "nearest_mode='floor' (torch nn.Upsample(mode='nearest') does), or "
+                    "'half_pixel' with 'round_prefer_floor' (the ONNX defaults)")
+        if all(f == 1 for f in factors):
+            self._alias(node, ins)
+            return
+        self._emit(Op.RESIZE, node, name, source, ins[:1], O.ResizeAttrs(tuple(factors)))
+
+    def _resize_factors(self, node, where_, fix, ins, in_dims, out_dims) -> list[int]:
+        """The integer factor of each spatial axis, from ``scales`` or ``sizes``
+        (opset 18's ``axes`` listing the axes they cover); 1 on batch and channels."""
+        rank = len(in_dims)
+        scales_t = ins[2] if len(ins) > 2 else None  # opset >= 13: (X, roi, scales, sizes)
+        sizes_t = ins[3] if len(ins) > 3 else None
+        axes = _attr(node, "axes")
+        axes = list(range(rank)) if axes is None else [a + rank if a < 0 else a for a in axes]
+        scales = self._constant_input(scales_t, node, "scales")
+        sizes = self._constant_input(sizes_t, node, "sizes")
+        full = [1.0] * rank
+        if sizes is not None and np.asarray(sizes).size:
+            policy = _decode(_attr(node, "keep_aspect_ratio_policy", "stretch"))
+            if policy != "stretch":
+                raise UnsupportedOpError(
+                    f"{where_}: keep_aspect_ratio_policy={policy!r}; give integer scales "
+                    f"instead; {fix}")
+            for a, s in zip(axes, np.asarray(sizes).ravel()):
+                if a > 0:  # the batch entry says nothing about the per-sample graph
+                    full[a] = float(s) / float(in_dims[a])
+        elif scales is not None and np.asarray(scales).size:
+            for a, s in zip(axes, np.asarray(scales).ravel()):
+                full[a] = float(s)
+        else:
+            raise UnsupportedOpError(f"{where_}: neither scales nor sizes is given; {fix}")
+        if full[0] != 1.0 or full[1] != 1.0:
+            raise UnsupportedOpError(
+                f"{where_}: scales {full} resize the batch or channel axis; only the "
+                f"spatial axes (2 and up) can be upsampled; {fix}")
+        factors = []
+        for a in range(2, rank):
+            f = full[a]
+            if f < 1.0 or f != int(f):
+                kind = "down-sampling" if f < 1.0 else "a non-integer factor"
+                raise UnsupportedOpError(
+                    f"{where_}: scale {f:g} on axis {a} is {kind}; {fix}")
+            factors.append(int(f))
+        if out_dims and list(out_dims[2:]) != [d * f for d, f in zip(in_dims[2:], factors)]:
+            raise UnsupportedOpError(
+                f"{where_}: output shape {out_dims} is not the input's {in_dims} times "
+                f"{factors}; {fix}")
+        return factors
+
     def _op_Identity(self, node, name, source, ins):
         self._alias(node, ins)
 
@@ -628,6 +702,7 @@ HANDLERS = {
     "Concat": _Importer._op_Concat, "Unsqueeze": _Importer._op_Unsqueeze,
     "Squeeze": _Importer._op_Squeeze, "Identity": _Importer._op_Identity,
     "Dropout": _Importer._op_Dropout, "Constant": _Importer._op_Constant,
+    "Resize": _Importer._op_Resize,
 }
 SUPPORTED = ", ".join(HANDLERS)
 
@@ -646,6 +721,38 @@ def torch_scope(node: onnx.NodeProto) -> str:
 
 def _decode(v):
     return v.decode() if isinstance(v, bytes) else v
+
+
+def _nearest_sources(coord: str, nearest: str, n_in: int, f: int) -> np.ndarray | None:
+    """The input pixel ONNX Resize (mode 'nearest') reads for each output pixel of an
+    axis upsampled by the integer ``f`` (the operator's formulas), or None for a mode
+    it does not define."""
+    o = np.arange(n_in * f, dtype=np.float64)
+    n_out = n_in * f
+    if coord in ("half_pixel", "half_pixel_symmetric"):
+        x = (o + 0.5) / f - 0.5
+    elif coord == "pytorch_half_pixel":
+        x = (o + 0.5) / f - 0.5 if n_out > 1 else np.zeros_like(o)
+    elif coord == "asymmetric":
+        x = o / f
+    elif coord == "align_corners":
+        x = o * (n_in - 1) / (n_out - 1) if n_out > 1 else np.zeros_like(o)
+    elif coord == "tf_half_pixel_for_nn":
+        x = (o + 0.5) / f
+    else:
+        return None
+    frac = x - np.floor(x)
+    if nearest == "floor":
+        i = np.floor(x)
+    elif nearest == "ceil":
+        i = np.ceil(x)
+    elif nearest == "round_prefer_floor":
+        i = np.where(frac == 0.5, np.floor(x), np.round(x))
+    elif nearest == "round_prefer_ceil":
+        i = np.where(frac == 0.5, np.ceil(x), np.round(x))
+    else:
+        return None
+    return np.clip(i, 0, n_in - 1).astype(np.int64)
 
 
 def _c_name(name: str, prefix: str = "n") -> str:

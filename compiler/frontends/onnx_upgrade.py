@@ -151,6 +151,7 @@ def _last_perm(rank: int) -> list[int]:
 
 # ops whose output has the rank of their first input
 _SAME_RANK = {"Quant", "BipolarQuant", "Trunc", "Relu", "Add", "Sub", "Mul", "Div", "Clip",
+              "Resize",
               "Sigmoid", "Tanh", "Selu", "LeakyRelu", "Identity", "Abs", "Dropout", "Conv", "MaxPool",
               "BatchNormalization", "AveragePool"}
 

@@ -53,6 +53,7 @@ class Op(enum.Enum):
     RESHAPE = "Reshape"
     TRANSPOSE = "Transpose"
     CONCAT = "Concat"
+    RESIZE = "Resize"
 
 
 IMPORT_OPS = frozenset({Op.QUANT, Op.BIPOLAR_QUANT, Op.TRUNC, Op.MATMUL, Op.BATCHNORM})
@@ -218,6 +219,16 @@ class ConcatAttrs:
     axis: int
 
 
+@dataclass(frozen=True)
+class ResizeAttrs:
+    """Nearest-neighbour upsampling by integer ``factors``, one per spatial axis
+    (every axis but the channel axis, which is first, or last when
+    ``channels_last``): output pixel ``o`` copies input pixel ``o // factor``."""
+
+    factors: tuple[int, ...]
+    channels_last: bool = False
+
+
 ATTRS_FOR: dict[Op, type] = {
     Op.QUANT: QuantAttrs,
     Op.BIPOLAR_QUANT: NoAttrs,
@@ -247,4 +258,5 @@ ATTRS_FOR: dict[Op, type] = {
     Op.RESHAPE: ReshapeAttrs,
     Op.TRANSPOSE: TransposeAttrs,
     Op.CONCAT: ConcatAttrs,
+    Op.RESIZE: ResizeAttrs,
 }

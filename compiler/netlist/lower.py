@@ -23,6 +23,8 @@ from trigc.ir.ops import Op
 from trigc.netlist import cmvm
 from trigc.netlist.graph import Netlist, Rom
 from trigc.ops.constants import clip_bounds, leaky_alpha
+from trigc.ops.exact import Value
+from trigc.ops.layout import resize
 from trigc.ops.pool import pool_divisor, windows
 
 Ids = np.ndarray
@@ -341,6 +343,10 @@ def _transpose(lw: _Lowering, node: Node) -> Ids:
     return np.transpose(lw.ids(node.inputs[0]), node.attrs.perm)
 
 
+def _resize(lw: _Lowering, node: Node) -> Ids:
+    return np.asarray(resize(node, [Value(lw.ids(node.inputs[0])[None], 0)]).raw)[0]
+
+
 def _concat(lw: _Lowering, node: Node) -> Ids:
     return np.concatenate([lw.ids(t) for t in node.inputs], axis=node.attrs.axis)
 
@@ -368,6 +374,7 @@ RULES: dict[Op, Callable[[_Lowering, Node], Ids]] = {
     Op.GLOBAL_MAXPOOL: _global("max"),
     Op.RESHAPE: _reshape,
     Op.TRANSPOSE: _transpose,
+    Op.RESIZE: _resize,
     Op.CONCAT: _concat,
 }
 """How each final op becomes netlist nodes (``tests/unit/netlist`` checks every op)."""

@@ -1,4 +1,5 @@
-"""Reshape, Transpose and Concat: they move elements and compute nothing.
+"""Reshape, Transpose, Concat and Resize (nearest, integer factors): they move
+elements and compute nothing.
 
 Their results are exact at the input grid (Concat aligns its inputs to the finest
 one); the backends render them as wiring. All are non-decreasing in every input.
@@ -33,10 +34,24 @@ def concat(node: Node, args: list[Value]) -> Exact:
     return Exact(np.concatenate([align(v, frac) for v in args], axis=node.attrs.axis + 1), frac)
 
 
+def resize(node: Node, args: list[Value]) -> Exact:
+    """Nearest-neighbour upsampling: each spatial axis repeated ``factor`` times per
+    element (output pixel ``o`` is input pixel ``o // factor``)."""
+    a = node.attrs
+    raw = args[0].raw
+    rank = raw.ndim - 1
+    first = 0 if a.channels_last else 1
+    for axis, factor in zip(range(first, first + rank - 1), a.factors):
+        raw = np.repeat(raw, factor, axis=axis + 1)
+    return Exact(raw, args[0].frac)
+
+
 LAYOUT = Traits(layout=True)
 
 DEFS = {
     Op.RESHAPE: OpDef(Op.RESHAPE, LAYOUT, reshape, monotone),
     Op.TRANSPOSE: OpDef(Op.TRANSPOSE, LAYOUT, transpose, monotone),
     Op.CONCAT: OpDef(Op.CONCAT, LAYOUT, concat, monotone),
+    # spatial: runs channels-last beside Conv and pooling (passes/channels_last.py)
+    Op.RESIZE: OpDef(Op.RESIZE, Traits(layout=True, spatial=True), resize, monotone),
 }

@@ -39,7 +39,9 @@ from trigc.plans.elementwise import (
     plan_softmax,
     plan_unary,
 )
-from trigc.plans.layout import ConcatPlan, GatherPlan, plan_concat, plan_transpose
+from trigc.plans.layout import (
+    ConcatPlan, GatherPlan, plan_concat, plan_resize, plan_transpose,
+)
 from trigc.plans.linear import (
     ConvPlan,
     DensePlan,
@@ -74,6 +76,7 @@ PLANNERS: dict[Op, Callable[[Node], KernelPlan]] = {
     Op.GLOBAL_AVGPOOL: plan_global_pool,
     Op.GLOBAL_MAXPOOL: plan_global_pool,
     Op.TRANSPOSE: plan_transpose,
+    Op.RESIZE: plan_resize,
     Op.CONCAT: plan_concat,
 }
 """Planners of the ops without a reuse factor; element-wise unary ops that are not

@@ -1,4 +1,5 @@
-"""Plans of the layout ops that move elements: Transpose (a gather) and Concat.
+"""Plans of the layout ops that move elements: Transpose and Resize (gathers) and
+Concat.
 Reshape moves nothing; it is a unary cast (:mod:`trigc.plans.elementwise`)."""
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ import numpy as np
 
 from trigc.errors import UnsupportedOpError
 from trigc.ir.graph import Node
+from trigc.ops.exact import Value
+from trigc.ops.layout import resize
 from trigc.plans.base import KernelPlan, frozen_array, operands, size
 
 
@@ -22,6 +25,14 @@ class GatherPlan(KernelPlan):
 def plan_transpose(node: Node) -> GatherPlan:
     x = node.inputs[0]
     index = np.transpose(np.arange(size(x)).reshape(x.shape), node.attrs.perm).ravel()
+    return GatherPlan(**operands(node), index=frozen_array(index))
+
+
+def plan_resize(node: Node) -> GatherPlan:
+    """Nearest upsampling: the emulator's kernel applied to the element indices."""
+    x = node.inputs[0]
+    ids = Value(np.arange(size(x), dtype=np.int64).reshape(1, *x.shape), 0)
+    index = np.asarray(resize(node, [ids]).raw).ravel()
     return GatherPlan(**operands(node), index=frozen_array(index))
 
 

@@ -296,6 +296,7 @@ CONFIG_FOR = {
     Op.SELU: config_lut,
     Op.SOFTMAX: config_softmax,
     Op.TRANSPOSE: config_transpose,
+    Op.RESIZE: config_transpose,  # a gather with a constant index table
     Op.CONCAT: config_concat,
 }
 

@@ -63,6 +63,16 @@ def _one_op(op: str, inputs: str = "x", shape=(1, 8), out_shape=None, signed=Tru
     return build
 
 
+def _resize():
+    """Nearest upsampling by 2 x 3 (ONNX Resize, as torch's nn.Upsample exports it)."""
+    b = Builder("resize")
+    x = b.quant("x", 2.0**-3, 7)
+    scales = b.const(np.array([1, 1, 2, 3], dtype=np.float32), "scales")
+    h = b.node("Resize", [x, "", scales], mode="nearest", nearest_mode="floor",
+               coordinate_transformation_mode="asymmetric", name="up/Resize")
+    return b.model({"x": (1, 3, 5, 5)}, b.quant(h, 2.0**-4, 9), (1, 3, 10, 15))
+
+
 POOL_IN = (1, 3, 5, 5)
 MODELS = {
     "mlp": lambda: mlp(),
@@ -95,6 +105,7 @@ MODELS = {
                            kernel_shape=[2, 2], strides=[2, 2], pads=[0, 0, 1, 1]),
     "global_avg": _one_op("GlobalAveragePool", shape=POOL_IN, out_shape=(1, 3, 1, 1)),
     "global_max": _one_op("GlobalMaxPool", shape=POOL_IN, out_shape=(1, 3, 1, 1)),
+    "resize": _resize,
 }
 
 

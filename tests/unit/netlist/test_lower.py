@@ -111,6 +111,16 @@ def _lut(fn: str):
     return build
 
 
+def _resize():
+    """Nearest upsampling by 2 x 3 (ONNX Resize, as torch's nn.Upsample exports it)."""
+    b = Builder("resize")
+    x = b.quant("x", 2.0**-3, 7)
+    scales = b.const(np.array([1, 1, 2, 3], dtype=np.float32), "scales")
+    h = b.node("Resize", [x, "", scales], mode="nearest", nearest_mode="floor",
+               coordinate_transformation_mode="asymmetric", name="up/Resize")
+    return b.model({"x": (1, 3, 5, 5)}, b.quant(h, 2.0**-4, 9), (1, 3, 10, 15))
+
+
 MODELS = {
     "mlp": lambda: mlp(),
     "mlp_softmax": lambda: mlp(softmax=True),
@@ -139,6 +149,7 @@ MODELS = {
     "avgpool_2x2": _pool("AveragePool", kernel_shape=[2, 2], strides=[2, 2], pads=[0, 0, 1, 1]),
     "global_avg": _pool("GlobalAveragePool"),
     "global_max": _pool("GlobalMaxPool"),
+    "resize": _resize,
 }
 
 

@@ -23,7 +23,7 @@ from trigc.fixed import FixedType, Overflow, Rounding
 from trigc.ir import Op
 from trigc.ir.ops import (
     ClipAttrs, ConcatAttrs, ConvAttrs, DenseAttrs, GlobalPoolAttrs, LeakyReluAttrs, LutAttrs,
-    PoolAttrs, ReshapeAttrs, SoftmaxAttrs, TransposeAttrs,
+    PoolAttrs, ReshapeAttrs, ResizeAttrs, SoftmaxAttrs, TransposeAttrs,
 )
 
 RNG = np.random.default_rng(6)
@@ -474,6 +474,7 @@ def _shape_cases():
         Op.RESHAPE: (ReshapeAttrs((6,)), [(2, 3)], (6,), []),
         Op.TRANSPOSE: (TransposeAttrs((1, 0)), [(2, 3)], (3, 2), []),
         Op.CONCAT: (ConcatAttrs(1), [(2, 3), (2, 3)], (2, 6), []),
+        Op.RESIZE: (ResizeAttrs((2, 3), channels_last=True), [(2, 3, 4)], (4, 9, 4), []),
     }
 
 

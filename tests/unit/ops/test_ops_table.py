@@ -66,10 +66,10 @@ def test_trait_queries_name_the_sets_passes_used():
     assert ops_where(elementwise=True, unary=True) >= {
         Op.CAST, Op.RELU, Op.LEAKY_RELU, Op.CLIP, Op.SIGN, Op.SIGMOID, Op.TANH}
     assert ops_where(elementwise=True, unary=False) == {Op.ADD, Op.SUB, Op.MUL, Op.DIV}
-    assert ops_where(layout=True) == {Op.RESHAPE, Op.TRANSPOSE, Op.CONCAT}
+    assert ops_where(layout=True) == {Op.RESHAPE, Op.TRANSPOSE, Op.CONCAT, Op.RESIZE}
     assert ops_where(accumulates=True) == {Op.DENSE, Op.CONV, Op.AVGPOOL, Op.GLOBAL_AVGPOOL}
     assert ops_where(spatial=True) == {Op.CONV, Op.MAXPOOL, Op.AVGPOOL, Op.GLOBAL_AVGPOOL,
-                                       Op.GLOBAL_MAXPOOL}
+                                       Op.GLOBAL_MAXPOOL, Op.RESIZE}
 
 
 UNARY_NODES = [

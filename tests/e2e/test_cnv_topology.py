@@ -23,7 +23,7 @@ import trigc
 from trigc.ir.ops import Op
 from helpers.cnv import IN_BITS, IN_SCALE, cnv_model, final_side, parameter_count
 from helpers.qonnx_models import qonnx_execute
-from e2e_util import quant_inputs
+from e2e_util import assert_csim_matches, quant_inputs
 
 SMALL = 0.125
 
@@ -68,6 +68,12 @@ def test_small_cnv_off_grid_inputs():
     model = cnv_model(width=SMALL, seed=1)
     x = quant_inputs((3, 32, 32), IN_SCALE, IN_BITS, n=20, seed=3)
     check(model, x)
+
+
+@pytest.mark.csim
+def test_small_cnv_csim_matches_emulator():
+    """The generated io_parallel C++ (g++ C-sim) equals the emulator (~4 s)."""
+    assert_csim_matches(trigc.load(cnv_model(width=SMALL, seed=0)), grid_images(20, seed=7))
 
 
 def test_small_cnv_channel_counts():

@@ -237,7 +237,8 @@ def options_from(config: dict, *, part: str | None = None, clock_ns: float | Non
                  board: str | None = None, backend: str | None = None,
                  reuse: int | dict | None = None, interface: str | None = None,
                  axis_word_bits: int | None = None, stage_ns: float | None = None,
-                 dsp_digits: int | None = None) -> BuildOptions:
+                 dsp_digits: int | None = None, io_mode: str | None = None,
+                 fifo_depths: dict | None = None) -> BuildOptions:
     """The build options of a checked config (:func:`trigc.config.read_config`) with
     keyword arguments over it; a part or board given as a keyword replaces both of
     the config's. Budgets are left to the caller."""
@@ -253,7 +254,9 @@ def options_from(config: dict, *, part: str | None = None, clock_ns: float | Non
         default_reuse = int(reuse)
     return BuildOptions(
         target, backend=backend or config.get("backend") or DEFAULT_BACKEND,
-        io_mode=config.get("io_mode") or DEFAULT_IO_MODE, default_reuse=default_reuse,
+        io_mode=io_mode or config.get("io_mode") or DEFAULT_IO_MODE,
+        default_reuse=default_reuse,
+        fifo_depths={**config.get("fifo_depths", {}), **(fifo_depths or {})},
         reuse=layer_reuse, interface=interface or config.get("interface") or
         DEFAULT_INTERFACE, axis_word_bits=axis_word_bits or config.get("axis_word_bits"),
         stage_ns=stage_ns if stage_ns is not None else config.get("stage_ns"),
@@ -295,7 +298,8 @@ def compile(model, output_dir, *, part: str | None = None, clock_ns: float | Non
             stage_ns: float | None = None, dsp_digits: int | None = None,
             softmax: str | dict | None = None,
             calibration=None, calibration_bits: int | None = None,
-            calibration_target: float | None = None) -> Project:
+            calibration_target: float | None = None, io: str | None = None,
+            fifo_depths: dict | None = None) -> Project:
     """Compile a model to a Vitis HLS project (or, with ``backend="verilog"``, a
     pipelined Verilog project; with ``backend="catapult"``, a Catapult HLS project in
     ac_fixed types): an ONNX/QONNX path or ModelProto, a
@@ -332,7 +336,8 @@ def compile(model, output_dir, *, part: str | None = None, clock_ns: float | Non
     cfg = read_config(config)
     options = options_from(cfg, part=part, clock_ns=clock_ns, board=board, backend=backend,
                            reuse=reuse, interface=interface, axis_word_bits=axis_word_bits,
-                           stage_ns=stage_ns, dsp_digits=dsp_digits)
+                           stage_ns=stage_ns, dsp_digits=dsp_digits, io_mode=io,
+                           fifo_depths=fifo_depths)
     prec = dict(cfg.get("precision", {}))
     prec.update(precision or {})
     modes = softmax if softmax is not None else cfg.get("softmax")

@@ -267,7 +267,7 @@ def resolve_target(part: str | None, clock_ns: float | None, board: str | None
 # ---- option values ------------------------------------------------------------------------
 
 BACKENDS = ("vitis", "verilog", "catapult")
-IO_MODES = ("parallel",)  # "stream" is planned
+IO_MODES = ("parallel", "stream")
 INTERFACES = ("hs", "pipeline", "pipeline_vld", "axis")
 DEFAULT_BACKEND = "vitis"
 DEFAULT_IO_MODE = "parallel"
@@ -341,6 +341,16 @@ def _digits(value: object, what: str) -> int:
     return value
 
 
+MAX_FIFO_DEPTH = 1 << 24
+
+
+def _depth(value: object, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 2 <= value <= MAX_FIFO_DEPTH:
+        raise ConfigError(f"{what} must be an integer FIFO depth from 2 to {MAX_FIFO_DEPTH}, "
+                          f"not {value!r}")
+    return value
+
+
 def _choice(choices: tuple[str, ...], planned: str | None = None
             ) -> Callable[[object, str], str]:
     def check(value: object, what: str) -> str:
@@ -392,7 +402,12 @@ _OPTIONS: dict[str, tuple[str, Callable[[object, str], object]]] = {
     "dsp_digits": ("verilog backend: weights with at least this many signed digits become "
                    "multipliers, which synthesis may map to DSPs (default: shift-adds only)",
                    _digits),
-    "io_mode": ("how tensors move between layers: parallel", _choice(IO_MODES, "stream")),
+    "io_mode": ("how tensors move between layers: parallel (every tensor in registers, "
+                "every layer unrolled) or stream (one FIFO word per pixel, one process "
+                "per layer; Vitis backend)", _choice(IO_MODES)),
+    "fifo_depths": ("io stream: an object {stream name: FIFO depth (integer >= 2)}, as "
+                    "`trigc csim --size-fifos` writes it; other streams get a safe depth",
+                    lambda v, w: check_name_map(v, w, _depth, OPTION_KEYS["fifo_depths"])),
 }
 OPTION_KEYS: dict[str, str] = {key: text for key, (text, _) in _OPTIONS.items()}
 
@@ -416,7 +431,7 @@ def unknown_key_error(key: object, known, where: str) -> ConfigError:
 # Options added after trigc 0.1 appear in the JSON form only when set, so the
 # ``settings`` of projects written before them read back unchanged, and stay the same.
 _OMITTED_AT_DEFAULT = {"backend": DEFAULT_BACKEND, "io_mode": DEFAULT_IO_MODE, "budgets": {},
-                       "stage_ns": None, "dsp_digits": None}
+                       "stage_ns": None, "dsp_digits": None, "fifo_depths": {}}
 _TARGET_KEYS = ("part", "clock_ns", "board")
 
 
@@ -439,6 +454,7 @@ class BuildOptions:
     budgets: Mapping[str, float] = field(default_factory=dict)
     stage_ns: float | None = None
     dsp_digits: int | None = None
+    fifo_depths: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not isinstance(self.target, Target):
@@ -451,7 +467,7 @@ class BuildOptions:
             if getattr(self, key) is not None:
                 object.__setattr__(self, key, check_option(
                     key, getattr(self, key), f"{key!r} in the build options"))
-        for key in ("reuse", "budgets"):
+        for key in ("reuse", "budgets", "fifo_depths"):
             value = check_option(key, getattr(self, key), f"{key!r} in the build options")
             object.__setattr__(self, key, types.MappingProxyType(dict(sorted(value.items()))))
 
@@ -504,7 +520,7 @@ class BuildOptions:
                 "default_reuse": self.default_reuse, "reuse": dict(self.reuse),
                 "interface": self.interface, "axis_word_bits": self.axis_word_bits,
                 "budgets": dict(self.budgets), "stage_ns": self.stage_ns,
-                "dsp_digits": self.dsp_digits}
+                "dsp_digits": self.dsp_digits, "fifo_depths": dict(self.fifo_depths)}
         return {k: v for k, v in data.items()
                 if k not in _OMITTED_AT_DEFAULT or v != _OMITTED_AT_DEFAULT[k]}
 

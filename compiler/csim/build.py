@@ -170,6 +170,8 @@ def precompiled_header(backend: str, flags: list[str]) -> Path | None:
 
 def _render_bridge(meta: dict) -> str:
     """The C-sim bridge (``bridge.cpp``) of a project, from its ``trigc.json``."""
+    if meta.get("io_mode") == "stream":
+        return _render_stream_bridge(meta)
     ctx = {"name": meta["name"], "version": meta["trigc_version"], "inputs": meta["inputs"],
            "outputs": meta["outputs"], "trace_size": meta["trace_size"],
            "in_total": sum(p["size"] for p in meta["inputs"]),
@@ -178,6 +180,20 @@ def _render_bridge(meta: dict) -> str:
         return glue_env().get_template("bridge.cpp.j2").render(**ctx)
     except jinja2.TemplateError as exc:
         raise CSimError(f"cannot render the C-sim bridge: {exc}") from None
+
+
+def _render_stream_bridge(meta: dict) -> str:
+    """The bridge of a streaming project: the cycle scheduler's driver."""
+    try:
+        ctx = {"name": meta["name"], "version": meta["trigc_version"],
+               "inputs": meta["inputs"], "outputs": meta["outputs"],
+               "streams": meta["streams"], "cycle_bound": int(meta["cycle_bound"]),
+               "in_total": sum(int(p["size"]) for p in meta["inputs"]),
+               "out_total": sum(int(p["size"]) for p in meta["outputs"])}
+        return glue_env().get_template("stream_bridge.cpp.j2").render(**ctx)
+    except (KeyError, TypeError, ValueError, jinja2.TemplateError) as exc:
+        raise CSimError(f"cannot render the stream C-sim bridge ({exc!r}); recompile the "
+                        "project with `trigc compile`") from None
 
 
 def build_library(project: Path, meta: dict) -> Path:
@@ -231,6 +247,27 @@ def sanitizer_env(workdir: Path) -> dict[str, str]:
                              f"suppressions={supp}"}
 
 
+class StreamDeadlock(CSimError):
+    """A streaming design stalled for good: FIFO depths too small for its schedule."""
+
+
+class StreamRun:
+    """One run of a streaming C-sim: the raw outputs, each stream's peak occupancy
+    (by name), the latency of the first event and the cycles of the whole run."""
+
+    def __init__(self, out: np.ndarray, peaks: dict[str, int], latency: int,
+                 cycles: int, events: int) -> None:
+        self.out, self.peaks, self.latency, self.cycles = out, peaks, latency, cycles
+        self.events = events
+
+    @property
+    def ii(self) -> float:
+        """Mean cycles between events after the first."""
+        if self.events < 2:
+            return float(self.latency)
+        return (self.cycles - self.latency) / (self.events - 1)
+
+
 class CSimLibrary:
     """ctypes handle on a built C-sim library: one C call per batch."""
 
@@ -240,18 +277,67 @@ class CSimLibrary:
         except OSError as exc:
             raise CSimError(f"cannot load the C-sim library {str(path)!r} ({exc}); delete "
                             f"the cache folder {str(cache_root())!r} and run again") from None
-        self.lib.trigc_run.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
-                                       ctypes.c_long]
-        self.lib.trigc_run.restype = None
+        self.streams = meta.get("streams") if meta.get("io_mode") == "stream" else None
+        self.pace = int(meta.get("ii", 0))
+        if self.streams is not None:
+            self.lib.trigc_stream_run.argtypes = [
+                ctypes.c_void_p, ctypes.c_void_p, ctypes.c_long, ctypes.c_void_p,
+                ctypes.c_longlong, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p]
+            self.lib.trigc_stream_run.restype = ctypes.c_long
+        else:
+            self._array_api()
         self.in_total = sum(p["size"] for p in meta["inputs"])
         self.out_total = sum(p["size"] for p in meta["outputs"])
         self.trace_size = int(meta["trace_size"])
+
+    def _array_api(self) -> None:
+        self.lib.trigc_run.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                                       ctypes.c_long]
+        self.lib.trigc_run.restype = None
+
+    def run_stream(self, flat_inputs: np.ndarray, depths: dict[str, int] | None = None,
+                   pace: int | None = None) -> StreamRun:
+        """Run a streaming design's cycle scheduler: ``depths`` by stream name (0:
+        unbounded; default: the project's), events offered every ``pace`` cycles
+        (default: the project's II). A deadlock is a :class:`StreamDeadlock` naming
+        every full FIFO."""
+        x = np.ascontiguousarray(flat_inputs, dtype=np.float64)
+        n = x.shape[0]
+        if x.shape[1:] != (self.in_total,):
+            raise CSimError(f"C-sim expects (N, {self.in_total}) inputs, got {x.shape}")
+        names = [s["name"] for s in self.streams]
+        given = {s["name"]: int(s["depth"]) for s in self.streams}
+        given.update(depths or {})
+        d = np.array([given[k] for k in names], dtype=np.uint64)
+        out = np.zeros((n, self.out_total), dtype=np.int64)
+        peaks = np.zeros(len(names), dtype=np.uint64)
+        stats = np.zeros(3, dtype=np.int64)
+        full = np.zeros(len(names), dtype=np.uint8)
+        code = self.lib.trigc_stream_run(x.ctypes.data, out.ctypes.data, n, d.ctypes.data,
+                                         self.pace if pace is None else pace,
+                                         peaks.ctypes.data, stats.ctypes.data,
+                                         full.ctypes.data)
+        if code:
+            stuck = [f"{names[i]!r} (depth {int(d[i])})" for i in np.flatnonzero(full)]
+            what = "deadlocked" if code == 1 else "did not finish within its cycle bound"
+            raise StreamDeadlock(
+                f"stream C-sim {what} at cycle {int(stats[2])}: "
+                f"{'full FIFO(s) ' + ', '.join(stuck) if stuck else 'no FIFO is full'}; "
+                "a FIFO too shallow for the design's schedule; raise its depth "
+                "(config fifo_depths) or run `trigc csim --size-fifos`")
+        return StreamRun(out, {k: int(v) for k, v in zip(names, peaks)}, int(stats[0]),
+                         int(stats[1]), n)
 
     def run(self, flat_inputs: np.ndarray, trace: bool = False):
         x = np.ascontiguousarray(flat_inputs, dtype=np.float64)
         n = x.shape[0]
         if x.shape[1:] != (self.in_total,):
             raise CSimError(f"C-sim expects (N, {self.in_total}) inputs, got {x.shape}")
+        if self.streams is not None:
+            out = self.run_stream(x).out
+            if trace:
+                return out, np.zeros((n, 0), dtype=np.int64)
+            return out
         out = np.zeros((n, self.out_total), dtype=np.int64)
         tr = np.zeros((n, self.trace_size), dtype=np.int64) if trace else None
         self.lib.trigc_run(x.ctypes.data, out.ctypes.data,

@@ -24,6 +24,7 @@ import jinja2
 import numpy as np
 
 from trigc.backends.vitis.config import Names, config_for, tensor_names
+from trigc.backends.vitis.stream import render_stream
 from trigc.backends.vitis.interfaces import (
     annotate_ports, check_ii, control_signals, get_interface,
 )
@@ -190,6 +191,8 @@ def render(graph: Graph, settings: BuildOptions) -> dict:
     _validate(graph, settings)
     library, type_name, _ = LIBRARIES[settings.backend]
     names = tensor_names(graph)._replace(type_name=type_name)
+    if settings.io_mode == "stream":
+        return _render_stream(graph, settings, names)
     if library == "ac":
         _check_ac_inputs(graph)
     layers, offset = [], 0
@@ -212,12 +215,7 @@ def render(graph: Graph, settings: BuildOptions) -> dict:
         if traced:
             offset += cfg["output_size"]
         layers.append(cfg)
-    typedefs = [{"name": names.ctype[t.name], "comment": t.name,
-                 "cpp": _spell(names, t.type, f"input {printable(t.name)!r}")}
-                for t in graph.inputs]
-    typedefs += [{"name": names.ctype[n.output.name],
-                  "comment": f"{n.op.value} {n.source or n.name}",
-                  "cpp": _spell(names, n.output.type, n.where())} for n in graph.nodes]
+    typedefs = _typedefs(graph, names)
     inputs, outs = _ports(graph, names, graph.inputs), _ports(graph, names, graph.outputs)
     interface = get_interface(settings.interface)
     check_ii(interface, ii, reused)
@@ -237,6 +235,42 @@ def render(graph: Graph, settings: BuildOptions) -> dict:
         "trace": [{"node": c["node"], "op": c["op"], "source": c["source"],
                    "offset": c["trace_offset"], "size": c["output_size"]}
                   for c in layers if c["trace_offset"] >= 0],
+    }
+
+
+def _typedefs(graph: Graph, names: Names) -> list[dict]:
+    typedefs = [{"name": names.ctype[t.name], "comment": t.name,
+                 "cpp": _spell(names, t.type, f"input {printable(t.name)!r}")}
+                for t in graph.inputs]
+    return typedefs + [{"name": names.ctype[n.output.name],
+                        "comment": f"{n.op.value} {n.source or n.name}",
+                        "cpp": _spell(names, n.output.type, n.where())} for n in graph.nodes]
+
+
+def _render_stream(graph: Graph, settings: BuildOptions, names: Names) -> dict:
+    """The context of a streaming design (:mod:`trigc.backends.vitis.stream`): the
+    same keys as an array design's (ports, typedefs, interface, ii), plus the
+    streams and processes; nothing is traced (``trace_size`` 0)."""
+    s = render_stream(graph, settings, names)
+    interface = get_interface("axis")
+    layers = [{"node": p["node"], "op": p["op"], "source": p["source"],
+               "struct": struct} for p in s["processes"] for struct in p["structs"]]
+    ports = s["inputs"] + s["outputs"]
+    return {
+        "name": names.top, "guard": names.top.upper(), "version": VERSION,
+        "backend": settings.backend, "library": "ap", "io_mode": "stream",
+        "mem_map_threshold": _register_threshold(graph),
+        "layers": layers, "processes": s["processes"], "streams": s["streams"],
+        "typedefs": _typedefs(graph, names), "inputs": s["inputs"], "outputs": s["outputs"],
+        "ports": ports, "ii": s["stream_ii"], "latency_cycles": s["stream_latency"],
+        "part": settings.part, "clock_ns": settings.clock_ns,
+        "interface": {"name": "axis", "block": "ap_ctrl_none", "ports": "axis",
+                      "summary": "AXI4-Stream, one word per pixel (all channels), "
+                                 "free-running dataflow"},
+        "control": control_signals(interface, True), "board": settings.board,
+        "trace_size": 0, "trace": [], "cycle_bound": s["cycle_bound"],
+        "in_total": sum(p["size"] for p in s["inputs"]),
+        "out_total": sum(p["size"] for p in s["outputs"]),
     }
 
 
@@ -297,7 +331,11 @@ def _write(root: Path, graph: Graph, settings: BuildOptions, ctx: dict,
         fw / "parameters.h": "parameters.h.j2",
         root / "tb" / f"{name}_test.cpp": "testbench.cpp.j2",
     }
-    if settings.backend == "catapult":
+    if ctx.get("io_mode") == "stream":
+        files.update({fw / f"{name}.h": "stream_top.h.j2", fw / f"{name}.cpp": "stream_top.cpp.j2",
+                      root / "tb" / f"{name}_test.cpp": "stream_testbench.cpp.j2",
+                      root / "build_prj.tcl": "build_prj.tcl.j2"})
+    elif settings.backend == "catapult":
         files.update({fw / f"{name}.cpp": "catapult/top.cpp.j2",
                       root / "directives.tcl": "catapult/directives.tcl.j2",
                       root / "build_prj.tcl": "catapult/build_prj.tcl.j2"})
@@ -317,6 +355,12 @@ def _write(root: Path, graph: Graph, settings: BuildOptions, ctx: dict,
         "trigc_version": VERSION, "name": name, "settings": stored,
         "inputs": ctx["inputs"], "outputs": ctx["outputs"], "trace": ctx["trace"],
         "trace_size": ctx["trace_size"], "ii": ctx["ii"],
+        **({"io_mode": "stream", "latency_cycles": ctx["latency_cycles"],
+            "cycle_bound": ctx["cycle_bound"],
+            "streams": [{k: st[k] for k in ("name", "id", "pixels", "chans", "width",
+                                             "depth", "default_depth", "peak_model", "port")}
+                        for st in ctx["streams"]]}
+           if ctx.get("io_mode") == "stream" else {}),
         "interface": ctx["interface"], "control": ctx["control"],
         "precision_report": [str(r) for r in graph.precision_report],
         "budgets": data.budgets, "estimate": data.estimate,

@@ -20,7 +20,9 @@ import trigc.api as api
 from trigc.backends import verilog
 from trigc.backends.vitis import writer
 from trigc.config import read_config
-from trigc.csim.build import CSimError, CSimLibrary, build_library, build_testbench, load_meta
+from trigc.csim.build import (
+    CSimError, CSimLibrary, StreamRun, build_library, build_testbench, load_meta,
+)
 from trigc.emulator import emulate as emulate_graph
 from trigc.emulator import run as run_graph
 from trigc.errors import ConfigError, PrecisionError, ProjectError, TrigcError
@@ -31,6 +33,7 @@ from trigc.ir.graph import Graph
 from trigc.ir.serialize import graph_from_json, graph_to_json
 from trigc.names import identifier
 from trigc.outputs import check_target, output_errors, replace_dir
+from trigc.plans.stream import MIN_DEPTH
 from trigc.target import (
     DEFAULT_BACKEND, DEFAULT_INTERFACE, DEFAULT_IO_MODE, BuildOptions, Target,
 )
@@ -98,6 +101,26 @@ def _read_tb_data(path: Path, columns: int) -> np.ndarray:
     if not np.isfinite(flat).all():
         raise ProjectError(f"{str(path)!r} holds NaN or infinite values; {fix}")
     return flat
+
+
+class FifoSizing:
+    """What ``trigc csim --size-fifos`` did: (stream, old depth, new depth, word bits)
+    for every internal stream, and the schedule the depths were measured on."""
+
+    def __init__(self, rows, latency: int, ii: float, events: int) -> None:
+        self.rows, self.latency, self.ii, self.events = rows, latency, ii, events
+
+    def bits(self, which: int) -> int:
+        return sum(r[which] * r[3] for r in self.rows)
+
+    def __str__(self) -> str:
+        lines = [f"sized {len(self.rows)} FIFOs on {self.events} events (latency "
+                 f"{self.latency} cycles, II {self.ii:.1f}): {self.bits(1)} -> "
+                 f"{self.bits(2)} bits of FIFO storage; verified: the sized design runs "
+                 "the same schedule"]
+        lines += [f"  {name}: depth {old} -> {new}" for name, old, new, _ in self.rows
+                  if old != new]
+        return "\n".join(lines)
 
 
 class Project:
@@ -205,6 +228,68 @@ class Project:
             if not np.array_equal(expected.astype(np.int64), got):
                 return f"{entry['node']} ({entry['op']}, layer '{entry['source']}')"
         return None
+
+    # ---- streaming designs ------------------------------------------------------
+    @property
+    def io_mode(self) -> str:
+        return str(self.meta.get("io_mode", "parallel"))
+
+    def _stream_library(self) -> CSimLibrary:
+        if self.io_mode != "stream":
+            raise ProjectError(f"{str(self.path)!r} is an io parallel project: it has no "
+                               "FIFOs; compile it with --io stream")
+        return self._library()
+
+    def _flat(self, inputs) -> np.ndarray:
+        arrays = self._inputs(inputs) if inputs else self.tb_inputs()
+        n = arrays[0].shape[0]
+        return np.concatenate([x.reshape(n, -1) for x in arrays], axis=1)
+
+    def stream_run(self, *inputs, depths: dict | None = None) -> StreamRun:
+        """Run the streaming C-sim's cycle scheduler (the project's FIFO depths, or
+        ``depths`` by stream name, 0 unbounded): outputs, peaks, latency, II."""
+        return self._stream_library().run_stream(self._flat(inputs), depths=depths)
+
+    def stream_stats(self, *inputs) -> str:
+        """The C-sim's measured latency, II and FIFO occupancy against the plan's."""
+        run = self.stream_run(*inputs)
+        depth = {s["name"]: int(s["depth"]) for s in self.meta["streams"]}
+        fullest = max(run.peaks, key=lambda k: run.peaks[k] / depth[k])
+        return (f"stream C-sim: latency {run.latency} cycles (plan {self.meta['latency_cycles']}"
+                f"), II {run.ii:.1f} cycles/event (plan {self.meta['ii']}) over {run.events} "
+                f"events; fullest FIFO {fullest!r} {run.peaks[fullest]}/{depth[fullest]}")
+
+    def size_fifos(self, *inputs) -> FifoSizing:
+        """Measure every internal stream's peak occupancy with unbounded FIFOs (events
+        offered at the design's II) and rewrite the project with those depths; the
+        sized design is then run again and must reproduce the unbounded run's cycles
+        exactly (no stall, no deadlock)."""
+        lib = self._stream_library()
+        flat = self._flat(inputs)
+        streams = self.meta["streams"]
+        free = lib.run_stream(flat, depths={s["name"]: 0 for s in streams})
+        sized = {s["name"]: max(free.peaks[s["name"]], MIN_DEPTH)
+                 for s in streams if not s["port"]}
+        settings = dict(self.meta["settings"])
+        settings["fifo_depths"] = sized
+        options = BuildOptions.from_json(settings, budgets=self.meta.get("budgets") or None)
+        tb = self.tb_inputs()
+        write_project(self.graph, self.path, options, tb, overwrite=True)
+        again = Project(self.path)
+        check = again._stream_library().run_stream(flat)
+        if (check.cycles, check.latency) != (free.cycles, free.latency) or not np.array_equal(
+                check.out, free.out):
+            raise CSimError(f"the FIFO depths measured on {free.events} events changed the "
+                            f"schedule ({check.cycles} cycles instead of {free.cycles}); "
+                            "report this as a trigc bug")
+        return FifoSizing([(s["name"], int(s["depth"]), sized[s["name"]], int(s["chans"]) *
+                            int(s["width"])) for s in streams if not s["port"]],
+                          free.latency, free.ii, free.events)
+
+    def compare_io(self) -> str:
+        """The estimates of both io modes for this project's graph, side by side."""
+        from trigc.estimate import compare_io
+        return compare_io(self.graph, self.meta["settings"])[1]
 
     def estimate(self):
         """The latency/resource estimate of this project's design."""

@@ -15,6 +15,7 @@ from trigc.config import read_config
 from trigc.errors import ConfigError
 from trigc.outputs import refuse_inputs
 from trigc.project import compile as compile_model
+from trigc.target import IO_MODES
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
@@ -32,8 +33,11 @@ def cmd_compile(args: argparse.Namespace) -> int:
     calibration = _calibration_args(args)
     project = compile_model(args.model, args.output, reuse=args.reuse, config=config,
                             precision=precision, tb_inputs=tb, budgets=budget_args(args),
-                            overwrite=args.overwrite, **calibration, **target_kwargs(args))
+                            overwrite=args.overwrite, io=args.io, **calibration,
+                            **target_kwargs(args))
     print(f"wrote {project.path} ({len(project.graph.nodes)} layers, II={project.meta['ii']})")
+    if args.compare_io:
+        print(project.compare_io())
     if project.calibration is not None:
         print(project.calibration.summary())
         saturating = len(project.meta["precision_report"])
@@ -102,6 +106,12 @@ def add_parsers(sub) -> None:
     p.add_argument("-o", "--output", required=True, help="project directory to write")
     add_target_options(p)
     p.add_argument("--reuse", type=int, help="reuse factor of every Dense/Conv (default 1)")
+    p.add_argument("--io", choices=IO_MODES,
+                   help="parallel (default: every layer unrolled, tensors in registers) or "
+                        "stream (Vitis DATAFLOW: one FIFO word per pixel, one process per "
+                        "layer reused across pixels; for conv nets on larger images)")
+    p.add_argument("--compare-io", action="store_true",
+                   help="also print the estimates of both io modes side by side")
     add_model_options(p)
     p.add_argument("--tb-inputs", help=".npy file of testbench inputs (N, *input_shape)")
     add_calibration_options(p)

@@ -36,8 +36,14 @@ def cmd_csim(args: argparse.Namespace) -> int:
         inputs = [x[: args.n] if args.n else x for x in load_arrays(args.inputs, "--inputs")]
     else:
         inputs = [x[: args.n] if args.n else x for x in project.tb_inputs()]
+    if args.size_fifos:
+        sizing = project.size_fifos(*inputs)
+        print(sizing)
+        project = Project(args.project)  # rewritten with the sized depths
     result = project.compare(*inputs)
     print(result)
+    if project.io_mode == "stream":
+        print(project.stream_stats(*inputs))
     return 0 if result.ok else 1
 
 
@@ -91,6 +97,9 @@ def add_parsers(sub) -> None:
     p.add_argument("project", help="project directory written by `trigc compile`")
     p.add_argument("--inputs", help=".npy file of inputs (default: the project's tb_data)")
     p.add_argument("-n", type=int, default=0, help="use only the first N events")
+    p.add_argument("--size-fifos", action="store_true",
+                   help="io stream: run the C-sim with unbounded FIFOs, then write each "
+                        "stream's peak occupancy back into the project as its depth")
     p.set_defaults(func=cmd_csim)
 
     p = sub.add_parser("build", help="run Vitis HLS on a project (needs vitis_hls; catapult "

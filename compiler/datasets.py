@@ -26,6 +26,8 @@ Generators
     hls4ml LHC jet-tagging dataset (arXiv:1804.06913, 1908.05318).
 ``calo_images(n, seed)``
     8x8 calorimeter-tower images of boosted jets, 3 classes (QCD, W -> qq, t -> bqq).
+``calo_images_large(n, seed, size=16)``
+    The same jets in a wider (16x16) window of the same towers.
 ``hgcal_modules(n, seed)``
     The 48 trigger-cell charges of an HGCAL silicon module (4x4x3, channels last)
     for an ECON-T-like autoencoder, after arXiv:2105.01683.
@@ -48,6 +50,7 @@ import numpy as np
 
 __all__ = [
     "CALO_CLASSES",
+    "CALO_LARGE_SHAPE",
     "CALO_SHAPE",
     "HGCAL_SHAPE",
     "HGCAL_TC_XY",
@@ -57,6 +60,7 @@ __all__ = [
     "L1_FEATURES",
     "L1_SIGNALS",
     "calo_images",
+    "calo_images_large",
     "efficiency_at_rate",
     "hgcal_modules",
     "jet_features",
@@ -218,8 +222,8 @@ def jet_features(n: int, seed: int = 0, standardize: bool = True
 
 CALO_CLASSES = ("QCD", "W", "t")
 CALO_SHAPE = (1, 8, 8)       # channels, eta, phi
+CALO_LARGE_SHAPE = (1, 16, 16)
 TOWER = 0.1                  # tower size in eta and phi (an L1 trigger-tower grid)
-_HALF = CALO_SHAPE[1] * TOWER / 2
 
 
 def _prongs(n: int, y: np.ndarray, pt: np.ndarray, rng: np.random.Generator):
@@ -299,6 +303,28 @@ def calo_images(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     Exp(2 GeV)) and 0.5 GeV tower energy quantisation. Energy falling outside
     the window is lost. A 2.3k-parameter CNN reaches about 86 % accuracy.
     """
+    return _calo_window(n, seed, CALO_SHAPE[-1])
+
+
+def calo_images_large(n: int, seed: int = 0, size: int = CALO_LARGE_SHAPE[-1]
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` toy calorimeter images (n, 1, size, size) float32 (default 16x16)
+    and labels (n,) int64 in ``CALO_CLASSES`` order: the jets of
+    ``calo_images`` seen through a wider window of the same 0.1 x 0.1 towers.
+
+    Same generation and normalisation as ``calo_images`` (the same latent jets
+    for the same ``seed``); the 1.6 x 1.6 window contains the wide prongs (a
+    top at low pT, a wide-angle QCD splitting) and more of the soft radiation,
+    and also more pile-up towers. For the streaming reference model
+    (``models/calo_cnn``).
+    """
+    if not isinstance(size, (int, np.integer)) or size < 2:
+        raise ValueError(f"size must be an integer of at least 2, not {size!r}")
+    return _calo_window(n, seed, int(size))
+
+
+def _calo_window(n: int, seed: int, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """The generator of ``calo_images`` (see there) on a size x size tower window."""
     rng = np.random.default_rng(seed)
     y = rng.integers(0, len(CALO_CLASSES), n).astype(np.int64)
     pt = rng.uniform(500.0, 1000.0, n)
@@ -318,23 +344,25 @@ def calo_images(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     all_pos = np.concatenate([ppos.reshape(n, -1, 2), spos], axis=1)
     all_e = np.concatenate([pe.reshape(n, -1), se], axis=1) * pt[:, None]
 
-    # bilinear deposit into the 8x8 grid (tower centres at -0.35 ... 0.35)
-    g = (all_pos + _HALF) / TOWER - 0.5
+    # bilinear deposit into the size x size grid (8x8: tower centres at -0.35 ... 0.35)
+    g = (all_pos + size * TOWER / 2) / TOWER - 0.5
     i0 = np.floor(g).astype(int)
     w1 = g - i0
-    img = np.zeros(n * 64)
-    rows = np.arange(n)[:, None] * 64
+    n_towers = size * size
+    img = np.zeros(n * n_towers)
+    rows = np.arange(n)[:, None] * n_towers
     for di in (0, 1):
         for dj in (0, 1):
             ii, jj = i0[..., 0] + di, i0[..., 1] + dj
             wgt = (w1[..., 0] if di else 1 - w1[..., 0]) * (w1[..., 1] if dj else 1 - w1[..., 1])
-            ok = (ii >= 0) & (ii < 8) & (jj >= 0) & (jj < 8)
-            img += np.bincount((rows + ii * 8 + jj)[ok], (all_e * wgt)[ok], minlength=n * 64)
-    img = img.reshape(n, 64)
+            ok = (ii >= 0) & (ii < size) & (jj >= 0) & (jj < size)
+            img += np.bincount((rows + ii * size + jj)[ok], (all_e * wgt)[ok],
+                               minlength=n * n_towers)
+    img = img.reshape(n, n_towers)
     img += rng.exponential(2.0, img.shape) * (rng.random(img.shape) < 0.5)
     img = np.floor(img / 0.5) * 0.5                                       # 0.5 GeV LSB
     img = img / (pt[:, None] / 4.0)
-    return img.reshape(n, *CALO_SHAPE).astype(np.float32), y
+    return img.reshape(n, 1, size, size).astype(np.float32), y
 
 
 # =============================================================================

@@ -18,6 +18,7 @@ stream and writes at most one word to each output stream. The processes:
             word: the op's array kernel applied to each word (a per-pixel copy of
             the node, so its plan and config describe one word).
 ``binary``  Add/Sub/Mul and channel Concat of two streams, word by word.
+``append``  Concat on the first axis: all words of one stream, then the other's.
 ``clone``   a tensor read by two processes (or read and also a model output): each
             word copied to two streams.
 
@@ -162,6 +163,7 @@ class _Builder:
         self.layout: dict[str, tuple[int, int]] = {}
         self.readers: dict[str, list[str]] = {}  # tensor -> stream names to read
         self.taken: set[str] = set()
+        self.pending: list[dict] = []
 
     def unique(self, base: str) -> str:
         name, k = base, 1
@@ -179,6 +181,9 @@ class _Builder:
     def add(self, **kw) -> None:
         kw.setdefault("owner", kw.get("node"))
         self.procs.append(StreamProcess(**kw))
+        pending, self.pending = self.pending, []
+        for clone in pending:  # the clones of what this process writes come after it
+            self.procs.append(StreamProcess(**clone))
 
     def produce(self, t: Tensor) -> str:
         """The stream a producer writes for ``t``, fanned out by clones to every
@@ -190,10 +195,11 @@ class _Builder:
             src = pending.pop(0)
             a, b = self.stream(t, "_c"), self.stream(t, "_c")
             s = self.streams[src]
-            self.add(name=self.unique(f"{t.name}_clone"), kind="clone", node=None,
-                     owner=t.producer or self.graph.nodes[0], inputs=(src,),
-                     outputs=(a, b), steps=s.pixels, ii=1,
-                     reads=_bools(np.ones(s.pixels)), writes=_bools(np.ones(s.pixels)))
+            self.pending.append(dict(
+                name=self.unique(f"{t.name}_clone"), kind="clone", node=None,
+                owner=t.producer or self.graph.nodes[0], inputs=(src,), outputs=(a, b),
+                steps=s.pixels, ii=1, reads=_bools(np.ones(s.pixels)),
+                writes=_bools(np.ones(s.pixels))))
             pending += [a, b]
         self.readers[t.name] = pending
         return first
@@ -216,6 +222,9 @@ class _Builder:
     def build(self) -> StreamPlan:
         self.assign_layouts()
         ins = tuple(self.produce(t) for t in self.graph.inputs)
+        for clone in self.pending:  # an input read twice: its clones come first
+            self.procs.append(StreamProcess(**clone))
+        self.pending = []
         for node in self.graph.nodes:
             self.node(node)
         outs = tuple(self.read(t) for t in self.graph.outputs)
@@ -298,9 +307,21 @@ class _Builder:
         a, b = node.inputs
         if len(node.inputs) != 2 or a.is_constant or b.is_constant:
             raise _stream_error(node, "Concat of other than two run-time tensors")
-        if node.attrs.axis % len(node.output.shape) != len(node.output.shape) - 1:
-            raise _stream_error(node, f"Concat on axis {node.attrs.axis} (not the channels)")
-        self.binary(node)
+        rank = len(node.output.shape)
+        axis = node.attrs.axis % rank
+        if axis == rank - 1:
+            return self.binary(node)
+        la, lb = self.layout[a.name], self.layout[b.name]
+        if axis != 0 or la[1] != lb[1] or self.layout[node.output.name][1] != la[1]:
+            raise _stream_error(node, f"Concat on axis {node.attrs.axis} of {a.shape} and "
+                                f"{b.shape}")
+        # the first axis: all of a's words, then all of b's
+        sa, sb = self.read(a), self.read(b)
+        pa, pb = self.streams[sa].pixels, self.streams[sb].pixels
+        out = self.produce(node.output)
+        self.add(name=self.unique(node.name), kind="append", node=node, inputs=(sa, sb),
+                 outputs=(out,), steps=pa + pb, ii=1, reads=_bools(np.ones(pa + pb)),
+                 writes=_bools(np.ones(pa + pb)))
 
     def binary(self, node: Node) -> None:
         a, b = node.inputs
@@ -385,12 +406,20 @@ def schedule(sp: StreamPlan) -> StreamSchedule:
         steps = np.arange(p.steps, dtype=np.int64)
         avail = np.full(p.steps, -(1 << 40), dtype=np.int64)
         idx = np.flatnonzero(p.reads)
-        for s in p.inputs:
-            avail[idx] = np.maximum(avail[idx], written[s][: idx.size] + 1)
+        if p.kind == "append":  # a's words, then b's
+            a, b = p.inputs
+            avail[:] = np.concatenate([written[a], written[b]]) + 1
+        else:
+            for s in p.inputs:
+                avail[idx] = np.maximum(avail[idx], written[s][: idx.size] + 1)
         t = steps * p.ii + np.maximum.accumulate(np.maximum(avail - steps * p.ii, 0))
         start[p.name] = t
-        for s in p.inputs:
-            read_at[s] = t[idx]
+        if p.kind == "append":
+            n_a = written[p.inputs[0]].size
+            read_at[p.inputs[0]], read_at[p.inputs[1]] = t[:n_a], t[n_a:]
+        else:
+            for s in p.inputs:
+                read_at[s] = t[idx]
         for s in p.outputs:
             written[s] = t[np.flatnonzero(p.writes)]
     for name in sp.outputs:  # the output port takes a word per cycle

@@ -29,6 +29,7 @@
 //  gather_process   p_in, c_in, p_out, c_out; KERNEL::apply(x[p_in*c_in], y[p_out*c_out])
 //  pixel_process    pixels, c_in, c_out; KERNEL::apply(x, y) on one word
 //  binary_process   pixels, c_a, c_b, c_out; KERNEL::apply(a, b, y) on one word each
+//  append_process   p_a, p_b, n_chan (Concat on the first axis)
 //  clone_process    pixels, n_chan
 #ifndef TRIGC_STREAM_H_
 #define TRIGC_STREAM_H_
@@ -378,6 +379,40 @@ struct binary_process {
     }
 };
 
+// Concat on the first axis: the p_a words of a, then the p_b words of b (each element
+// assigned to res_T, as the array kernel concat2 does).
+template <class a_T, class b_T, class res_T, class CONFIG_T>
+struct append_process {
+    typedef word<a_T, CONFIG_T::n_chan> a_word;
+    typedef word<b_T, CONFIG_T::n_chan> b_word;
+    typedef word<res_T, CONFIG_T::n_chan> out_word;
+    static const unsigned steps = CONFIG_T::p_a + CONFIG_T::p_b;
+    unsigned s;
+    append_process() : s(0) {}
+    bool reads_a() const { return s < CONFIG_T::p_a; }
+    bool writes() const { return true; }
+    template <class INA, class INB, class OUT>
+    void step(INA &a, INB &b, OUT &out) {
+        TRIGC_VITIS(HLS INLINE)
+        out_word y;
+        if (reads_a()) {
+            a_word x = a.read();
+            for (unsigned k = 0; k < CONFIG_T::n_chan; k++) {
+                TRIGC_VITIS(HLS UNROLL)
+                y[k] = x[k];
+            }
+        } else {
+            b_word x = b.read();
+            for (unsigned k = 0; k < CONFIG_T::n_chan; k++) {
+                TRIGC_VITIS(HLS UNROLL)
+                y[k] = x[k];
+            }
+        }
+        out.write(y);
+        s = s + 1 == steps ? 0 : s + 1;
+    }
+};
+
 template <class data_T, class CONFIG_T>
 struct clone_process {
     typedef word<data_T, CONFIG_T::n_chan> in_word;
@@ -414,6 +449,17 @@ bool try_step2(P &p, INA &a, INB &b, OUT &out, unsigned long long t,
     if (t < next) return false;
     if (p.reads() && (a.empty() || b.empty())) return false;
     if (p.writes() && out.full()) return false;
+    p.step(a, b, out);
+    next = t + ii;
+    return true;
+}
+
+template <class P, class INA, class INB, class OUT>
+bool try_append(P &p, INA &a, INB &b, OUT &out, unsigned long long t,
+                unsigned long long &next, unsigned ii) {
+    if (t < next) return false;
+    if (p.reads_a() ? a.empty() : b.empty()) return false;
+    if (out.full()) return false;
     p.step(a, b, out);
     next = t + ii;
     return true;

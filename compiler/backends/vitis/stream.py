@@ -94,11 +94,18 @@ class _Renderer:
                        "out_n": s_out.pixels * s_out.chans,
                        "call": f"trigc::gather<{in_t}, {out_t}, {base}_gather>"}
             cls = f"trigc::gather_process<{in_t}, {out_t}, {cfg}, {kernel}>"
+        elif p.kind == "append":
+            s_b = self.sp.streams[p.inputs[1]]
+            structs.append(_struct(cfg, [("p_a", s_in.pixels), ("p_b", s_b.pixels),
+                                         ("n_chan", s_in.chans)]))
+            cls = (f"trigc::append_process<{in_t}, {self.elem(p.inputs[1])}, {out_t}, "
+                   f"{cfg}>")
         elif p.kind in ("pixel", "binary"):
             cls, functor = self.pixel(p, base, cfg, kernel, structs)
         else:  # pragma: no cover - the plan only makes the kinds above
             raise UnsupportedOpError(f"{p.owner.where()}: no stream process {p.kind}")
-        step = {"clone": "try_clone", "binary": "try_step2"}.get(p.kind, "try_step")
+        step = {"clone": "try_clone", "binary": "try_step2",
+                "append": "try_append"}.get(p.kind, "try_step")
         return {"name": base, "kind": p.kind, "cls": cls, "structs": structs,
                 "functor": functor, "inputs": ins, "outputs": outs, "ii": p.ii,
                 "steps": p.steps, "try": step,

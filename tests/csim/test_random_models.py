@@ -147,3 +147,27 @@ def test_random_model_every_mode_four_way(tmp_path_factory, case, seed, wide):
         return
     catapult = trigc.compile(graph, tmp_path_factory.mktemp("rnd_ac") / "p", backend="catapult")
     np.testing.assert_array_equal(catapult.csim(x, raw=True), want)
+
+
+@pytest.mark.csim
+@pytest.mark.slow
+@settings(max_examples=8, deadline=None, suppress_health_check=list(HealthCheck),
+          derandomize=True)
+@given(models())
+def test_random_model_stream(tmp_path_factory, case):
+    """The same random models through ``--io stream`` (the conv ones: zero padding,
+    a strided 1-D window, the flattening gather, Dense on one word), at their reuse
+    factor: the stream C-sim's scheduler equals the emulator, and its measured
+    latency is the plan's."""
+    model, in_shape, reuse = case
+    x = np.random.default_rng(2).normal(0, 4, (300, *in_shape)).astype(np.float32)
+    ref = qonnx_execute(copy.deepcopy(model), x).astype(np.float64)
+    graph = trigc.load(model)
+    np.testing.assert_array_equal(trigc.emulate(graph, x), ref)
+    linear = graph.find(trigc.ir.Op.DENSE) + graph.find(trigc.ir.Op.CONV)
+    reuse = min([reuse] + [max(int(np.count_nonzero(n.inputs[1].raw)), 1) for n in linear])
+    project = trigc.compile(graph, tmp_path_factory.mktemp("rnd_s") / "p", reuse=reuse,
+                            io="stream")
+    result = project.compare(x)
+    assert result.ok, f"{result}\n{graph}"
+    assert project.stream_run(x).latency == project.meta["latency_cycles"]

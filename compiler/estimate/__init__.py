@@ -5,7 +5,11 @@ HLS backend's design will need: a static schedule at the target clock
 (per-layer cycles, total latency in cycles and ns, II = largest reuse factor)
 and DSP48E2 / LUT / FF / BRAM_18K per layer and in total, with utilization of
 the target device. ``check(estimate, budgets)`` lists the exceeded budgets;
-``write_reports`` writes report.txt / report.json / report.svg.
+``write_reports`` writes report.txt / report.json / report.svg. With
+``io_mode="stream"`` the streaming design is estimated instead
+(:mod:`trigc.estimate.stream`: one kernel per process, line buffers and FIFOs
+mapped to LUTs or BRAM by :mod:`trigc.estimate.memory`, II = cycles per image);
+``compare_io(graph, settings)`` gives both designs side by side.
 
 The models are documented where they live: operator delays and costs in
 :mod:`trigc.estimate.arith`, the schedule in :mod:`trigc.estimate.latency`,
@@ -30,13 +34,16 @@ Typical use::
 """
 
 from trigc.estimate.budgets import Budgets, Violation, check, enforce
+from trigc.estimate.compare import compare_io
 from trigc.estimate.datapath import Resources
 from trigc.estimate.devices import DEVICES, Device, UnknownPartError, known_parts, lookup
 from trigc.estimate.report import format_table, format_violations, report_json, write_reports
+from trigc.estimate.stream import estimate_stream
 from trigc.estimate.summary import Estimate, LayerEstimate, estimate
 
 __all__ = [
     "DEVICES", "Budgets", "Device", "Estimate", "LayerEstimate", "Resources",
-    "UnknownPartError", "Violation", "check", "enforce", "estimate", "format_table",
-    "format_violations", "known_parts", "lookup", "report_json", "write_reports",
+    "UnknownPartError", "Violation", "check", "compare_io", "enforce", "estimate",
+    "estimate_stream", "format_table", "format_violations", "known_parts", "lookup",
+    "report_json", "write_reports",
 ]

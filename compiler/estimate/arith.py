@@ -235,7 +235,13 @@ def rom_cost(depth: int, width: int, reads: int) -> RomCost:
         luts = math.ceil(depth / 64)
         levels = 1 + (log2ceil(luts) + 1) // 2
         return RomCost(reads * width * luts, 0, levels * T_LUT_NS, 0)
+    return RomCost(0, bram18_blocks(depth, width) * math.ceil(reads / 2), T_BRAM_CO_NS, 1)
+
+
+def bram18_blocks(depth: int, width: int) -> int:
+    """BRAM_18K blocks of one ``depth`` x ``width`` memory: the narrowest aspect ratio
+    (512x36, 1Kx18, ... 16Kx1) that holds the depth, side by side for the width."""
+    depth, width = max(int(depth), 1), max(int(width), 1)
     port_width = next((w for d, w in BRAM18_ASPECTS if depth <= d), 1)
     deep = math.ceil(depth / BRAM18_ASPECTS[-1][0])
-    per_copy = math.ceil(width / port_width) * deep
-    return RomCost(0, per_copy * math.ceil(reads / 2), T_BRAM_CO_NS, 1)
+    return math.ceil(width / port_width) * deep

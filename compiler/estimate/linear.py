@@ -196,6 +196,12 @@ def _kernel(plan: DensePlan, weights: SparseWeights) -> Datapath:
     return dense_latency(*args)
 
 
+def window_kernel(plan: ConvPlan) -> Datapath:
+    """The dense kernel of one Conv window (all taps: a stream design pads upstream),
+    at the plan's reuse factor: what a streaming window process instantiates once."""
+    return _kernel(plan, plan.weights)
+
+
 def dense(node: Node, plan: DensePlan) -> Datapath:
     """A Dense layer: its plan's kernel on its nonzero weights."""
     return _kernel(plan, plan.weights)

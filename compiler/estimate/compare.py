@@ -26,7 +26,7 @@ def _fmt(v) -> str:
     if v is None:
         return "-"
     if isinstance(v, float) and not v.is_integer():
-        return f"{v:,.2f}"
+        return f"{v:,.3g}" if abs(v) < 100 else f"{v:,.1f}"
     return f"{int(v):,}"
 
 

@@ -32,6 +32,14 @@ def _max_reuse(layer: LayerEstimate) -> int:
     return max(1, int(d.get("nnz_per_position", d.get("nnz", 1))))
 
 
+def _ii_at_reuse(estimate: Estimate, layer: LayerEstimate, reuse: int) -> int:
+    """The design's II with ``layer`` at ``reuse``: a stream process (its ``steps`` in
+    the detail) takes ``steps * reuse`` cycles per image; an io_parallel kernel
+    ``reuse``."""
+    steps = layer.detail.get("steps")
+    return max(estimate.ii, reuse * steps if steps else reuse)
+
+
 def _uniform_reuse(estimate: Estimate, limit: float) -> str:
     """The smallest reuse factor for every Dense/Conv that meets the DSP limit."""
     linear = [la for la in estimate.layers if la.op in LINEAR_OPS]
@@ -59,7 +67,8 @@ def _dsp(estimate: Estimate, layer: LayerEstimate, over: float) -> str:
             lut = " (its products then fit in LUTs)" if dsp == 0 else ""
             return (f"raise the reuse factor of layer '{name}' from {layer.reuse} to {reuse}: "
                     f"about {dsp:,} DSPs instead of {layer.resources.dsp:,}{lut}; the top "
-                    f"function's II becomes {max(reuse, estimate.ii)}{everywhere}")
+                    f"function's II becomes {_ii_at_reuse(estimate, layer, reuse)}"
+                    f"{everywhere}")
     return (f"quantize layer '{name}' more coarsely ({_types(layer)}): products whose input "
             "bits plus weight bits are at most 13 are built in LUTs, not DSPs"
             + (everywhere or "; raising its reuse factor alone cannot remove enough DSPs"))
@@ -126,6 +135,12 @@ def latency(estimate: Estimate, top: list[LayerEstimate], over: float, scale: fl
 
 
 def ii(top: list[LayerEstimate], limit: int) -> str:
+    if any("steps" in la.detail for la in top):  # io stream: cycles per image
+        names = ", ".join(f"'{la.label}' ({la.detail.get('steps')} steps x reuse {la.reuse})"
+                          for la in top)
+        return (f"the stream design's II is its slowest process's cycles per image (steps x "
+                f"reuse): lower the reuse factors of {names}, or, where the steps alone "
+                f"exceed {limit} (one per pixel), use --io parallel")
     names = ", ".join(f"'{la.label}' (reuse {la.reuse})" for la in top)
     return (f"lower the reuse factor of {names} to at most {limit}: the top function's II "
             "is the largest reuse factor")

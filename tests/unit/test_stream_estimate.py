@@ -194,3 +194,13 @@ def test_compare_io_table_and_json(tagger):
     # the settings' own io mode does not matter
     again, _ = compare_io(tagger, STREAM)
     assert again == data
+
+
+def test_stream_ii_budget_hint_speaks_of_steps(tagger):
+    from trigc.estimate import Budgets, check
+
+    est = estimate(tagger, STREAM)
+    (v,) = check(est, Budgets(ii=est.ii - 1))
+    assert v.budget == "ii" and "steps x reuse" in v.hint
+    # the throughput bottleneck is marked critical
+    assert any(la.critical and la.ii == est.ii for la in est.layers)

@@ -9,6 +9,5 @@
 #include "trigc_layout.h"
 #include "trigc_lut.h"
 #include "trigc_pool.h"
-#include "trigc_stream.h"
 
 #endif  // TRIGC_H_

@@ -345,8 +345,9 @@ def _write(root: Path, graph: Graph, settings: BuildOptions, ctx: dict,
     for path, template in files.items():
         path.write_text(env.get_template(template).render(**ctx))
     unused = LIBRARIES[settings.backend][2]  # the other library's spelling
+    stream = ctx.get("io_mode") == "stream"
     for header in sorted((templates_dir() / "kernels").glob("*.h")):
-        if header.name != unused:
+        if header.name != unused and (stream or header.name != "trigc_stream.h"):
             shutil.copyfile(header, fw / "kernels" / header.name)
     _write_tb_data(root, data.tb_inputs, data.tb_outputs)
     stored = settings.to_json()

@@ -10,7 +10,7 @@ import pytest
 
 from trigc.api import load
 from trigc.estimate import compare_io, estimate, estimate_stream
-from trigc.estimate import memory
+from trigc.estimate import Resources, memory
 from trigc.fixed import FixedType
 from trigc.ir import Graph, Op
 from trigc.ir.ops import ConvAttrs, PoolAttrs
@@ -174,10 +174,10 @@ def test_unknown_fifo_name_is_an_error(tagger):
 
 def test_memory_mapping_rule():
     # small: one SRL32 LUT per bit of width per 32 words; large: BRAM_18K by aspect
-    assert memory.storage(32, 32) == ("srl", memory.Resources(lut=32))
+    assert memory.storage(32, 32) == ("srl", Resources(lut=32))
     assert memory.storage(64, 16)[1].lut == 32
-    assert memory.storage(64, 128) == ("bram", memory.Resources(bram=4))  # 512x36 each
-    assert memory.storage(1024, 18) == ("bram", memory.Resources(bram=1))
+    assert memory.storage(64, 128) == ("bram", Resources(bram=4))  # 512x36 each
+    assert memory.storage(1024, 18) == ("bram", Resources(bram=1))
     assert memory.fifo(2, 8).kind == "srl"
     assert memory.fifo(2, 2048).kind == "srl"  # depth <= 2: SRL at any width
     assert memory.fifo(3, 2048).kind == "bram" and memory.buffer("b", 2, 2048).kind == "bram"

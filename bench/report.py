@@ -209,7 +209,7 @@ EMULATOR_NAMES = {"jet_tagger_qkeras": "jet_qkeras", "jet_tagger_brevitas": "jet
 
 
 def check_targets(models: dict, emulator: dict | None = None,
-                  pipeline: dict | None = None) -> list[dict]:
+                  pipeline: dict | None = None, stream: dict | None = None) -> list[dict]:
     rows = []
 
     def add(target, model, value, goal, higher_is_better, what):
@@ -272,6 +272,7 @@ def check_targets(models: dict, emulator: dict | None = None,
         add("decisions == emulator", f"jet_qkeras (.{fmt})",
             1.0 if r.get("exact_first_events") else 0.0, 1.0, True,
             "raw outputs of the first 100,000 events")
+    rows += list((stream or {}).get("targets") or [])  # bench/stream.py checks its own
     return rows
 
 
@@ -593,6 +594,11 @@ def results_markdown(results: dict) -> str:
         from bench.pipeline import markdown as pipeline_markdown
 
         md += [pipeline_markdown(results["pipeline"])]
+
+    if results.get("stream"):
+        from bench.stream import markdown as stream_markdown
+
+        md += [stream_markdown(results["stream"])]
 
     md += ["## Noise", "",
            "The machine is shared (other test runs); the 1-minute load average during the "

@@ -20,7 +20,9 @@ Options: ``--reps N`` (default 3), ``--scaling-reps N`` (default 1), ``--events 
 generated projects), ``--out DIR`` (default: bench/), ``--no-reference`` (build every
 model here even when ``models/`` holds trained reference weights), ``--no-verilog`` (skip
 the Verilog section: trigc's Verilog backend vs da4ml, ``bench/verilog.py``), ``--no-emulator``
-(skip the fast emulator sections, ``bench/emulator.py`` and ``bench/pipeline.py``).
+(skip the fast emulator sections, ``bench/emulator.py`` and ``bench/pipeline.py``),
+``--no-stream`` (skip the streaming section: hls4ml io_stream vs trigc ``io='stream'`` on
+the conv models, ``bench/stream.py``).
 
 Each worker starts with an empty ``$TRIGC_CACHE_DIR`` (the C-sim build is timed cold), but
 with the fast emulator kernels of earlier workers copied in (``fast/``): a user's
@@ -189,6 +191,9 @@ def parse_args(argv=None):
     p.add_argument("--no-emulator", action="store_true",
                    help="skip the fast emulator sections (bench/emulator.py, "
                    "bench/pipeline.py)")
+    p.add_argument("--no-stream", action="store_true",
+                   help="skip the streaming section (hls4ml io_stream vs trigc "
+                   "io='stream', bench/stream.py)")
     return p.parse_args(argv)
 
 
@@ -255,10 +260,11 @@ def main(argv=None) -> int:
                 run_worker("trigc-onnx", name, workdir, rep, slow)
 
     # the sections, each in its own process (Yosys runs take minutes): bench/verilog.py,
-    # bench/emulator.py, bench/pipeline.py (trigc emulate on 10M events)
+    # bench/emulator.py, bench/pipeline.py (trigc emulate on 10M events), bench/stream.py
     verilog = None if args.no_verilog else section("verilog", workdir, with_workdir=True)
     emulator = None if args.no_emulator else section("emulator", workdir)
     pipeline = None if args.no_emulator else section("pipeline", workdir, with_workdir=True)
+    stream = None if args.no_stream else section("stream", workdir, with_workdir=True)
 
     # ---- results -------------------------------------------------------------------------
     import numpy as np
@@ -290,13 +296,16 @@ def main(argv=None) -> int:
     results["scaling_series"] = [n for n in SCALING_SERIES if n in results["models"]]
     results["targets"] = report.check_targets(
         results["models"], emulator if emulator and "error" not in emulator else None,
-        pipeline if pipeline and "error" not in pipeline else None)
+        pipeline if pipeline and "error" not in pipeline else None,
+        stream if stream and "error" not in stream else None)
     if verilog is not None:
         results["verilog"] = verilog
     if emulator is not None:
         results["emulator"] = emulator
     if pipeline is not None:
         results["pipeline"] = pipeline
+    if stream is not None:
+        results["stream"] = stream
     results["total_minutes"] = (time.time() - t_start) / 60
 
     out_dir.mkdir(parents=True, exist_ok=True)

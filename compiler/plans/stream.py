@@ -112,6 +112,9 @@ class StreamPlan:
     streams: dict[str, StreamTensor]
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
+    input_order: dict[str, np.ndarray] | None = None
+    """Per input stream whose words are a transposed image: element j of the
+    stream (pixel-major) is element ``input_order[j]`` of the model's input."""
 
     def depths(self, sized: dict[str, int] | None = None) -> dict[str, int]:
         """Every internal stream's depth: ``sized`` where given (written back by
@@ -164,6 +167,8 @@ class _Builder:
         self.readers: dict[str, list[str]] = {}  # tensor -> stream names to read
         self.taken: set[str] = set()
         self.pending: list[dict] = []
+        self.input_order: dict[str, np.ndarray] = {}
+        self.free_transpose: set[str] = set()
 
     def unique(self, base: str) -> str:
         name, k = base, 1
@@ -212,9 +217,17 @@ class _Builder:
         for t in self.graph.inputs:
             users = t.users
             self.layout[t.name] = layout(t)
-            if (len(users) == 1 and users[0].op is Op.RESHAPE
-                    and not any(o is t for o in self.graph.outputs)):
-                self.layout[t.name] = layout(users[0].output)  # the order is the same
+            only = (users[0] if len(users) == 1 and not any(o is t for o in self.graph.outputs)
+                    else None)
+            if only is not None and only.op is Op.RESHAPE:
+                self.layout[t.name] = layout(only.output)  # the order is the same
+            elif only is not None and only.op is Op.TRANSPOSE:
+                # a channels-first image (as torch models take it) is streamed
+                # channels-last: the port words are the transposed pixels, and the
+                # Transpose costs nothing
+                self.layout[t.name] = layout(only.output)
+                self.input_order[t.name] = plan_transpose(only).index
+                self.free_transpose.add(only.name)
         for node in self.graph.nodes:
             self.layout[node.output.name] = layout(node.output)
 
@@ -228,7 +241,9 @@ class _Builder:
         for node in self.graph.nodes:
             self.node(node)
         outs = tuple(self.read(t) for t in self.graph.outputs)
-        return StreamPlan(tuple(self.procs), self.streams, ins, outs)
+        order = {s: self.input_order[t.name] for s, t in zip(ins, self.graph.inputs)
+                 if t.name in self.input_order}
+        return StreamPlan(tuple(self.procs), self.streams, ins, outs, order)
 
     def node(self, node: Node) -> None:
         op = node.op
@@ -237,6 +252,8 @@ class _Builder:
             return self.window(node)
         if op in REDUCE_OPS:
             return self.reduce(node)
+        if node.name in self.free_transpose:
+            return self.pixel(node)
         if op in GATHER_OPS or (op is Op.RESHAPE and
                                 self.layout[run[0].name] != self.layout[node.output.name]):
             return self.gather(node)
@@ -376,8 +393,8 @@ def pixel_node(node: Node, lay: dict[str, tuple[int, int]]) -> Node:
         else:
             inputs.append(_word_tensor(t, lay, pixels))
     y = Tensor(out.name, (chans,), out.type)
-    attrs = node.attrs
-    return Node(node.op, inputs, [y], attrs, node.name, node.source)
+    op = Op.RESHAPE if node.op is Op.TRANSPOSE else node.op  # a free input transpose
+    return Node(op, inputs, [y], node.attrs, node.name, node.source)
 
 
 @dataclass(frozen=True)

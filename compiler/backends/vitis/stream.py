@@ -237,6 +237,8 @@ def render_stream(graph: Graph, settings: BuildOptions, names: Names) -> dict:
     inputs, outputs, off = [], [], 0
     for t, s in zip(graph.inputs, sp.inputs):
         inputs.append(_port(t, sp.streams[s], r.sid[s], names, off, spell))
+        order = (sp.input_order or {}).get(s)
+        inputs[-1]["order"] = None if order is None else [int(i) for i in order]
         off += inputs[-1]["size"]
     off = 0
     for t, s in zip(graph.outputs, sp.outputs):

@@ -48,7 +48,7 @@ def test_unknown_keys_are_refused_with_the_valid_ones():
 def test_config_keys_are_the_option_keys_and_precision():
     assert KEYS == {"precision": KEYS["precision"], "softmax": KEYS["softmax"], **OPTION_KEYS}
     assert set(OPTION_KEYS) == set(BuildOptions().to_json()) | {
-        "backend", "io_mode", "budgets", "stage_ns", "dsp_digits"}
+        "backend", "io_mode", "budgets", "stage_ns", "dsp_digits", "fifo_depths"}
 
 
 def test_values_are_checked_on_construction():

@@ -52,6 +52,13 @@ def element_format(p: dict) -> dict:
 
 def _layout(p: dict) -> str:
     w = p["width"]
+    if p.get("pixels") is not None:  # --io stream: one pixel per word
+        order = ("; the tensor is channels-first and its words carry it channels-last "
+                 "(pixel by pixel, each pixel's channels in order)" if p.get("order") else "")
+        return (f"one pixel per {p['word_bits']}-bit TDATA word: {p['per_word']} channel "
+                f"element(s), channel k at bits [{w}*k + {w - 1} : {w}*k], unused high "
+                f"bits zero; {p['words']} word(s) per event, pixels in row-major order"
+                + order)
     if p["protocol"] == "axis":
         return (f"{p['per_word']} elements per {p['word_bits']}-bit TDATA word, "
                 f"{p['words']} word(s) per event; element i is in word i / {p['per_word']}"

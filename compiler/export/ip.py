@@ -66,8 +66,9 @@ BUNDLE_PARTS = ("firmware", "tb", "tb_data", TCL, "build_prj.tcl", "README.md",
 def _default_description(graph, settings: BuildOptions) -> str:
     target = settings.board or settings.part
     model = printable(graph.name)
-    kind = (f"{settings.interface} interface" if settings.backend != "verilog"
-            else "Verilog")
+    kind = ("Verilog" if settings.backend == "verilog" else
+            "io stream (AXI4-Stream dataflow)" if settings.io_mode == "stream" else
+            f"{settings.interface} interface")
     return (f"trigc {VERSION} neural network {model}: {len(graph.nodes)} layers, "
             f"{kind}, {target} at {settings.clock_ns:g} ns")
 

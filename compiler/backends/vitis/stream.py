@@ -187,9 +187,13 @@ class _Renderer:
         struct["typedefs"] = [(n, renamed.get(v, v)) for n, v in struct["typedefs"]]
 
 
-def _port(graph_tensor, stream, sid: str, names: Names, offset: int, spell) -> dict:
+def _port(graph_tensor, stream, sid: str, names: Names, offset: int, spell,
+          direction: str) -> dict:
+    """A top-level port: an AXI4-Stream of one word per pixel (TDATA padded to whole
+    bytes, as Vitis pads a packed struct)."""
     size = int(np.prod(graph_tensor.shape)) if graph_tensor.shape else 1
     t = graph_tensor.type
+    word_bits = -(-stream.chans * t.width // 8) * 8
     return {"name": graph_tensor.name, "array": names.array[graph_tensor.name],
             "ctype": names.ctype[graph_tensor.name], "arg": sid, "stream": sid,
             "word_ctype": f"{sid}_word", "macro": f"N_{names.array[graph_tensor.name].upper()}",
@@ -197,7 +201,13 @@ def _port(graph_tensor, stream, sid: str, names: Names, offset: int, spell) -> d
             "type": str(t), "cpp": spell(t), "width": t.width, "integer_bits": t.integer_bits,
             "frac_bits": t.frac_bits, "signed": t.signed, "protocol": "axis",
             "pixels": stream.pixels, "chans": stream.chans, "words": stream.pixels,
-            "per_word": stream.chans, "word_bits": stream.chans * t.width}
+            "per_word": stream.chans, "word_bits": word_bits, "bits": size * t.width,
+            "rtl": [{"name": f"{sid}_TDATA", "direction": direction, "width": word_bits,
+                     "role": "data word: one pixel, all channels"},
+                    {"name": f"{sid}_TVALID", "direction": direction, "width": 1,
+                     "role": "word valid"},
+                    {"name": f"{sid}_TREADY", "direction": "out" if direction == "in"
+                     else "in", "width": 1, "role": "word accepted"}]}
 
 
 def check_stream_options(settings: BuildOptions) -> None:
@@ -236,13 +246,13 @@ def render_stream(graph: Graph, settings: BuildOptions, names: Names) -> dict:
     spell = names.type_name
     inputs, outputs, off = [], [], 0
     for t, s in zip(graph.inputs, sp.inputs):
-        inputs.append(_port(t, sp.streams[s], r.sid[s], names, off, spell))
+        inputs.append(_port(t, sp.streams[s], r.sid[s], names, off, spell, "in"))
         order = (sp.input_order or {}).get(s)
         inputs[-1]["order"] = None if order is None else [int(i) for i in order]
         off += inputs[-1]["size"]
     off = 0
     for t, s in zip(graph.outputs, sp.outputs):
-        outputs.append(_port(t, sp.streams[s], r.sid[s], names, off, spell))
+        outputs.append(_port(t, sp.streams[s], r.sid[s], names, off, spell, "out"))
         off += outputs[-1]["size"]
     bound = sum(p.cycles for p in sp.processes) + sum(
         sp.streams[s].pixels for s in (*sp.inputs, *sp.outputs))

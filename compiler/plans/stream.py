@@ -169,6 +169,7 @@ class _Builder:
         self.pending: list[dict] = []
         self.input_order: dict[str, np.ndarray] = {}
         self.free_transpose: set[str] = set()
+        self.fused: dict[str, Node] = {}
 
     def unique(self, base: str) -> str:
         name, k = base, 1
@@ -254,6 +255,9 @@ class _Builder:
             return self.reduce(node)
         if node.name in self.free_transpose:
             return self.pixel(node)
+        if op is Op.TRANSPOSE and self.fusable(node):
+            self.fused[node.output.name] = node
+            return None
         if op in GATHER_OPS or (op is Op.RESHAPE and
                                 self.layout[run[0].name] != self.layout[node.output.name]):
             return self.gather(node)
@@ -302,15 +306,28 @@ class _Builder:
         self.add(name=self.unique(node.name), kind="reduce", node=node, inputs=(src,),
                  outputs=(out,), steps=p, ii=1, reads=_bools(np.ones(p)), writes=_bools(last))
 
+    def fusable(self, node: Node) -> bool:
+        """A Transpose whose only reader is a Reshape that reorders anyway (a
+        channels-first Flatten): one gather does both."""
+        y, x = node.output, node.inputs[0]
+        users = y.users
+        same = (x.type.signed, x.type.width, x.type.integer_bits) == (
+            y.type.signed, y.type.width, y.type.integer_bits)  # the cast in between is exact
+        return (same and len(users) == 1 and users[0].op is Op.RESHAPE
+                and not any(o is y for o in self.graph.outputs)
+                and self.layout[y.name] != self.layout[users[0].output.name])
+
     def gather(self, node: Node) -> None:
         x = node.inputs[0]
-        src = self.read(x)
-        if node.op is Op.TRANSPOSE:
-            index = plan_transpose(node).index
+        fused = self.fused.pop(x.name, None)
+        if fused is not None:  # Transpose + Reshape: the transpose's order
+            src, index = self.read(fused.inputs[0]), plan_transpose(fused).index
+        elif node.op is Op.TRANSPOSE:
+            src, index = self.read(x), plan_transpose(node).index
         elif node.op is Op.RESIZE:
-            index = plan_resize(node).index
+            src, index = self.read(x), plan_resize(node).index
         else:
-            index = frozen_array(np.arange(size(x)))
+            src, index = self.read(x), frozen_array(np.arange(size(x)))
         p_in = self.streams[src].pixels
         out = self.produce(node.output)
         p_out = self.layout[node.output.name][0]

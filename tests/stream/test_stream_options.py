@@ -52,8 +52,8 @@ def test_cli_compile_size_fifos_compare_io(tmp_path, capsys):
     assert "II=100" in stdout and "stream" in stdout
     code, stdout, err = run_cli(["csim", out, "--size-fifos"], capsys)
     assert code == 0, err
-    assert "sized 13 FIFOs" in stdout and "bit-exact: 100/100 events" in stdout
-    assert "latency 151 cycles (plan 151)" in stdout
+    assert "sized 12 FIFOs" in stdout and "bit-exact: 100/100 events" in stdout
+    assert "latency 119 cycles (plan 119)" in stdout
     meta = json.loads((out / "trigc.json").read_text())
     depths = meta["settings"]["fifo_depths"]
     assert depths["x_t"] == 20 and set(depths.values()) >= {2}

@@ -85,21 +85,39 @@ class fifo {
 };
 #endif
 
+// ---- the padded raster ------------------------------------------------------------------
+
+// A position (r, c) in the raster of the input framed by the padding; inside() when
+// it is an input pixel (a step there reads a word), next() moves on in row-major
+// order and wraps to the next image.
+template <class CONFIG_T>
+struct raster {
+    static const unsigned hp = CONFIG_T::pad_top + CONFIG_T::in_h + CONFIG_T::pad_bottom;
+    static const unsigned wp = CONFIG_T::pad_left + CONFIG_T::in_w + CONFIG_T::pad_right;
+    static const unsigned steps = hp * wp;
+    unsigned r, c;
+    raster() : r(0), c(0) {}
+    bool inside() const {
+        return r >= CONFIG_T::pad_top && r < CONFIG_T::pad_top + CONFIG_T::in_h &&
+               c >= CONFIG_T::pad_left && c < CONFIG_T::pad_left + CONFIG_T::in_w;
+    }
+    void next() {
+        if (++c == wp) {
+            c = 0;
+            if (++r == hp) r = 0;
+        }
+    }
+};
+
 // ---- zero padding -----------------------------------------------------------------------
 
 template <class data_T, class CONFIG_T>
 struct zeropad_process {
     typedef word<data_T, CONFIG_T::n_chan> in_word;
     typedef word<data_T, CONFIG_T::n_chan> out_word;
-    static const unsigned hp = CONFIG_T::pad_top + CONFIG_T::in_h + CONFIG_T::pad_bottom;
-    static const unsigned wp = CONFIG_T::pad_left + CONFIG_T::in_w + CONFIG_T::pad_right;
-    static const unsigned steps = hp * wp;
-    unsigned r, c;
-    zeropad_process() : r(0), c(0) {}
-    bool reads() const {
-        return r >= CONFIG_T::pad_top && r < CONFIG_T::pad_top + CONFIG_T::in_h &&
-               c >= CONFIG_T::pad_left && c < CONFIG_T::pad_left + CONFIG_T::in_w;
-    }
+    static const unsigned steps = raster<CONFIG_T>::steps;
+    raster<CONFIG_T> pos;
+    bool reads() const { return pos.inside(); }
     bool writes() const { return true; }
     template <class IN, class OUT>
     void step(IN &in, OUT &out) {
@@ -114,10 +132,7 @@ struct zeropad_process {
             }
         }
         out.write(y);
-        if (++c == wp) {
-            c = 0;
-            if (++r == hp) r = 0;
-        }
+        pos.next();
     }
 };
 
@@ -127,23 +142,19 @@ template <class data_T, class res_T, class CONFIG_T, class KERNEL>
 struct window_process {
     typedef word<data_T, CONFIG_T::n_chan> in_word;
     typedef word<res_T, CONFIG_T::n_out> out_word;
-    static const unsigned hp = CONFIG_T::pad_top + CONFIG_T::in_h + CONFIG_T::pad_bottom;
-    static const unsigned wp = CONFIG_T::pad_left + CONFIG_T::in_w + CONFIG_T::pad_right;
+    static const unsigned wp = raster<CONFIG_T>::wp;
     static const unsigned kh = CONFIG_T::kernel_h;
     static const unsigned kw = CONFIG_T::kernel_w;
     static const unsigned taps = kh * kw;
-    static const unsigned steps = hp * wp;
+    static const unsigned steps = raster<CONFIG_T>::steps;
     // the line buffer: the last kernel_h rows of the raster (row r in slot r % kh),
     // with whether each position lies inside the input (pooling ignores the others)
     data_T buf[kh][wp][CONFIG_T::n_chan];
     bool valid[kh][wp];
-    unsigned r, c;
-    window_process() : r(0), c(0) {}
-    bool reads() const {
-        return r >= CONFIG_T::pad_top && r < CONFIG_T::pad_top + CONFIG_T::in_h &&
-               c >= CONFIG_T::pad_left && c < CONFIG_T::pad_left + CONFIG_T::in_w;
-    }
+    raster<CONFIG_T> pos;
+    bool reads() const { return pos.inside(); }
     bool writes() const {
+        const unsigned r = pos.r, c = pos.c;
         if (r + 1 < kh || c + 1 < kw) return false;
         const unsigned rr = r + 1 - kh, cc = c + 1 - kw;
         return rr % CONFIG_T::stride_h == 0 && cc % CONFIG_T::stride_w == 0 &&
@@ -154,6 +165,7 @@ struct window_process {
     void step(IN &in, OUT &out) {
         TRIGC_VITIS(HLS INLINE)
         const bool rd = reads(), wr = writes();
+        const unsigned r = pos.r, c = pos.c;
         const unsigned slot = r % kh;
         if (rd) {
             in_word x = in.read();
@@ -190,10 +202,7 @@ struct window_process {
             KERNEL::apply(win, inside, y.data);
             out.write(y);
         }
-        if (++c == wp) {
-            c = 0;
-            if (++r == hp) r = 0;
-        }
+        pos.next();
     }
 };
 
